@@ -1,0 +1,22 @@
+"""``cmdb-agent``: collect this host's inventory and report it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="cmdb-agent", description="Report this host's inventory to the CMDB."
+    )
+    parser.add_subparsers(dest="command", required=True).add_parser("version", help="print the version")
+    parser.parse_args(argv)
+    from importlib.metadata import version
+
+    print(version("graph-cmdb"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

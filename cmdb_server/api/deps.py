@@ -1,0 +1,38 @@
+"""FastAPI dependencies shared by the routers, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from neo4j import AsyncDriver
+
+from cmdb_server.config import Settings
+from cmdb_server.errors import NotReady
+from schema import Schema
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_driver(request: Request) -> AsyncDriver:
+    driver: AsyncDriver = request.app.state.driver
+    return driver
+
+
+def get_schema(request: Request) -> Schema:
+    schema: Schema = request.app.state.schema
+    return schema
+
+
+async def require_ready(request: Request) -> None:
+    """Refuse API work until the database's constraints are in place."""
+    if not request.app.state.schema_ready:
+        raise NotReady("the server is starting: the graph database is not ready yet; retry later")
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DriverDep = Annotated[AsyncDriver, Depends(get_driver)]
+SchemaDep = Annotated[Schema, Depends(get_schema)]

@@ -1,0 +1,73 @@
+"""Configuration items: list with filters and pagination, and one by uid."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
+from cmdb_server.auth import Reader
+from cmdb_server.errors import NotFound, Unprocessable
+from cmdb_server.models.ci import CIList, CIPublic
+from cmdb_server.repositories import cis
+from schema import CIStatus
+
+router = APIRouter(prefix="/cis", tags=["configuration items"])
+
+MAX_PAGE_SIZE = 500
+
+
+@router.get("", summary="List CIs", response_model=CIList)
+async def list_cis(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+    class_name: Annotated[
+        str | None, Query(alias="class", description="A CI class; its subclasses are included.")
+    ] = None,
+    status: Annotated[CIStatus | None, Query(description="Only CIs with this status.")] = None,
+    name: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Case-insensitive substring of the name.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="How many CIs to skip.")] = 0,
+) -> CIList:
+    if class_name is not None and class_name not in schema.classes:
+        known = ", ".join(sorted(schema.classes))
+        raise Unprocessable(
+            f"unknown CI class {class_name!r}; known classes: {known}", field="class", location="query"
+        )
+    page = await cis.list_cis(
+        driver,
+        settings.neo4j_database,
+        schema,
+        class_name=class_name,
+        status=status,
+        name_contains=name,
+        limit=limit,
+        offset=offset,
+    )
+    next_offset = offset + limit if offset + limit < page.total else None
+    return CIList(
+        items=[CIPublic.from_record(r) for r in page.items],
+        total=page.total,
+        limit=limit,
+        offset=offset,
+        next_offset=next_offset,
+    )
+
+
+@router.get("/{uid}", summary="One CI by uid", response_model=CIPublic)
+async def get_ci(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+    uid: Annotated[str, Path(min_length=1, max_length=100)],
+) -> CIPublic:
+    record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
+    if record is None:
+        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+    return CIPublic.from_record(record)

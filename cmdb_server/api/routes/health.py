@@ -1,0 +1,35 @@
+"""Liveness and readiness probes (no token needed: they reveal nothing)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
+
+from cmdb_server.api.deps import DriverDep, SettingsDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Neo4j answers and the schema is applied (503 otherwise)")
+async def readyz(request: Request, driver: DriverDep, settings: SettingsDep) -> JSONResponse:
+    checks: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(settings.neo4j_connection_timeout):
+            await driver.execute_query("RETURN 1", database_=settings.neo4j_database, routing_="r")
+        checks["neo4j"] = "ok"
+    except (ServiceUnavailable, SessionExpired, Neo4jError, OSError, TimeoutError) as exc:
+        checks["neo4j"] = f"unreachable: {type(exc).__name__}"
+    schema_ready: bool = request.app.state.schema_ready
+    checks["schema"] = "applied" if schema_ready else "not applied yet"
+    ready = checks["neo4j"] == "ok" and schema_ready
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+    )

@@ -1,0 +1,96 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
+
+from cmdb_server.api.deps import require_ready
+from cmdb_server.api.routes import cis, health
+from cmdb_server.config import Settings
+from cmdb_server.db import create_driver
+from cmdb_server.errors import install_error_handlers
+from cmdb_server.repositories import schema_setup, tokens
+from schema import derive_index_specs, load_schema
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+async def prepare_database(app: FastAPI) -> None:
+    """Apply constraints and indexes, and store the bootstrap admin token, if any."""
+    settings: Settings = app.state.settings
+    driver = app.state.driver
+    report = await schema_setup.apply_schema(
+        driver, settings.neo4j_database, derive_index_specs(app.state.schema)
+    )
+    if report.created or report.replaced:
+        log.info("schema: created %s, replaced %s", report.created, report.replaced)
+    if settings.bootstrap_admin_token is not None:
+        await tokens.ensure_bootstrap_token(
+            driver, settings.neo4j_database, settings.bootstrap_admin_token.get_secret_value()
+        )
+    app.state.schema_ready = True
+    log.info("graph database ready at %s", settings.neo4j_uri)
+
+
+async def _prepare_until_ready(app: FastAPI) -> None:
+    delay: float = app.state.settings.schema_retry_seconds
+    while True:
+        await asyncio.sleep(delay)
+        try:
+            await prepare_database(app)
+            return
+        except (ServiceUnavailable, SessionExpired, OSError) as exc:
+            log.warning("Neo4j still unreachable (%s); retrying in %.0fs", exc, delay)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    app.state.driver = create_driver(settings)
+    app.state.schema_ready = False
+    retry: asyncio.Task[None] | None = None
+    try:
+        await prepare_database(app)
+    except (ServiceUnavailable, SessionExpired, OSError) as exc:
+        # Start anyway: /healthz answers, /readyz says why not ready, and the schema is
+        # applied as soon as Neo4j comes up.
+        log.warning("Neo4j unreachable at %s (%s); retrying in the background", settings.neo4j_uri, exc)
+        retry = asyncio.create_task(_prepare_until_ready(app))
+    except Neo4jError as exc:
+        log.error("could not apply the schema to Neo4j: %s", exc)
+        raise
+    try:
+        yield
+    finally:
+        if retry is not None:
+            retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retry
+        await app.state.driver.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="CMDB",
+        version="0.1.0",
+        description="Configuration items, their relationships and history, kept true by discovery.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings or Settings()
+    app.state.schema = load_schema()
+    app.state.schema_ready = False
+    install_error_handlers(app)
+    app.include_router(health.router)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_ready)])
+    api.include_router(cis.router)
+    app.include_router(api)
+    return app

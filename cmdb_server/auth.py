@@ -1,0 +1,59 @@
+"""Bearer-token authentication and role checks for the API."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from cmdb_server.errors import Forbidden, Unauthorized
+from cmdb_server.repositories import tokens
+from schema import Role
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer cmdb_...`")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's id, name and role."""
+
+    token_id: str
+    name: str
+    role: Role
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    state = request.app.state
+    record = await tokens.find_active_token(
+        state.driver, state.settings.neo4j_database, credentials.credentials
+    )
+    if record is None:
+        raise Unauthorized("invalid or revoked token")
+    return Principal(token_id=record.token_id, name=record.name, role=record.role)
+
+
+def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that admits only tokens of these roles (403 for the others)."""
+    allowed = frozenset(roles)
+
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Forbidden(f"role '{principal.role.value}' may not do this; allowed: {names}")
+        return principal
+
+    return check
+
+
+READ_ROLES = (Role.ADMIN, Role.ENGINEER, Role.CHANGE_MANAGER)
+
+Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
+"""People who read the record: admins, engineers, change managers (not agents or collectors)."""

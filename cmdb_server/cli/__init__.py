@@ -1,0 +1,1 @@
+"""Command-line entry points: ``cmdb-server`` (server.py) and ``cmdb`` (engineer.py)."""

@@ -1,0 +1,118 @@
+"""``cmdb-server``: run the API server, and manage API tokens.
+
+    cmdb-server [--host H] [--port P]          run the API (same as `cmdb-server serve`)
+    cmdb-server token create --role R [--name N]
+    cmdb-server token list
+    cmdb-server token revoke TOKEN_ID
+
+Settings come from the environment (CMDB_*, see deploy/.env.example); --host and --port
+override CMDB_HOST and CMDB_PORT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from neo4j import AsyncDriver
+from neo4j.exceptions import Neo4jError, ServiceUnavailable
+from pydantic import ValidationError
+
+from cmdb_server.config import Settings
+from cmdb_server.db import create_driver
+from cmdb_server.repositories import tokens
+from schema import Role
+
+T = TypeVar("T")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cmdb-server", description="The CMDB API server.")
+    serve_options = argparse.ArgumentParser(add_help=False)
+    serve_options.add_argument("--host", help="address to listen on (default: CMDB_HOST or 127.0.0.1)")
+    serve_options.add_argument("--port", type=int, help="port to listen on (default: CMDB_PORT or 8000)")
+    parser.add_argument("--host", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", parents=[serve_options], help="run the API server (the default)")
+
+    token = commands.add_parser("token", help="manage API tokens").add_subparsers(
+        dest="action", required=True
+    )
+    create = token.add_parser("create", help="create a token and print it (shown only once)")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--name", default="", help="who or what the token is for")
+    token.add_parser("list", help="list tokens (never their secrets)")
+    revoke = token.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("token_id")
+    return parser
+
+
+def _with_driver(settings: Settings, work: Callable[[AsyncDriver], Awaitable[T]]) -> T:
+    async def run() -> T:
+        async with create_driver(settings) as driver:
+            return await work(driver)
+
+    return asyncio.run(run())
+
+
+def _token_command(args: argparse.Namespace, settings: Settings) -> int:
+    db = settings.neo4j_database
+    if args.action == "create":
+        role = Role(args.role)
+        name = args.name or f"{role.value} token"
+        record, token = _with_driver(settings, lambda d: tokens.create_token(d, db, role, name))
+        print(
+            f"# token id {record.token_id}, role {record.role.value}, name {record.name!r}", file=sys.stderr
+        )
+        print(token)
+        return 0
+    if args.action == "list":
+        for rec in _with_driver(settings, lambda d: tokens.list_tokens(d, db)):
+            state = f"revoked {rec.revoked_at:%Y-%m-%d %H:%M}" if rec.revoked_at else "active"
+            print(f"{rec.token_id}\t{rec.role.value}\t{state}\t{rec.created_at:%Y-%m-%d %H:%M}\t{rec.name}")
+        return 0
+    if _with_driver(settings, lambda d: tokens.revoke_token(d, db, args.token_id)):
+        print(f"revoked {args.token_id}", file=sys.stderr)
+        return 0
+    print(f"cmdb-server: no active token with id {args.token_id!r}", file=sys.stderr)
+    return 1
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from cmdb_server.app import create_app
+
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"cmdb-server: invalid settings in the environment:\n{exc}", file=sys.stderr)
+        return 2
+    if args.command == "token":
+        try:
+            return _token_command(args, settings)
+        except ServiceUnavailable as exc:
+            print(f"cmdb-server: Neo4j at {settings.neo4j_uri} is unreachable: {exc}", file=sys.stderr)
+            return 1
+        except Neo4jError as exc:
+            print(f"cmdb-server: Neo4j refused: {exc.message}", file=sys.stderr)
+            return 1
+    return _serve(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

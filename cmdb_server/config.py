@@ -1,0 +1,38 @@
+"""Server settings, read from the environment (prefix ``CMDB_``); see deploy/.env.example."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CMDB_", extra="ignore")
+
+    neo4j_uri: str = Field(
+        "bolt://127.0.0.1:7687", description="Bolt URI of Neo4j; neo4j:// routes reads across a cluster."
+    )
+    neo4j_user: str = Field("neo4j", description="Neo4j user; ignored when no password is set.")
+    neo4j_password: SecretStr | None = Field(
+        None, description="Neo4j password; leave unset for a server with authentication off."
+    )
+    neo4j_database: str = Field("neo4j", description="Database name inside Neo4j.")
+    neo4j_connection_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a Bolt connection.")
+
+    bootstrap_admin_token: SecretStr | None = Field(
+        None,
+        description="An admin token accepted from first start, so the first real tokens can be created.",
+    )
+    host: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    schema_retry_seconds: float = Field(
+        5.0, gt=0, description="While Neo4j is unreachable at start-up, retry applying the schema this often."
+    )
+
+    def neo4j_auth(self) -> tuple[str, str] | None:
+        if self.neo4j_password is None:
+            return None
+        return (self.neo4j_user, self.neo4j_password.get_secret_value())

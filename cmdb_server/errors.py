@@ -1,0 +1,133 @@
+"""Errors as JSON: every failure the API returns has the same shape.
+
+``{"error": {"status": 422, "message": "...", "fields": [{"field": ..., "in": ..., "message": ...}]}}``
+``fields`` is present when the problem is with named input, so a client can point at it.
+A lost database connection is a 503 (retry later), never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from neo4j.exceptions import ServiceUnavailable, SessionExpired
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error the API reports to its client as it is."""
+
+    status = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        location: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.location = location
+        self.headers = headers
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class Unprocessable(ApiError):
+    status = 422
+
+
+class NotReady(ApiError):
+    status = 503
+
+
+def error_body(status: int, message: str, fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"status": status, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
+    """Split pydantic's error location ("query", "limit") into (where, dotted field name)."""
+    parts = [str(p) for p in loc]
+    where = parts[0] if parts and parts[0] in {"query", "path", "body", "header", "cookie"} else "body"
+    names = parts[1:] if parts and parts[0] == where else parts
+    return where, ".".join(names) or where
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    fields = None
+    if exc.field is not None:
+        fields = [{"field": exc.field, "in": exc.location or "body", "message": exc.message}]
+    return JSONResponse(
+        error_body(exc.status, exc.message, fields), status_code=exc.status, headers=exc.headers
+    )
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = []
+    for err in exc.errors():
+        where, name = _field_of(err.get("loc", ()))
+        fields.append({"field": name, "in": where, "message": err.get("msg", "invalid value")})
+    message = (
+        "; ".join(f"{f['in']} field '{f['field']}': {f['message']}" for f in fields) or "invalid request"
+    )
+    return JSONResponse(error_body(422, message, fields), status_code=422)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("Neo4j unavailable: %s", exc)
+    return JSONResponse(
+        error_body(503, "the graph database is unavailable; retry later"),
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse(error_body(500, "internal error; the server log has the details"), status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ServiceUnavailable, _database_unavailable)
+    app.add_exception_handler(SessionExpired, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

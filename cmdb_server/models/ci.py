@@ -1,0 +1,47 @@
+"""How a CI looks on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cmdb_server.repositories.cis import CIRecord
+from schema import CIStatus
+
+
+class CIPublic(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    uid: str = Field(description="Stable id the CMDB assigned.")
+    class_name: str = Field(alias="class", description="Most specific CI class.")
+    labels: list[str] = Field(description="The class and its ancestors.")
+    name: str | None
+    status: CIStatus
+    first_seen: datetime | None
+    last_seen: datetime | None
+    parent_uid: str | None = Field(None, description="The parent CI of a dependent CI (an interface's host).")
+    attributes: dict[str, Any]
+
+    @classmethod
+    def from_record(cls, record: CIRecord) -> CIPublic:
+        return cls(
+            uid=record.uid,
+            class_name=record.ci_class,
+            labels=list(record.labels),
+            name=record.name,
+            status=record.status,
+            first_seen=record.first_seen,
+            last_seen=record.last_seen,
+            parent_uid=record.parent_uid,
+            attributes=record.attributes,
+        )
+
+
+class CIList(BaseModel):
+    items: list[CIPublic]
+    total: int = Field(description="How many CIs match the filters, across all pages.")
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page; null on the last page.")

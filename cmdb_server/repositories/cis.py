@@ -1,0 +1,167 @@
+"""Reading and creating configuration items.
+
+A CI node carries the label ``CI`` and its class labels, the system properties
+(``uid``, ``class``, ``status``, ``first_seen``, ``last_seen``, ``parent_uid`` on
+dependent CIs) and its attributes as plain properties, so identity keys can be
+constrained and indexed by the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from neo4j import AsyncDriver
+
+from schema import PARENT_UID, CIClass, CIStatus, Schema
+
+
+@dataclass(frozen=True)
+class CIRecord:
+    uid: str
+    ci_class: str
+    labels: tuple[str, ...]
+    name: str | None
+    status: CIStatus
+    first_seen: datetime | None
+    last_seen: datetime | None
+    parent_uid: str | None
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CIPage:
+    items: list[CIRecord]
+    total: int
+
+
+class ParentNotFoundError(LookupError):
+    pass
+
+
+def _native(value: Any) -> Any:
+    to_native = getattr(value, "to_native", None)
+    return to_native() if callable(to_native) else value
+
+
+def to_record(node: Any, schema: Schema) -> CIRecord:
+    props = dict(node)
+    ci_class = schema.classes.get(props.get("class", ""))
+    declared = ci_class.attributes if ci_class else {}
+    return CIRecord(
+        uid=props["uid"],
+        ci_class=props.get("class", ""),
+        labels=tuple(sorted(node.labels)),
+        name=props.get("name"),
+        status=CIStatus(props.get("status", CIStatus.ACTIVE.value)),
+        first_seen=_native(props.get("first_seen")),
+        last_seen=_native(props.get("last_seen")),
+        parent_uid=props.get(PARENT_UID),
+        attributes={k: _native(v) for k, v in sorted(props.items()) if k in declared},
+    )
+
+
+async def list_cis(
+    driver: AsyncDriver,
+    database: str,
+    schema: Schema,
+    *,
+    class_name: str | None,
+    status: CIStatus | None,
+    name_contains: str | None,
+    limit: int,
+    offset: int,
+) -> CIPage:
+    """One page of CIs, ordered by name then uid so pages never overlap or skip."""
+    params = {
+        "label": class_name or "CI",
+        "status": status.value if status else None,
+        "name": name_contains.lower() if name_contains else None,
+        "limit": limit,
+        "offset": offset,
+    }
+    where = """
+        WHERE ($status IS NULL OR n.status = $status)
+          AND ($name IS NULL OR toLower(n.name) CONTAINS $name)
+    """
+    async with driver.session(database=database, default_access_mode="READ") as session:
+
+        async def page(tx: Any) -> CIPage:
+            total_result = await tx.run(f"MATCH (n:CI:$($label)) {where} RETURN count(n) AS total", params)
+            total = (await total_result.single(strict=True))["total"]
+            rows = await tx.run(
+                f"""
+                MATCH (n:CI:$($label)) {where}
+                RETURN n ORDER BY n.name, n.uid SKIP $offset LIMIT $limit
+                """,
+                params,
+            )
+            items = [to_record(row["n"], schema) async for row in rows]
+            return CIPage(items=items, total=total)
+
+        return await session.execute_read(page)
+
+
+async def get_ci(driver: AsyncDriver, database: str, schema: Schema, uid: str) -> CIRecord | None:
+    records, _, _ = await driver.execute_query(
+        "MATCH (n:CI {uid: $uid}) RETURN n", uid=uid, database_=database, routing_="r"
+    )
+    return to_record(records[0]["n"], schema) if records else None
+
+
+async def create_ci(
+    driver: AsyncDriver,
+    database: str,
+    schema: Schema,
+    ci_class: CIClass,
+    attributes: dict[str, Any],
+    *,
+    parent_uid: str | None = None,
+    status: CIStatus = CIStatus.ACTIVE,
+) -> CIRecord:
+    """Create one CI with checked attributes; a dependent CI is linked to its parent.
+
+    The database's constraints refuse a duplicate identity (``neo4j.exceptions.ConstraintError``).
+    """
+    now = datetime.now(UTC)
+    props = {k: v for k, v in attributes.items() if v is not None}
+    props.update(
+        uid=str(uuid.uuid4()), status=status.value, first_seen=now, last_seen=now, **{"class": ci_class.name}
+    )
+    if ci_class.parent_ci is None:
+        records, _, _ = await driver.execute_query(
+            "CREATE (n:$($labels)) SET n = $props RETURN n",
+            labels=list(ci_class.labels),
+            props=props,
+            database_=database,
+        )
+    else:
+        if parent_uid is None:
+            raise ParentNotFoundError(f"a {ci_class.name} needs a parent CI")
+        props[PARENT_UID] = parent_uid
+        edge = (
+            "(p)-[:$($rel) {since: $now}]->(n)"
+            if ci_class.parent_ci.parent_is_source
+            else ("(n)-[:$($rel) {since: $now}]->(p)")
+        )
+        records, _, _ = await driver.execute_query(
+            f"""
+            MATCH (p:CI {{uid: $parent_uid}}) WHERE any(l IN labels(p) WHERE l IN $parent_classes)
+            CREATE (n:$($labels)) SET n = $props
+            CREATE {edge}
+            RETURN n
+            """,
+            parent_uid=parent_uid,
+            parent_classes=list(ci_class.parent_ci.classes),
+            labels=list(ci_class.labels),
+            rel=ci_class.parent_ci.relationship,
+            props=props,
+            now=now,
+            database_=database,
+        )
+        if not records:
+            allowed = " or ".join(ci_class.parent_ci.classes)
+            raise ParentNotFoundError(f"no {allowed} CI with uid {parent_uid!r}")
+    return to_record(records[0]["n"], schema)

@@ -1,0 +1,129 @@
+"""Applying the constraints and indexes derived from ``schema/`` to Neo4j, idempotently.
+
+Labels and property names cannot be query parameters in DDL; they come from the
+validated schema (identifiers only) and are quoted with backticks.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from neo4j import AsyncDriver
+
+from schema import IndexKind, IndexSpec
+
+log = logging.getLogger(__name__)
+
+INDEX_ONLINE_TIMEOUT_SECONDS = 300
+
+
+def _quote(identifier: str) -> str:
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+def render_ddl(spec: IndexSpec) -> str:
+    props = ", ".join(f"n.{_quote(p)}" for p in spec.properties)
+    target = f"FOR (n:{_quote(spec.label)})"
+    if spec.kind is IndexKind.UNIQUE:
+        return f"CREATE CONSTRAINT {_quote(spec.name)} IF NOT EXISTS {target} REQUIRE ({props}) IS UNIQUE"
+    if spec.kind is IndexKind.RANGE:
+        return f"CREATE RANGE INDEX {_quote(spec.name)} IF NOT EXISTS {target} ON ({props})"
+    if spec.kind is IndexKind.TEXT:
+        return f"CREATE TEXT INDEX {_quote(spec.name)} IF NOT EXISTS {target} ON ({props})"
+    raise AssertionError(f"unhandled index kind {spec.kind}")  # pragma: no cover
+
+
+@dataclass
+class SchemaObject:
+    """A constraint or index as Neo4j reports it."""
+
+    name: str
+    kind: IndexKind | None  # None: a kind this module does not manage
+    label: str | None
+    properties: tuple[str, ...]
+    state: str = "ONLINE"
+
+    def matches(self, spec: IndexSpec) -> bool:
+        return (self.kind, self.label, self.properties) == (spec.kind, spec.label, spec.properties)
+
+
+@dataclass
+class SchemaReport:
+    created: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+
+
+async def read_schema_objects(driver: AsyncDriver, database: str) -> dict[str, SchemaObject]:
+    """The constraints and the indexes that no constraint owns, by name."""
+    objects: dict[str, SchemaObject] = {}
+    constraints, _, _ = await driver.execute_query(
+        "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties, ownedIndex", database_=database
+    )
+    owned = set()
+    for row in constraints:
+        owned.add(row["ownedIndex"])
+        kind = IndexKind.UNIQUE if row["type"] == "UNIQUENESS" else None
+        objects[row["name"]] = _schema_object(row, kind)
+    indexes, _, _ = await driver.execute_query(
+        "SHOW INDEXES YIELD name, type, labelsOrTypes, properties, state", database_=database
+    )
+    for row in indexes:
+        if row["name"] in owned:
+            continue
+        kind = {"RANGE": IndexKind.RANGE, "TEXT": IndexKind.TEXT}.get(row["type"])
+        objects[row["name"]] = _schema_object(row, kind, row["state"])
+    return objects
+
+
+def _schema_object(row: Any, kind: IndexKind | None, state: str = "ONLINE") -> SchemaObject:
+    labels = row["labelsOrTypes"] or [None]
+    return SchemaObject(
+        name=row["name"], kind=kind, label=labels[0], properties=tuple(row["properties"] or ()), state=state
+    )
+
+
+async def _drop(driver: AsyncDriver, database: str, obj: SchemaObject) -> None:
+    statement = "DROP CONSTRAINT" if obj.kind is IndexKind.UNIQUE else "DROP INDEX"
+    await driver.execute_query(f"{statement} {_quote(obj.name)} IF EXISTS", database_=database)
+
+
+async def apply_schema(driver: AsyncDriver, database: str, specs: list[IndexSpec]) -> SchemaReport:
+    """Create what is missing, replace what changed definition, and wait until all are online.
+
+    Safe to run at every start and from several servers at once: every statement is
+    ``IF NOT EXISTS``. A uniqueness constraint that existing data violates makes this
+    raise with Neo4j's message naming the conflicting nodes.
+    """
+    report = SchemaReport()
+    existing = await read_schema_objects(driver, database)
+    for spec in specs:
+        current = existing.get(spec.name)
+        if current is not None and current.matches(spec):
+            report.present.append(spec.name)
+            continue
+        if current is not None:
+            log.warning("schema object %s changed definition; replacing it", spec.name)
+            await _drop(driver, database, current)
+            report.replaced.append(spec.name)
+        else:
+            report.created.append(spec.name)
+        await driver.execute_query(render_ddl(spec), database_=database)
+    if report.created or report.replaced:
+        await driver.execute_query(
+            "CALL db.awaitIndexes($seconds)", seconds=INDEX_ONLINE_TIMEOUT_SECONDS, database_=database
+        )
+    return report
+
+
+async def missing_schema_objects(driver: AsyncDriver, database: str, specs: list[IndexSpec]) -> list[str]:
+    """Names of the specs that are absent, different, or not yet online in the database."""
+    existing = await read_schema_objects(driver, database)
+    missing = []
+    for spec in specs:
+        current = existing.get(spec.name)
+        if current is None or not current.matches(spec) or current.state != "ONLINE":
+            missing.append(spec.name)
+    return missing

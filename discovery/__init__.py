@@ -1,0 +1,1 @@
+"""Discovery collectors: SSH and SNMP scanners that report hosts and network gear."""

@@ -1,0 +1,62 @@
+"""Neo4j constraints and indexes derived from the vocabulary.
+
+The database enforces what the code assumes: one node per ``uid``, one CI per set of
+unique identity keys (scoped to the parent for dependent CIs), and indexes on the keys
+that identification and the API look up. The server turns these specs into DDL
+(``cmdb_server/repositories/schema_setup.py``) and applies them at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from schema.model import PARENT_UID, ROOT_CLASS, CIClass, Schema
+
+API_TOKEN_LABEL = "ApiToken"  # noqa: S105 (a label, not a secret)
+"""Label of the nodes holding API tokens (hashed); not a CI."""
+
+
+class IndexKind(StrEnum):
+    UNIQUE = "unique"  # a uniqueness constraint (backed by a range index)
+    RANGE = "range"  # a range index: equality and range look-ups
+    TEXT = "text"  # a text index: CONTAINS / ENDS WITH on strings
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    kind: IndexKind
+    label: str
+    properties: tuple[str, ...]
+
+
+def _spec(kind: IndexKind, label: str, properties: tuple[str, ...]) -> IndexSpec:
+    name = "_".join((label.lower(), *properties, kind.value))
+    return IndexSpec(name=name, kind=kind, label=label, properties=properties)
+
+
+def _declares_own_identity(ci_class: CIClass, schema: Schema) -> bool:
+    if ci_class.parent is None:
+        return bool(ci_class.identity)
+    return ci_class.identity != schema.classes[ci_class.parent].identity
+
+
+def derive_index_specs(schema: Schema) -> list[IndexSpec]:
+    """Every constraint and index the graph needs for this schema, in a stable order."""
+    specs = [
+        _spec(IndexKind.UNIQUE, ROOT_CLASS, ("uid",)),
+        _spec(IndexKind.RANGE, ROOT_CLASS, ("status",)),
+        _spec(IndexKind.RANGE, ROOT_CLASS, ("last_seen",)),
+        _spec(IndexKind.TEXT, ROOT_CLASS, ("name",)),
+        _spec(IndexKind.UNIQUE, API_TOKEN_LABEL, ("token_id",)),
+        _spec(IndexKind.UNIQUE, API_TOKEN_LABEL, ("token_hash",)),
+    ]
+    for ci_class in schema.classes.values():
+        if not _declares_own_identity(ci_class, schema):
+            continue
+        scope: tuple[str, ...] = (PARENT_UID,) if ci_class.dependent else ()
+        for rule in ci_class.identity:
+            kind = IndexKind.UNIQUE if rule.unique else IndexKind.RANGE
+            specs.append(_spec(kind, ci_class.name, (*scope, *rule.keys)))
+    return specs

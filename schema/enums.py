@@ -1,0 +1,61 @@
+"""Closed sets of the CMDB, declared once.
+
+Every value that is stored in the graph or accepted by the API from a fixed list lives
+here, so that the server, the agent, the collectors and the schema files agree.
+"""
+
+from enum import StrEnum
+
+
+class CIStatus(StrEnum):
+    """Lifecycle of a configuration item (ISO/IEC 20000-1 8.2.6 asks for a status)."""
+
+    ACTIVE = "active"
+    STALE = "stale"  # no source has seen it within the configured window
+    RETIRED = "retired"  # taken out of service on purpose
+
+
+class Role(StrEnum):
+    """What an API token may do."""
+
+    ADMIN = "admin"
+    ENGINEER = "engineer"
+    CHANGE_MANAGER = "change_manager"
+    AGENT = "agent"
+    COLLECTOR = "collector"
+
+
+class SourceKind(StrEnum):
+    """Kinds of source that put data into the CMDB; used for source precedence."""
+
+    MANUAL = "manual"
+    AGENT = "agent"
+    SSH = "ssh"
+    SNMP = "snmp"
+    IMPORT = "import"
+
+
+class AttributeType(StrEnum):
+    """Types an attribute of a CI class may have; each maps to a Neo4j property type."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    STRING_LIST = "string_list"
+    ENUM = "enum"
+
+
+class ImpactPropagation(StrEnum):
+    """How trouble travels along a relationship ``(source)-[:TYPE]->(target)``.
+
+    ``target_to_source``: trouble on the target affects the source (``app RUNS_ON host``:
+    the host failing takes the app down). ``source_to_target`` is the reverse, ``both``
+    goes either way, ``none`` stops impact analysis at this relationship.
+    """
+
+    TARGET_TO_SOURCE = "target_to_source"
+    SOURCE_TO_TARGET = "source_to_target"
+    BOTH = "both"
+    NONE = "none"

@@ -1,0 +1,330 @@
+"""Typed model of the CMDB vocabulary, loaded from the TOML files beside this module.
+
+The TOML files are data an engineer edits; this module turns them into frozen objects
+and refuses a vocabulary that contradicts itself (an unknown parent, an identity key
+that is not an attribute, a relationship to a class that does not exist), so a mistake
+in the schema stops the server at start-up instead of corrupting the graph later.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from schema.enums import AttributeType, ImpactPropagation, SourceKind
+
+ROOT_CLASS = "CI"
+"""The abstract class every CI class descends from; also the label every CI node has."""
+
+PARENT_UID = "parent_uid"
+"""Property holding the uid of the parent CI on dependent CIs (an interface's host)."""
+
+SYSTEM_PROPERTIES: tuple[str, ...] = ("uid", "class", "status", "first_seen", "last_seen", PARENT_UID)
+"""Properties the CMDB itself manages on every CI node; no class may declare them."""
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+class SchemaError(ValueError):
+    """The vocabulary files contradict themselves or break a rule of this module."""
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    type: AttributeType
+    description: str
+    values: tuple[str, ...] = ()  # allowed values when type is ENUM
+
+
+@dataclass(frozen=True)
+class IdentityRule:
+    """One set of keys that identifies a CI when a record has all of them."""
+
+    keys: tuple[str, ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class ParentSpec:
+    """How a dependent CI hangs off its parent: which classes, through which relationship.
+
+    ``parent_is_source`` tells the relationship's direction: ``(host)-[:HAS_INTERFACE]->(if)``
+    has the parent as its source, ``(service)-[:RUNS_ON]->(host)`` has it as its target.
+    """
+
+    classes: tuple[str, ...]
+    relationship: str
+    parent_is_source: bool = True
+
+
+@dataclass(frozen=True)
+class CIClass:
+    name: str
+    parent: str | None
+    description: str
+    abstract: bool
+    attributes: Mapping[str, Attribute]  # own and inherited, by name
+    identity: tuple[IdentityRule, ...]  # own if declared, else inherited
+    precedence: tuple[SourceKind, ...]  # highest first; own if declared, else inherited
+    ancestors: tuple[str, ...]  # nearest first, ending with ROOT_CLASS
+    parent_ci: ParentSpec | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Labels a node of this class carries: the root label first, then outermost to own."""
+        return (*reversed(self.ancestors), self.name) if self.name != ROOT_CLASS else (ROOT_CLASS,)
+
+    @property
+    def dependent(self) -> bool:
+        return self.parent_ci is not None
+
+    def is_a(self, other: str) -> bool:
+        return other == self.name or other in self.ancestors
+
+
+@dataclass(frozen=True)
+class RelationshipType:
+    name: str
+    description: str
+    from_classes: tuple[str, ...]
+    to_classes: tuple[str, ...]
+    impact: ImpactPropagation
+
+
+@dataclass(frozen=True)
+class Schema:
+    classes: Mapping[str, CIClass]
+    relationships: Mapping[str, RelationshipType]
+    _subclasses: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+
+    def ci_class(self, name: str) -> CIClass:
+        try:
+            return self.classes[name]
+        except KeyError:
+            raise KeyError(f"unknown CI class {name!r}") from None
+
+    def concrete_classes(self) -> list[CIClass]:
+        return [c for c in self.classes.values() if not c.abstract]
+
+    def subclasses(self, name: str) -> tuple[str, ...]:
+        """The class itself and every class descending from it."""
+        return self._subclasses.get(name, ())
+
+
+def _require(mapping: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in mapping:
+        raise SchemaError(f"{where}: missing '{key}'")
+    return mapping[key]
+
+
+def _identifier(name: str, where: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise SchemaError(f"{where}: {name!r} is not an identifier (letters, digits, underscore)")
+    return name
+
+
+def _parse_attribute(name: str, raw: Mapping[str, Any], where: str) -> Attribute:
+    where = f"{where}.attributes.{name}"
+    _identifier(name, where)
+    if name in SYSTEM_PROPERTIES:
+        raise SchemaError(f"{where}: '{name}' is managed by the CMDB and cannot be declared")
+    try:
+        attr_type = AttributeType(_require(raw, "type", where))
+    except ValueError:
+        allowed = ", ".join(t.value for t in AttributeType)
+        raise SchemaError(f"{where}: type {raw['type']!r} is not one of {allowed}") from None
+    values = tuple(raw.get("values", ()))
+    if attr_type is AttributeType.ENUM and not values:
+        raise SchemaError(f"{where}: an enum attribute needs 'values'")
+    if values and attr_type is not AttributeType.ENUM:
+        raise SchemaError(f"{where}: 'values' is only for enum attributes")
+    description = _require(raw, "description", where)
+    return Attribute(name=name, type=attr_type, description=description, values=values)
+
+
+def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
+    if ROOT_CLASS not in raw_classes:
+        raise SchemaError(f"classes: the root class '{ROOT_CLASS}' is not declared")
+    built: dict[str, CIClass] = {}
+
+    def build(name: str, visiting: tuple[str, ...]) -> CIClass:
+        if name in built:
+            return built[name]
+        where = f"classes.{name}"
+        if name in visiting:
+            raise SchemaError(f"{where}: inheritance cycle {' -> '.join((*visiting, name))}")
+        raw = raw_classes[name]
+        _identifier(name, where)
+        parent_name = raw.get("parent")
+        if name == ROOT_CLASS:
+            if parent_name is not None:
+                raise SchemaError(f"{where}: the root class has no parent")
+            parent = None
+        else:
+            if parent_name is None:
+                raise SchemaError(f"{where}: missing 'parent' (use '{ROOT_CLASS}' for a top-level class)")
+            if parent_name not in raw_classes:
+                raise SchemaError(f"{where}: parent {parent_name!r} is not a declared class")
+            parent = build(parent_name, (*visiting, name))
+
+        attributes: dict[str, Attribute] = dict(parent.attributes) if parent else {}
+        for attr_name, attr_raw in raw.get("attributes", {}).items():
+            attr = _parse_attribute(attr_name, attr_raw, where)
+            inherited = attributes.get(attr_name)
+            if inherited is not None and inherited.type is not attr.type:
+                raise SchemaError(
+                    f"{where}.attributes.{attr_name}: redeclared as {attr.type.value}, "
+                    f"inherited as {inherited.type.value}"
+                )
+            attributes[attr_name] = attr
+
+        if "identity" in raw:
+            identity = tuple(
+                IdentityRule(keys=tuple(rule["keys"]), unique=bool(rule.get("unique", False)))
+                for rule in raw["identity"]
+            )
+        else:
+            identity = parent.identity if parent else ()
+        for i, rule in enumerate(identity):
+            if not rule.keys:
+                raise SchemaError(f"{where}.identity[{i}]: an identity rule needs at least one key")
+            for key in rule.keys:
+                if key not in attributes:
+                    raise SchemaError(f"{where}.identity[{i}]: key {key!r} is not an attribute of {name}")
+
+        if "precedence" in raw:
+            try:
+                precedence = tuple(SourceKind(s) for s in raw["precedence"])
+            except ValueError as exc:
+                raise SchemaError(f"{where}.precedence: {exc}") from None
+        else:
+            precedence = parent.precedence if parent else ()
+
+        parent_ci = None
+        if "parent_ci" in raw:
+            spec = raw["parent_ci"]
+            direction = spec.get("direction", "parent_to_child")
+            if direction not in ("parent_to_child", "child_to_parent"):
+                raise SchemaError(f"{where}.parent_ci.direction: use parent_to_child or child_to_parent")
+            parent_ci = ParentSpec(
+                classes=tuple(_require(spec, "classes", f"{where}.parent_ci")),
+                relationship=_require(spec, "relationship", f"{where}.parent_ci"),
+                parent_is_source=direction == "parent_to_child",
+            )
+        elif parent is not None:
+            parent_ci = parent.parent_ci
+
+        ci_class = CIClass(
+            name=name,
+            parent=parent.name if parent else None,
+            description=_require(raw, "description", where),
+            abstract=bool(raw.get("abstract", False)),
+            attributes=attributes,
+            identity=identity,
+            precedence=precedence,
+            ancestors=(parent.name, *parent.ancestors) if parent else (),
+            parent_ci=parent_ci,
+        )
+        built[name] = ci_class
+        return ci_class
+
+    for class_name in raw_classes:
+        build(class_name, ())
+    for ci_class in built.values():
+        if not ci_class.abstract and not ci_class.identity:
+            raise SchemaError(f"classes.{ci_class.name}: a concrete class needs at least one identity rule")
+        if ci_class.parent_ci is not None:
+            for parent_class in ci_class.parent_ci.classes:
+                if parent_class not in built:
+                    raise SchemaError(
+                        f"classes.{ci_class.name}.parent_ci: {parent_class!r} is not a declared class"
+                    )
+    return built
+
+
+def _build_relationships(
+    raw_relationships: Mapping[str, Any], classes: Mapping[str, CIClass]
+) -> dict[str, RelationshipType]:
+    relationships: dict[str, RelationshipType] = {}
+    for name, raw in raw_relationships.items():
+        where = f"relationships.{name}"
+        _identifier(name, where)
+        if name != name.upper():
+            raise SchemaError(f"{where}: relationship types are UPPER_SNAKE_CASE")
+        ends: dict[str, tuple[str, ...]] = {}
+        for end in ("from", "to"):
+            end_classes = tuple(_require(raw, end, where))
+            for class_name in end_classes:
+                if class_name not in classes:
+                    raise SchemaError(f"{where}.{end}: {class_name!r} is not a declared class")
+            ends[end] = end_classes
+        try:
+            impact = ImpactPropagation(_require(raw, "impact", where))
+        except ValueError:
+            allowed = ", ".join(p.value for p in ImpactPropagation)
+            raise SchemaError(f"{where}.impact: {raw['impact']!r} is not one of {allowed}") from None
+        relationships[name] = RelationshipType(
+            name=name,
+            description=_require(raw, "description", where),
+            from_classes=ends["from"],
+            to_classes=ends["to"],
+            impact=impact,
+        )
+    for ci_class in classes.values():
+        if ci_class.parent_ci is not None:
+            _check_parent_relationship(ci_class, classes, relationships)
+    return relationships
+
+
+def _allows(end_classes: tuple[str, ...], ci_class: CIClass) -> bool:
+    return any(ci_class.is_a(name) for name in end_classes)
+
+
+def _check_parent_relationship(
+    ci_class: CIClass, classes: Mapping[str, CIClass], relationships: Mapping[str, RelationshipType]
+) -> None:
+    assert ci_class.parent_ci is not None
+    where = f"classes.{ci_class.name}.parent_ci"
+    spec = ci_class.parent_ci
+    rel = relationships.get(spec.relationship)
+    if rel is None:
+        raise SchemaError(f"{where}: relationship {spec.relationship!r} is not declared")
+    parent_end, child_end = (
+        (rel.from_classes, rel.to_classes) if spec.parent_is_source else (rel.to_classes, rel.from_classes)
+    )
+    if not _allows(child_end, ci_class):
+        raise SchemaError(f"{where}: {rel.name} does not allow {ci_class.name} at the child's end")
+    for parent_name in spec.classes:
+        if not _allows(parent_end, classes[parent_name]):
+            raise SchemaError(f"{where}: {rel.name} does not allow {parent_name} at the parent's end")
+
+
+def build_schema(raw_classes: Mapping[str, Any], raw_relationships: Mapping[str, Any]) -> Schema:
+    """Build and check a schema from parsed TOML tables (``classes`` and ``relationships``)."""
+    classes = _build_classes(raw_classes)
+    relationships = _build_relationships(raw_relationships, classes)
+    subclasses = {name: tuple(sorted(c.name for c in classes.values() if c.is_a(name))) for name in classes}
+    return Schema(classes=classes, relationships=relationships, _subclasses=subclasses)
+
+
+def _read_toml(filename: str) -> dict[str, Any]:
+    text = resources.files("schema").joinpath(filename).read_text(encoding="utf-8")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SchemaError(f"{filename}: {exc}") from None
+
+
+@cache
+def load_schema() -> Schema:
+    """The CMDB's vocabulary, read once from the packaged TOML files."""
+    return build_schema(
+        _read_toml("ci_classes.toml").get("classes", {}),
+        _read_toml("relationships.toml").get("relationships", {}),
+    )

@@ -1,0 +1,96 @@
+"""Integration fixtures: one real Neo4j per session, an empty graph for every test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from neo4j import AsyncGraphDatabase, Driver, GraphDatabase
+
+from cmdb_server.app import create_app
+from cmdb_server.config import Settings
+from cmdb_server.repositories import cis, tokens
+from cmdb_server.repositories.cis import CIRecord
+from schema import Role, check_attributes, load_schema
+from tests.integration.neo4j_service import Neo4jService, neo4j_service
+
+BOOTSTRAP_TOKEN = "cmdb_bootstrap-token-for-tests"
+
+
+@pytest.fixture(scope="session")
+def neo4j() -> Iterator[Neo4jService]:
+    with neo4j_service() as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def neo4j_driver(neo4j: Neo4jService) -> Iterator[Driver]:
+    with GraphDatabase.driver(neo4j.uri, auth=neo4j.auth()) as driver:
+        driver.verify_connectivity()
+        yield driver
+
+
+@pytest.fixture(autouse=True)
+def empty_graph(neo4j_driver: Driver) -> None:
+    """Every integration test starts from a graph with no nodes (constraints stay)."""
+    neo4j_driver.execute_query("MATCH (n) DETACH DELETE n")
+
+
+@pytest.fixture
+def settings(neo4j: Neo4jService) -> Settings:
+    return Settings(
+        neo4j_uri=neo4j.uri,
+        neo4j_user=neo4j.user or "neo4j",
+        neo4j_password=neo4j.password,
+        bootstrap_admin_token=BOOTSTRAP_TOKEN,
+    )
+
+
+@pytest.fixture
+def client(settings: Settings, empty_graph: None) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_token(settings: Settings) -> Callable[[Role], str]:
+    """Create a real token of a role in the graph and return it."""
+
+    def make(role: Role) -> str:
+        async def create() -> str:
+            async with AsyncGraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth()) as driver:
+                _, token = await tokens.create_token(driver, settings.neo4j_database, role, f"test {role.value}")
+                return token
+
+        return asyncio.run(create())
+
+    return make
+
+
+SeedCI = Callable[..., CIRecord]
+
+
+@pytest.fixture
+def seed_ci(settings: Settings) -> SeedCI:
+    """Create a CI through the server's repository (the same code the API's writers use)."""
+    schema = load_schema()
+
+    def seed(class_name: str, parent_uid: str | None = None, **attributes: object) -> CIRecord:
+        ci_class = schema.ci_class(class_name)
+        checked = check_attributes(ci_class, attributes)
+
+        async def create() -> CIRecord:
+            async with AsyncGraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth()) as driver:
+                return await cis.create_ci(
+                    driver, settings.neo4j_database, schema, ci_class, checked, parent_uid=parent_uid
+                )
+
+        return asyncio.run(create())
+
+    return seed
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,72 @@
+"""Every /api/v1 endpoint needs a bearer token of an allowed role; tokens are stored hashed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from neo4j import Driver
+
+from cmdb_server.security import hash_token
+from schema import Role
+from tests.integration.conftest import BOOTSTRAP_TOKEN, bearer
+
+
+def test_without_a_token_the_api_answers_401_with_a_challenge(client: TestClient) -> None:
+    response = client.get("/api/v1/cis")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "bearer token" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("header", ["Bearer cmdb_not-a-real-token", "Basic dXNlcjpwYXNz", "Bearer "])
+def test_a_wrong_or_malformed_token_is_401(client: TestClient, header: str) -> None:
+    response = client.get("/api/v1/cis", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.json()["error"]["status"] == 401
+
+
+def test_the_bootstrap_token_from_the_environment_is_an_admin(client: TestClient) -> None:
+    assert client.get("/api/v1/cis", headers=bearer(BOOTSTRAP_TOKEN)).status_code == 200
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.ENGINEER, Role.CHANGE_MANAGER])
+def test_readers_may_list_cis(client: TestClient, make_token: Callable[[Role], str], role: Role) -> None:
+    response = client.get("/api/v1/cis", headers=bearer(make_token(role)))
+    assert response.status_code == 200
+    assert response.json()["items"] == []
+
+
+@pytest.mark.parametrize("role", [Role.AGENT, Role.COLLECTOR])
+def test_agents_and_collectors_may_not_read(client: TestClient, make_token: Callable[[Role], str], role: Role) -> None:
+    response = client.get("/api/v1/cis", headers=bearer(make_token(role)))
+    assert response.status_code == 403
+    assert f"role '{role.value}'" in response.json()["error"]["message"]
+
+
+def test_a_revoked_token_is_refused(
+    client: TestClient, make_token: Callable[[Role], str], neo4j_driver: Driver
+) -> None:
+    token = make_token(Role.ENGINEER)
+    assert client.get("/api/v1/cis", headers=bearer(token)).status_code == 200
+    neo4j_driver.execute_query(
+        "MATCH (t:ApiToken {token_hash: $h}) SET t.revoked_at = datetime()", h=hash_token(token)
+    )
+    assert client.get("/api/v1/cis", headers=bearer(token)).status_code == 401
+
+
+def test_tokens_are_stored_hashed_never_in_clear(
+    client: TestClient, make_token: Callable[[Role], str], neo4j_driver: Driver
+) -> None:
+    token = make_token(Role.ENGINEER)
+    records, _, _ = neo4j_driver.execute_query("MATCH (t:ApiToken) RETURN properties(t) AS p")
+    assert len(records) == 2  # the bootstrap token and this one
+    stored_values = [str(v) for r in records for v in r["p"].values()]
+    assert token not in stored_values and BOOTSTRAP_TOKEN not in stored_values
+    assert hash_token(token) in stored_values
+
+
+def test_probes_need_no_token(client: TestClient) -> None:
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200

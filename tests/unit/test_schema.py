@@ -1,0 +1,140 @@
+"""The vocabulary in schema/ holds together, and the loader refuses one that does not."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from schema import (
+    PARENT_UID,
+    ROOT_CLASS,
+    SYSTEM_PROPERTIES,
+    ImpactPropagation,
+    IndexKind,
+    SchemaError,
+    build_schema,
+    derive_index_specs,
+    load_schema,
+)
+from schema.model import _read_toml
+
+REQUIRED_CLASSES = {
+    "Host",
+    "LinuxHost",
+    "NetworkDevice",
+    "Switch",
+    "Router",
+    "Interface",
+    "IPAddress",
+    "Filesystem",
+    "SoftwarePackage",
+    "ListeningService",
+    "Application",
+    "BusinessService",
+}
+
+
+def raw_tables() -> tuple[dict[str, Any], dict[str, Any]]:
+    return (
+        copy.deepcopy(_read_toml("ci_classes.toml")["classes"]),
+        copy.deepcopy(_read_toml("relationships.toml")["relationships"]),
+    )
+
+
+def test_declares_the_first_useful_classes() -> None:
+    schema = load_schema()
+    assert REQUIRED_CLASSES <= set(schema.classes)
+    assert schema.classes[ROOT_CLASS].abstract
+
+
+def test_classes_inherit_labels_attributes_identity_and_precedence() -> None:
+    schema = load_schema()
+    linux = schema.ci_class("LinuxHost")
+    host = schema.ci_class("Host")
+    assert linux.labels == ("CI", "Host", "LinuxHost")
+    assert set(host.attributes) <= set(linux.attributes)
+    assert "distribution" in linux.attributes and "distribution" not in host.attributes
+    assert linux.identity == host.identity
+    assert [rule.keys for rule in host.identity] == [
+        ("machine_id",),
+        ("serial", "vendor"),
+        ("fqdn",),
+        ("hostname", "primary_mac"),
+    ]
+    assert schema.subclasses("NetworkDevice") == ("NetworkDevice", "Router", "Switch")
+    assert schema.ci_class("Switch").precedence[:2] == (schema.ci_class("NetworkDevice").precedence[:2])
+
+
+def test_every_concrete_class_is_identifiable_and_described() -> None:
+    schema = load_schema()
+    for ci_class in schema.concrete_classes():
+        assert ci_class.identity, ci_class.name
+        assert ci_class.description
+        for attr in ci_class.attributes.values():
+            assert attr.description, f"{ci_class.name}.{attr.name} has no description"
+            assert attr.name not in SYSTEM_PROPERTIES
+
+
+def test_dependent_classes_name_their_parent_relationship_in_the_right_direction() -> None:
+    schema = load_schema()
+    interface = schema.ci_class("Interface").parent_ci
+    service = schema.ci_class("ListeningService").parent_ci
+    assert interface is not None and interface.relationship == "HAS_INTERFACE" and interface.parent_is_source
+    assert service is not None and service.relationship == "RUNS_ON" and not service.parent_is_source
+    assert schema.ci_class("Host").parent_ci is None
+
+
+def test_relationships_carry_an_impact_rule() -> None:
+    schema = load_schema()
+    assert schema.relationships["RUNS_ON"].impact is ImpactPropagation.TARGET_TO_SOURCE
+    assert schema.relationships["CONNECTED_TO"].impact is ImpactPropagation.BOTH
+    assert schema.relationships["MEMBER_OF"].impact is ImpactPropagation.NONE
+
+
+def test_index_specs_follow_the_identity_rules() -> None:
+    specs = {spec.name: spec for spec in derive_index_specs(load_schema())}
+    assert specs["ci_uid_unique"].kind is IndexKind.UNIQUE
+    assert specs["host_machine_id_unique"].properties == ("machine_id",)
+    assert specs["host_fqdn_range"].kind is IndexKind.RANGE
+    # Dependent CIs are unique only under their parent.
+    assert specs["interface_parent_uid_name_unique"].properties == (PARENT_UID, "name")
+    # A subclass that inherits its identity adds no constraint of its own.
+    assert not any(spec.label in {"LinuxHost", "Switch", "Router"} for spec in specs.values())
+    assert len(specs) == len(derive_index_specs(load_schema())), "spec names must be distinct"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda c, r: c["Host"].update(parent="Nope"), "parent 'Nope' is not a declared class"),
+        (lambda c, r: c["Host"]["identity"].append({"keys": ["colour"]}), "key 'colour' is not an attribute"),
+        (lambda c, r: c["Host"]["attributes"].update(uid={"type": "string", "description": "x"}), "managed by"),
+        (lambda c, r: c["Host"]["attributes"].update(x={"type": "blob", "description": "x"}), "type 'blob'"),
+        (lambda c, r: c["Host"]["attributes"].update(x={"type": "enum", "description": "x"}), "needs 'values'"),
+        (
+            lambda c, r: c["LinuxHost"]["attributes"].update(hostname={"type": "integer", "description": "x"}),
+            "redeclared as integer, inherited as string",
+        ),
+        (lambda c, r: c["CI"].update(parent="Host"), "root class has no parent"),
+        (lambda c, r: c["Switch"].update(identity=[]), "needs at least one identity rule"),
+        (lambda c, r: r["RUNS_ON"].update(impact="sideways"), "impact: 'sideways'"),
+        (lambda c, r: r["RUNS_ON"].update(to=["Mainframe"]), "'Mainframe' is not a declared class"),
+        (lambda c, r: c["Interface"]["parent_ci"].update(relationship="RUNS_ON"), "does not allow"),
+        (lambda c, r: c["Host"].pop("description"), "missing 'description'"),
+        (lambda c, r: c["Application"].update(precedence=["agent", "psychic"]), "psychic"),
+    ],
+)
+def test_loader_refuses_an_inconsistent_schema(mutate: Any, message: str) -> None:
+    classes, relationships = raw_tables()
+    mutate(classes, relationships)
+    with pytest.raises(SchemaError, match=message.replace("(", r"\(")):
+        build_schema(classes, relationships)
+
+
+def test_loader_refuses_an_inheritance_cycle() -> None:
+    classes, relationships = raw_tables()
+    classes["Host"]["parent"] = "LinuxHost"
+    with pytest.raises(SchemaError, match="inheritance cycle"):
+        build_schema(classes, relationships)

@@ -1,0 +1,49 @@
+"""Attribute values are checked against their declared types, naming the attribute."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from schema import AttributeValueError, check_attributes, load_schema
+
+
+def test_accepts_and_normalises_valid_values() -> None:
+    host = load_schema().ci_class("LinuxHost")
+    checked = check_attributes(
+        host,
+        {
+            "hostname": "web1",
+            "cpu_cores": 8,
+            "virtual": False,
+            "boot_time": "2026-11-27T03:00:00+00:00",
+            "serial": None,
+        },
+    )
+    assert checked["boot_time"] == datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+    assert checked["serial"] is None
+    assert checked["cpu_cores"] == 8
+
+
+@pytest.mark.parametrize(
+    ("class_name", "attributes", "field", "fragment"),
+    [
+        ("Host", {"cpu_cores": "eight"}, "cpu_cores", "expected an integer"),
+        ("Host", {"cpu_cores": True}, "cpu_cores", "expected an integer"),
+        ("Host", {"cpu_cores": 2**70}, "cpu_cores", "64-bit"),
+        ("Host", {"virtual": "yes"}, "virtual", "true or false"),
+        ("Host", {"boot_time": "yesterday"}, "boot_time", "ISO 8601"),
+        ("Host", {"boot_time": "2026-11-27T03:00:00"}, "boot_time", "time zone"),
+        ("Host", {"colour": "red"}, "colour", "not an attribute of Host"),
+        ("Interface", {"oper_status": "sideways"}, "oper_status", "not one of up, down, unknown"),
+        ("Host", {"hostname": 42}, "hostname", "expected a string"),
+    ],
+)
+def test_refuses_a_bad_value_naming_the_field(
+    class_name: str, attributes: dict[str, object], field: str, fragment: str
+) -> None:
+    with pytest.raises(AttributeValueError) as caught:
+        check_attributes(load_schema().ci_class(class_name), attributes)
+    assert caught.value.field == field
+    assert fragment in caught.value.message
