@@ -61,7 +61,9 @@ def make_token(settings: Settings) -> Callable[[Role], str]:
     def make(role: Role) -> str:
         async def create() -> str:
             async with AsyncGraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth()) as driver:
-                _, token = await tokens.create_token(driver, settings.neo4j_database, role, f"test {role.value}")
+                _, token = await tokens.create_token(
+                    driver, settings.neo4j_database, role, f"test {role.value}"
+                )
                 return token
 
         return asyncio.run(create())

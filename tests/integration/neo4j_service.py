@@ -58,7 +58,15 @@ def _container() -> Iterator[Neo4jService]:
 @contextmanager
 def _local_launcher() -> Iterator[Neo4jService]:
     script = REPO_ROOT / "deploy" / "neo4j" / "start"
-    args = [str(script), "--data-dir", str(TEST_DATA_DIR), "--bolt-port", str(TEST_BOLT_PORT), "--http-port", "0"]
+    args = [
+        str(script),
+        "--data-dir",
+        str(TEST_DATA_DIR),
+        "--bolt-port",
+        str(TEST_BOLT_PORT),
+        "--http-port",
+        "0",
+    ]
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"deploy/neo4j/start failed:\n{done.stderr}")

@@ -39,7 +39,9 @@ def test_readers_may_list_cis(client: TestClient, make_token: Callable[[Role], s
 
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.COLLECTOR])
-def test_agents_and_collectors_may_not_read(client: TestClient, make_token: Callable[[Role], str], role: Role) -> None:
+def test_agents_and_collectors_may_not_read(
+    client: TestClient, make_token: Callable[[Role], str], role: Role
+) -> None:
     response = client.get("/api/v1/cis", headers=bearer(make_token(role)))
     assert response.status_code == 403
     assert f"role '{role.value}'" in response.json()["error"]["message"]
@@ -63,7 +65,8 @@ def test_tokens_are_stored_hashed_never_in_clear(
     records, _, _ = neo4j_driver.execute_query("MATCH (t:ApiToken) RETURN properties(t) AS p")
     assert len(records) == 2  # the bootstrap token and this one
     stored_values = [str(v) for r in records for v in r["p"].values()]
-    assert token not in stored_values and BOOTSTRAP_TOKEN not in stored_values
+    assert token not in stored_values
+    assert BOOTSTRAP_TOKEN not in stored_values
     assert hash_token(token) in stored_values
 
 

@@ -29,7 +29,9 @@ def test_pages_cover_every_ci_once_in_name_order(client: TestClient, seven_hosts
     pages = 0
     while offset is not None:
         page = _list(client, limit=3, offset=offset)
-        assert page["total"] == 7 and page["limit"] == 3 and page["offset"] == offset
+        assert page["total"] == 7
+        assert page["limit"] == 3
+        assert page["offset"] == offset
         seen += [ci["name"] for ci in page["items"]]
         offset = page["next_offset"]
         pages += 1
@@ -39,7 +41,9 @@ def test_pages_cover_every_ci_once_in_name_order(client: TestClient, seven_hosts
 
 def test_an_offset_past_the_end_is_an_empty_last_page(client: TestClient, seven_hosts: list[str]) -> None:
     page = _list(client, limit=5, offset=10)
-    assert page["items"] == [] and page["total"] == 7 and page["next_offset"] is None
+    assert page["items"] == []
+    assert page["total"] == 7
+    assert page["next_offset"] is None
 
 
 def test_filter_by_class_includes_subclasses(client: TestClient, seed_ci: SeedCI) -> None:
@@ -95,7 +99,9 @@ def test_one_ci_by_uid_with_its_attributes(client: TestClient, seed_ci: SeedCI) 
     response = client.get(f"/api/v1/cis/{eth0.uid}", headers=AUTH)
     assert response.status_code == 200
     body = response.json()
-    assert body["class"] == "Interface" and body["parent_uid"] == host.uid and body["status"] == "active"
+    assert body["class"] == "Interface"
+    assert body["parent_uid"] == host.uid
+    assert body["status"] == "active"
     assert body["attributes"] == {"name": "eth0", "mtu": 1500, "oper_status": "up"}
     host_body = client.get(f"/api/v1/cis/{host.uid}", headers=AUTH).json()
     assert host_body["attributes"]["cpu_cores"] == 4
