@@ -2,13 +2,15 @@
 
 1. ``NEO4J_URI`` (with ``NEO4J_USER`` / ``NEO4J_PASSWORD`` when auth is on), as it is;
 2. a testcontainers Neo4j 5.26, when a Docker engine answers;
-3. ``deploy/neo4j/start`` with a data folder of its own (``.run/neo4j-test``) on port 17687,
-   stopped again at the end unless ``CMDB_TEST_KEEP_NEO4J=1``.
+3. ``deploy/neo4j/start`` with a data folder of its own (``.run/neo4j-test``) on a free
+   port (or ``CMDB_TEST_NEO4J_PORT``), stopped again at the end unless
+   ``CMDB_TEST_KEEP_NEO4J=1`` (a kept instance is reused by the next session).
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +19,6 @@ from dataclasses import dataclass
 from tests.conftest import REPO_ROOT
 
 TEST_DATA_DIR = REPO_ROOT / ".run" / "neo4j-test"
-TEST_BOLT_PORT = int(os.environ.get("CMDB_TEST_NEO4J_PORT", "17687"))
 NEO4J_IMAGE = "neo4j:5.26-community"
 
 
@@ -55,6 +56,14 @@ def _container() -> Iterator[Neo4jService]:
         )
 
 
+def _bolt_port() -> str:
+    if "CMDB_TEST_NEO4J_PORT" in os.environ:
+        return os.environ["CMDB_TEST_NEO4J_PORT"]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return str(sock.getsockname()[1])
+
+
 @contextmanager
 def _local_launcher() -> Iterator[Neo4jService]:
     script = REPO_ROOT / "deploy" / "neo4j" / "start"
@@ -63,7 +72,7 @@ def _local_launcher() -> Iterator[Neo4jService]:
         "--data-dir",
         str(TEST_DATA_DIR),
         "--bolt-port",
-        str(TEST_BOLT_PORT),
+        _bolt_port(),
         "--http-port",
         "0",
     ]
