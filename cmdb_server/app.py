@@ -7,15 +7,17 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, FastAPI
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
 from cmdb_server.api.deps import require_ready
-from cmdb_server.api.routes import cis, health
+from cmdb_server.api.routes import cis, health, maintenance, reports
 from cmdb_server.config import Settings
 from cmdb_server.db import create_driver
 from cmdb_server.errors import install_error_handlers
+from cmdb_server.repositories import cis as cis_repo
 from cmdb_server.repositories import schema_setup, tokens
 from schema import derive_index_specs, load_schema
 
@@ -52,6 +54,23 @@ async def _prepare_until_ready(app: FastAPI) -> None:
             log.warning("Neo4j still unreachable (%s); retrying in %.0fs", exc, delay)
 
 
+async def _mark_stale_periodically(app: FastAPI) -> None:
+    """The stale check: CIs no source reported within CMDB_STALE_AFTER_HOURS become stale."""
+    settings: Settings = app.state.settings
+    while True:
+        await asyncio.sleep(settings.stale_check_interval_seconds)
+        if not app.state.schema_ready:
+            continue
+        try:
+            now = datetime.now(UTC)
+            cutoff = now - timedelta(hours=settings.stale_after_hours)
+            marked = await cis_repo.mark_stale(app.state.driver, settings.neo4j_database, cutoff, now)
+            if marked:
+                log.info("stale check: %d CI(s) marked stale", marked)
+        except (Neo4jError, ServiceUnavailable, SessionExpired, OSError) as exc:
+            log.warning("stale check failed: %s", exc)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -68,13 +87,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     except Neo4jError as exc:
         log.error("could not apply the schema to Neo4j: %s", exc)
         raise
+    background = [retry] if retry is not None else []
+    if settings.stale_check_interval_seconds > 0:
+        background.append(asyncio.create_task(_mark_stale_periodically(app)))
     try:
         yield
     finally:
-        if retry is not None:
-            retry.cancel()
+        for task in background:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await retry
+                await task
         await app.state.driver.close()
 
 
@@ -92,5 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_ready)])
     api.include_router(cis.router)
+    api.include_router(reports.router)
+    api.include_router(maintenance.router)
     app.include_router(api)
     return app

@@ -32,6 +32,18 @@ class Settings(BaseSettings):
         5.0, gt=0, description="While Neo4j is unreachable at start-up, retry applying the schema this often."
     )
 
+    max_report_bytes: int = Field(
+        64 * 1024 * 1024,
+        gt=0,
+        description="Largest report accepted, in bytes after decompression (413 above).",
+    )
+    stale_after_hours: float = Field(
+        72.0, gt=0, description="A CI no source has reported for this long becomes stale."
+    )
+    stale_check_interval_seconds: float = Field(
+        3600.0, ge=0, description="How often the server marks stale CIs; 0 turns the periodic job off."
+    )
+
     def neo4j_auth(self) -> tuple[str, str] | None:
         if self.neo4j_password is None:
             return None

@@ -30,12 +30,14 @@ class ApiError(Exception):
         *,
         field: str | None = None,
         location: str | None = None,
+        fields: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.location = location
+        self.fields = fields
         self.headers = headers
 
 
@@ -83,8 +85,8 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    fields = None
-    if exc.field is not None:
+    fields = exc.fields
+    if fields is None and exc.field is not None:
         fields = [{"field": exc.field, "in": exc.location or "body", "message": exc.message}]
     return JSONResponse(
         error_body(exc.status, exc.message, fields), status_code=exc.status, headers=exc.headers

@@ -23,17 +23,30 @@ class IndexKind(StrEnum):
     TEXT = "text"  # a text index: CONTAINS / ENDS WITH on strings
 
 
+REPORT_LABEL = "IngestedReport"
+"""Label of the nodes recording each report applied, by its id (a replay is applied once)."""
+
+EVENT_LABEL = "Event"
+"""Label of history events: one per attribute change, relation started or ended, status change."""
+
+
 @dataclass(frozen=True)
 class IndexSpec:
     name: str
     kind: IndexKind
-    label: str
+    label: str  # a node label, or a relationship type when on_relationship
     properties: tuple[str, ...]
+    on_relationship: bool = False
 
 
-def _spec(kind: IndexKind, label: str, properties: tuple[str, ...]) -> IndexSpec:
-    name = "_".join((label.lower(), *properties, kind.value))
-    return IndexSpec(name=name, kind=kind, label=label, properties=properties)
+def _spec(
+    kind: IndexKind, label: str, properties: tuple[str, ...], on_relationship: bool = False
+) -> IndexSpec:
+    prefix = "rel_" if on_relationship else ""
+    name = prefix + "_".join((label.lower(), *properties, kind.value))
+    return IndexSpec(
+        name=name, kind=kind, label=label, properties=properties, on_relationship=on_relationship
+    )
 
 
 def _declares_own_identity(ci_class: CIClass, schema: Schema) -> bool:
@@ -51,7 +64,11 @@ def derive_index_specs(schema: Schema) -> list[IndexSpec]:
         _spec(IndexKind.TEXT, ROOT_CLASS, ("name",)),
         _spec(IndexKind.UNIQUE, API_TOKEN_LABEL, ("token_id",)),
         _spec(IndexKind.UNIQUE, API_TOKEN_LABEL, ("token_hash",)),
+        _spec(IndexKind.UNIQUE, REPORT_LABEL, ("report_id",)),
+        _spec(IndexKind.RANGE, EVENT_LABEL, ("ci_uid", "at")),
     ]
+    # Ending what a source no longer reports looks its edges up by source.
+    specs += [_spec(IndexKind.RANGE, rel, ("source",), on_relationship=True) for rel in schema.relationships]
     for ci_class in schema.classes.values():
         if not _declares_own_identity(ci_class, schema):
             continue

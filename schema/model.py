@@ -27,6 +27,9 @@ PARENT_UID = "parent_uid"
 SYSTEM_PROPERTIES: tuple[str, ...] = ("uid", "class", "status", "first_seen", "last_seen", PARENT_UID)
 """Properties the CMDB itself manages on every CI node; no class may declare them."""
 
+EDGE_SYSTEM_PROPERTIES: tuple[str, ...] = ("source", "first_seen", "last_seen", "ended_at", "report_id")
+"""Properties the CMDB manages on every relationship; no relationship type may declare them."""
+
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -95,6 +98,8 @@ class RelationshipType:
     from_classes: tuple[str, ...]
     to_classes: tuple[str, ...]
     impact: ImpactPropagation
+    properties: Mapping[str, Attribute] = field(default_factory=dict)
+    key_properties: tuple[str, ...] = ()  # tell apart two edges of this type between the same CIs
 
 
 @dataclass(frozen=True)
@@ -129,10 +134,11 @@ def _identifier(name: str, where: str) -> str:
     return name
 
 
-def _parse_attribute(name: str, raw: Mapping[str, Any], where: str) -> Attribute:
-    where = f"{where}.attributes.{name}"
+def _parse_attribute(
+    name: str, raw: Mapping[str, Any], where: str, reserved: tuple[str, ...] = SYSTEM_PROPERTIES
+) -> Attribute:
     _identifier(name, where)
-    if name in SYSTEM_PROPERTIES:
+    if name in reserved:
         raise SchemaError(f"{where}: '{name}' is managed by the CMDB and cannot be declared")
     try:
         attr_type = AttributeType(_require(raw, "type", where))
@@ -175,7 +181,7 @@ def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
 
         attributes: dict[str, Attribute] = dict(parent.attributes) if parent else {}
         for attr_name, attr_raw in raw.get("attributes", {}).items():
-            attr = _parse_attribute(attr_name, attr_raw, where)
+            attr = _parse_attribute(attr_name, attr_raw, f"{where}.attributes.{attr_name}")
             inherited = attributes.get(attr_name)
             if inherited is not None and inherited.type is not attr.type:
                 raise SchemaError(
@@ -269,12 +275,18 @@ def _build_relationships(
         except ValueError:
             allowed = ", ".join(p.value for p in ImpactPropagation)
             raise SchemaError(f"{where}.impact: {raw['impact']!r} is not one of {allowed}") from None
+        properties = {
+            prop: _parse_attribute(prop, prop_raw, f"{where}.properties.{prop}", EDGE_SYSTEM_PROPERTIES)
+            for prop, prop_raw in raw.get("properties", {}).items()
+        }
         relationships[name] = RelationshipType(
             name=name,
             description=_require(raw, "description", where),
             from_classes=ends["from"],
             to_classes=ends["to"],
             impact=impact,
+            properties=properties,
+            key_properties=tuple(p for p, p_raw in raw.get("properties", {}).items() if p_raw.get("key")),
         )
     for ci_class in classes.values():
         if ci_class.parent_ci is not None:

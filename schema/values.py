@@ -24,7 +24,8 @@ class AttributeValueError(ValueError):
         self.message = message
 
 
-def _check_value(attr: Attribute, value: Any) -> Any:
+def check_value(attr: Attribute, value: Any) -> Any:
+    """The value normalised for its attribute (an ISO string becomes a datetime), or raise."""
     kind = attr.type
     if kind is AttributeType.STRING:
         if not isinstance(value, str):
@@ -82,5 +83,5 @@ def check_attributes(ci_class: CIClass, attributes: Mapping[str, Any]) -> dict[s
         attr = ci_class.attributes.get(name)
         if attr is None:
             raise AttributeValueError(name, f"not an attribute of {ci_class.name}")
-        checked[name] = None if value is None else _check_value(attr, value)
+        checked[name] = None if value is None else check_value(attr, value)
     return checked

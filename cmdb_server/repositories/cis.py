@@ -165,3 +165,100 @@ async def create_ci(
             allowed = " or ".join(ci_class.parent_ci.classes)
             raise ParentNotFoundError(f"no {allowed} CI with uid {parent_uid!r}")
     return to_record(records[0]["n"], schema)
+
+
+async def relationships_of(
+    driver: AsyncDriver,
+    database: str,
+    uid: str,
+    *,
+    rel_type: str | None,
+    direction: str,
+    include_ended: bool,
+) -> list[dict[str, Any]]:
+    """Edges touching a CI, each with the CI at the other end; ``direction`` is out, in or both."""
+    patterns = {
+        "out": ["MATCH (n:CI {uid: $uid})-[r]->(other:CI) RETURN 'out' AS direction, r, other"],
+        "in": ["MATCH (n:CI {uid: $uid})<-[r]-(other:CI) RETURN 'in' AS direction, r, other"],
+    }
+    chosen = patterns["out"] + patterns["in"] if direction == "both" else patterns[direction]
+    query = " UNION ALL ".join(
+        q.replace(
+            "RETURN", "WHERE ($type IS NULL OR type(r) = $type) AND ($ended OR r.ended_at IS NULL) RETURN"
+        )
+        for q in chosen
+    )
+    records, _, _ = await driver.execute_query(
+        f"CALL () {{ {query} }} RETURN direction, r, other ORDER BY type(r), other.name, other.uid",
+        uid=uid,
+        type=rel_type,
+        ended=include_ended,
+        database_=database,
+        routing_="r",
+    )
+    rows = []
+    for row in records:
+        rel, other = row["r"], row["other"]
+        props = {k: _native(v) for k, v in dict(rel).items()}
+        rows.append(
+            {
+                "type": rel.type,
+                "direction": row["direction"],
+                "other": {"uid": other["uid"], "class": other.get("class"), "name": other.get("name")},
+                "source": props.pop("source", None),
+                "first_seen": props.pop("first_seen", None),
+                "last_seen": props.pop("last_seen", None),
+                "ended_at": props.pop("ended_at", None),
+                "properties": {k: v for k, v in props.items() if k != "report_id"},
+            }
+        )
+    return rows
+
+
+async def history_of(
+    driver: AsyncDriver,
+    database: str,
+    uid: str,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """History events of a CI, newest first, and how many match in all."""
+    where = "e.ci_uid = $uid AND ($since IS NULL OR e.at >= $since) AND ($until IS NULL OR e.at < $until)"
+    params = {"uid": uid, "since": since, "until": until, "limit": limit, "offset": offset}
+    async with driver.session(database=database, default_access_mode="READ") as session:
+
+        async def read(tx: Any) -> tuple[list[dict[str, Any]], int]:
+            total = (
+                await (await tx.run(f"MATCH (e:Event) WHERE {where} RETURN count(e) AS n", params)).single()
+            )["n"]
+            result = await tx.run(
+                f"MATCH (e:Event) WHERE {where} RETURN e ORDER BY e.at DESC, e.kind "
+                "SKIP $offset LIMIT $limit",
+                params,
+            )
+            events = [{k: _native(v) for k, v in dict(row["e"]).items()} async for row in result]
+            return events, total
+
+        return await session.execute_read(read)
+
+
+async def mark_stale(driver: AsyncDriver, database: str, cutoff: datetime, now: datetime) -> int:
+    """Mark active CIs that discovery reported but no source has seen since ``cutoff``; record it."""
+    records, _, _ = await driver.execute_query(
+        """
+        MATCH (n:CI) WHERE n.status = 'active' AND n.last_seen < $cutoff
+          AND any(k IN keys(n) WHERE k STARTS WITH '_seen_')
+        SET n.status = 'stale'
+        CREATE (:Event {ci_uid: n.uid, kind: 'status', field: 'status', old: '"active"', new: '"stale"',
+                        source: 'cmdb:stale-check', at: $now})
+        RETURN count(n) AS marked
+        """,
+        cutoff=cutoff,
+        now=now,
+        database_=database,
+    )
+    marked: int = records[0]["marked"]
+    return marked

@@ -19,19 +19,20 @@ log = logging.getLogger(__name__)
 INDEX_ONLINE_TIMEOUT_SECONDS = 300
 
 
-def _quote(identifier: str) -> str:
+def quote(identifier: str) -> str:
+    """Backtick-quote a label, type or property name from the schema for use in Cypher."""
     return "`" + identifier.replace("`", "``") + "`"
 
 
 def render_ddl(spec: IndexSpec) -> str:
-    props = ", ".join(f"n.{_quote(p)}" for p in spec.properties)
-    target = f"FOR (n:{_quote(spec.label)})"
+    props = ", ".join(f"n.{quote(p)}" for p in spec.properties)
+    target = f"FOR ()-[n:{quote(spec.label)}]-()" if spec.on_relationship else f"FOR (n:{quote(spec.label)})"
     if spec.kind is IndexKind.UNIQUE:
-        return f"CREATE CONSTRAINT {_quote(spec.name)} IF NOT EXISTS {target} REQUIRE ({props}) IS UNIQUE"
+        return f"CREATE CONSTRAINT {quote(spec.name)} IF NOT EXISTS {target} REQUIRE ({props}) IS UNIQUE"
     if spec.kind is IndexKind.RANGE:
-        return f"CREATE RANGE INDEX {_quote(spec.name)} IF NOT EXISTS {target} ON ({props})"
+        return f"CREATE RANGE INDEX {quote(spec.name)} IF NOT EXISTS {target} ON ({props})"
     if spec.kind is IndexKind.TEXT:
-        return f"CREATE TEXT INDEX {_quote(spec.name)} IF NOT EXISTS {target} ON ({props})"
+        return f"CREATE TEXT INDEX {quote(spec.name)} IF NOT EXISTS {target} ON ({props})"
     raise AssertionError(f"unhandled index kind {spec.kind}")  # pragma: no cover
 
 
@@ -45,8 +46,11 @@ class SchemaObject:
     properties: tuple[str, ...]
     state: str = "ONLINE"
 
+    on_relationship: bool = False
+
     def matches(self, spec: IndexSpec) -> bool:
-        return (self.kind, self.label, self.properties) == (spec.kind, spec.label, spec.properties)
+        mine = (self.kind, self.label, self.properties, self.on_relationship)
+        return mine == (spec.kind, spec.label, spec.properties, spec.on_relationship)
 
 
 @dataclass
@@ -60,7 +64,8 @@ async def read_schema_objects(driver: AsyncDriver, database: str) -> dict[str, S
     """The constraints and the indexes that no constraint owns, by name."""
     objects: dict[str, SchemaObject] = {}
     constraints, _, _ = await driver.execute_query(
-        "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties, ownedIndex", database_=database
+        "SHOW CONSTRAINTS YIELD name, type, entityType, labelsOrTypes, properties, ownedIndex",
+        database_=database,
     )
     owned = set()
     for row in constraints:
@@ -68,7 +73,7 @@ async def read_schema_objects(driver: AsyncDriver, database: str) -> dict[str, S
         kind = IndexKind.UNIQUE if row["type"] == "UNIQUENESS" else None
         objects[row["name"]] = _schema_object(row, kind)
     indexes, _, _ = await driver.execute_query(
-        "SHOW INDEXES YIELD name, type, labelsOrTypes, properties, state", database_=database
+        "SHOW INDEXES YIELD name, type, entityType, labelsOrTypes, properties, state", database_=database
     )
     for row in indexes:
         if row["name"] in owned:
@@ -81,13 +86,18 @@ async def read_schema_objects(driver: AsyncDriver, database: str) -> dict[str, S
 def _schema_object(row: Any, kind: IndexKind | None, state: str = "ONLINE") -> SchemaObject:
     labels = row["labelsOrTypes"] or [None]
     return SchemaObject(
-        name=row["name"], kind=kind, label=labels[0], properties=tuple(row["properties"] or ()), state=state
+        name=row["name"],
+        kind=kind,
+        label=labels[0],
+        properties=tuple(row["properties"] or ()),
+        state=state,
+        on_relationship=row["entityType"] == "RELATIONSHIP",
     )
 
 
 async def _drop(driver: AsyncDriver, database: str, obj: SchemaObject) -> None:
     statement = "DROP CONSTRAINT" if obj.kind is IndexKind.UNIQUE else "DROP INDEX"
-    await driver.execute_query(f"{statement} {_quote(obj.name)} IF EXISTS", database_=database)
+    await driver.execute_query(f"{statement} {quote(obj.name)} IF EXISTS", database_=database)
 
 
 async def apply_schema(driver: AsyncDriver, database: str, specs: list[IndexSpec]) -> SchemaReport:

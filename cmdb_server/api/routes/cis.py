@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
@@ -71,3 +73,73 @@ async def get_ci(
     if record is None:
         raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
     return CIPublic.from_record(record)
+
+
+@router.get("/{uid}/relationships", summary="Relationships of a CI, both directions")
+async def get_relationships(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    rel_type: Annotated[str | None, Query(alias="type", description="Only this relationship type.")] = None,
+    direction: Annotated[
+        Literal["out", "in", "both"], Query(description="Edges from, to, or both.")
+    ] = "both",
+    include_ended: Annotated[
+        bool, Query(description="Also the relations sources stopped reporting.")
+    ] = False,
+) -> dict[str, Any]:
+    if rel_type is not None and rel_type not in schema.relationships:
+        known = ", ".join(sorted(schema.relationships))
+        raise Unprocessable(
+            f"unknown relationship type {rel_type!r}; known: {known}", field="type", location="query"
+        )
+    await _existing(driver, settings.neo4j_database, schema, uid)
+    items = await cis.relationships_of(
+        driver,
+        settings.neo4j_database,
+        uid,
+        rel_type=rel_type,
+        direction=direction,
+        include_ended=include_ended,
+    )
+    return {"uid": uid, "items": items}
+
+
+@router.get("/{uid}/history", summary="History of a CI, newest first")
+async def get_history(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    since: Annotated[datetime | None, Query(description="Events at or after this time (ISO 8601).")] = None,
+    until: Annotated[datetime | None, Query(description="Events before this time (ISO 8601).")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise Unprocessable("a time needs a time zone (e.g. Z or +00:00)", field=name, location="query")
+    await _existing(driver, settings.neo4j_database, schema, uid)
+    events, total = await cis.history_of(
+        driver, settings.neo4j_database, uid, since=since, until=until, limit=limit, offset=offset
+    )
+    for event in events:
+        for key in ("old", "new"):
+            event[key] = json.loads(event[key]) if event.get(key) is not None else None
+    next_offset = offset + limit if offset + limit < total else None
+    return {
+        "uid": uid,
+        "items": events,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": next_offset,
+    }
+
+
+async def _existing(driver: DriverDep, database: str, schema: SchemaDep, uid: str) -> None:
+    if await cis.get_ci(driver, database, schema, uid) is None:
+        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")

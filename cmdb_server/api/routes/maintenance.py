@@ -1,0 +1,32 @@
+"""Operator jobs that the server also runs on its own schedule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from cmdb_server.api.deps import DriverDep, SettingsDep
+from cmdb_server.auth import Principal, require_roles
+from cmdb_server.repositories import cis
+from schema import Role
+
+router = APIRouter(prefix="/maintenance", tags=["maintenance"])
+
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+
+
+@router.post("/mark-stale", summary="Mark CIs no source has seen within the window as stale")
+async def mark_stale(
+    _: Admin,
+    driver: DriverDep,
+    settings: SettingsDep,
+    older_than_hours: Annotated[
+        float | None, Query(gt=0, description="Window; default CMDB_STALE_AFTER_HOURS.")
+    ] = None,
+) -> dict[str, object]:
+    hours = older_than_hours if older_than_hours is not None else settings.stale_after_hours
+    now = datetime.now(UTC)
+    marked = await cis.mark_stale(driver, settings.neo4j_database, now - timedelta(hours=hours), now)
+    return {"marked_stale": marked, "older_than_hours": hours}

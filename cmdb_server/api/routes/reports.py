@@ -1,0 +1,93 @@
+"""Report ingest: what agents and collectors send."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from neo4j.exceptions import ConstraintError
+
+from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
+from cmdb_server.auth import Principal, require_roles
+from cmdb_server.errors import ApiError, BadRequest, Unprocessable
+from cmdb_server.ingest import Caller, ingest_report
+from schema import Role
+from schema.report import ReportError, parse_report
+
+router = APIRouter(prefix="/reports", tags=["ingest"])
+
+Reporter = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.COLLECTOR, Role.ADMIN))]
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"report larger than {limit} bytes", field="body")
+    encoding = request.headers.get("content-encoding", "identity").lower()
+    if encoding == "identity":
+        return bytes(body)
+    if encoding != "gzip":
+        raise BadRequest(
+            f"unsupported Content-Encoding {encoding!r}; use gzip or none", field="Content-Encoding"
+        )
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        data = inflater.decompress(bytes(body), limit + 1)
+    except zlib.error as exc:
+        raise BadRequest(f"body is not valid gzip: {exc}", field="body") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"report larger than {limit} bytes once decompressed", field="body")
+    return data
+
+
+@router.post("", summary="Send a report (agents, collectors, admins)")
+async def post_report(
+    request: Request,
+    principal: Reporter,
+    driver: DriverDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+) -> dict[str, Any]:
+    """Validate, identify, reconcile and write one report, all or nothing.
+
+    The answer counts created / updated / unchanged CIs per class and started / ended
+    relations per type. A report whose ``report_id`` was applied before is not applied
+    again: the answer is the first one's, with ``replayed: true``.
+    """
+    body = await _read_body(request, settings.max_report_bytes)
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"body is not JSON: {exc}", field="body") from None
+    try:
+        report = parse_report(data, schema)
+    except ReportError as exc:
+        raise Unprocessable(
+            f"the report breaks the contract: {exc}",
+            fields=[{"field": p.path, "in": "body", "message": p.message} for p in exc.problems],
+        ) from None
+    try:
+        summary = await ingest_report(
+            driver,
+            settings.neo4j_database,
+            schema,
+            report,
+            Caller(token_id=principal.token_id, role=principal.role),
+            timedelta(hours=settings.stale_after_hours),
+        )
+    except ConstraintError as exc:
+        raise Conflict(f"the report conflicts with the graph: {exc.message}") from None
+    return summary.to_json()

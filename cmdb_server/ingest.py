@@ -1,0 +1,392 @@
+"""Applying a report: identify each record, reconcile its attributes, write it all at once.
+
+One report is one write transaction: it is applied whole or not at all. Records are
+taken level by level (hosts before their interfaces) because a dependent CI is
+identified through its parent's uid. Within a level, each identity rule is one batched
+look-up, and each kind of write one ``UNWIND`` statement.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from neo4j import AsyncDriver, AsyncManagedTransaction
+from neo4j.exceptions import ConstraintError
+
+from cmdb_server.errors import ApiError, Forbidden
+from cmdb_server.reconcile import merge_attributes, seen_property, to_json
+from cmdb_server.repositories import ingest as repo
+from schema import CIClass, CIStatus, Role, Schema, SourceKind
+from schema.report import Record, Report
+
+log = logging.getLogger(__name__)
+
+MERGE_ATTEMPTS = 3
+
+
+class OutOfOrderReport(ApiError):
+    status = 409
+
+
+@dataclass
+class ClassCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class RelationCounts:
+    started: int = 0
+    unchanged: int = 0
+    ended: int = 0
+
+
+@dataclass
+class IngestSummary:
+    report_id: str
+    source: str
+    replayed: bool = False
+    classes: dict[str, ClassCounts] = field(default_factory=lambda: defaultdict(ClassCounts))
+    relations: dict[str, RelationCounts] = field(default_factory=lambda: defaultdict(RelationCounts))
+    events: int = 0
+    cis: dict[str, str] = field(default_factory=dict)  # ref -> uid
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "report_id": self.report_id,
+            "source": self.source,
+            "replayed": self.replayed,
+            "classes": {k: vars(v) for k, v in sorted(self.classes.items())},
+            "relations": {k: vars(v) for k, v in sorted(self.relations.items())},
+            "events": self.events,
+            "cis": self.cis,
+        }
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sends the report: the token's id and role (agent tokens get bound to a host)."""
+
+    token_id: str
+    role: Role
+
+
+def _identity_label(ci_class: CIClass, schema: Schema) -> str:
+    """The outermost class sharing this class's identity rules: LinuxHost is looked up as Host."""
+    label = ci_class
+    while label.parent is not None and schema.classes[label.parent].identity == label.identity:
+        label = schema.classes[label.parent]
+    return label.name
+
+
+def _levels(records: list[Record]) -> list[list[Record]]:
+    by_ref = {r.ref: r for r in records}
+    depth: dict[str, int] = {}
+
+    def level(record: Record) -> int:
+        if record.ref not in depth:
+            depth[record.ref] = 0 if record.parent_ref is None else level(by_ref[record.parent_ref]) + 1
+        return depth[record.ref]
+
+    levels: dict[int, list[Record]] = defaultdict(list)
+    for record in records:
+        levels[level(record)].append(record)
+    return [levels[i] for i in sorted(levels)]
+
+
+class _Apply:
+    """The work of one transaction; kept on an object so a retry starts from scratch."""
+
+    def __init__(
+        self, report: Report, schema: Schema, caller: Caller, stale_after: timedelta, now: datetime
+    ) -> None:
+        self.report = report
+        self.schema = schema
+        self.caller = caller
+        self.stale_after = stale_after
+        self.now = now
+        self.summary = IngestSummary(report_id=report.report_id, source=report.source_key)
+        self.uids: dict[str, str] = {}
+        self.events: list[dict[str, Any]] = []
+
+    def _event(
+        self, ci_uid: str, kind: str, field: str | None = None, old: Any = None, new: Any = None
+    ) -> None:
+        self.events.append(
+            {
+                "ci_uid": ci_uid,
+                "kind": kind,
+                "field": field,
+                "old": to_json(old),
+                "new": to_json(new),
+                "source": self.report.source_key,
+                "report_id": self.report.report_id,
+                "at": self.now,
+            }
+        )
+
+    async def __call__(self, tx: AsyncManagedTransaction) -> IngestSummary:
+        stored = await repo.find_report(tx, self.report.report_id)
+        if stored is not None:
+            replay = json.loads(stored)
+            replay["replayed"] = True
+            summary = IngestSummary(
+                report_id=self.report.report_id, source=self.report.source_key, replayed=True
+            )
+            summary.classes.update({k: ClassCounts(**v) for k, v in replay["classes"].items()})
+            summary.relations.update({k: RelationCounts(**v) for k, v in replay["relations"].items()})
+            summary.events = replay["events"]
+            summary.cis = replay["cis"]
+            return summary
+        newest = await repo.newer_report_of(tx, self.report.source_key, self.report.collected_at)
+        if newest is not None:
+            raise OutOfOrderReport(
+                f"report collected at {self.report.collected_at.isoformat()} is older than the last report "
+                f"applied from {self.report.source_key} ({newest.isoformat()}); not applied",
+                field="collected_at",
+            )
+        for level in _levels(self.report.records):
+            current = await self._identify(tx, level)
+            await self._check_agent_binding(tx, level, current)
+            await self._write(tx, level, current)
+        await self._relations(tx)
+        await repo.write_events(tx, self.events)
+        self.summary.events = len(self.events)
+        self.summary.cis = dict(self.uids)
+        await repo.record_report(
+            tx,
+            self.report.report_id,
+            self.report.source_key,
+            self.report.collected_at,
+            self.now,
+            json.dumps(self.summary.to_json()),
+        )
+        return self.summary
+
+    async def _identify(
+        self, tx: AsyncManagedTransaction, level: list[Record]
+    ) -> dict[str, tuple[dict[str, Any], list[str], bool]]:
+        """ref -> (current properties, labels, created now) for every record of the level."""
+        found: dict[str, tuple[dict[str, Any], list[str], bool]] = {}
+        by_class: dict[str, list[Record]] = defaultdict(list)
+        for record in level:
+            by_class[record.ci_class.name].append(record)
+        for class_name, records in sorted(by_class.items()):
+            ci_class = self.schema.classes[class_name]
+            label = _identity_label(ci_class, self.schema)
+            for rule in ci_class.identity:
+                rows = [
+                    self._key_row(r, rule.keys)
+                    for r in records
+                    if r.ref not in found and all(k in r.identity for k in rule.keys)
+                ]
+                if rows:
+                    matches = await repo.identify(tx, label, rule.keys, ci_class.dependent, rows)
+                    found.update({ref: (props, labels, False) for ref, (props, labels) in matches.items()})
+            await self._create(tx, ci_class, label, [r for r in records if r.ref not in found], found)
+        return found
+
+    def _key_row(self, record: Record, keys: tuple[str, ...]) -> dict[str, Any]:
+        parent_uid = self.uids[record.parent_ref] if record.parent_ref else None
+        return {"ref": record.ref, "parent_uid": parent_uid, "key": {k: record.identity[k] for k in keys}}
+
+    async def _create(
+        self,
+        tx: AsyncManagedTransaction,
+        ci_class: CIClass,
+        label: str,
+        records: list[Record],
+        found: dict[str, tuple[dict[str, Any], list[str], bool]],
+    ) -> None:
+        if not records:
+            return
+        plain: list[dict[str, Any]] = []
+        unique_rules = [rule for rule in ci_class.identity if rule.unique]
+        merges: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for record in records:
+            props: dict[str, Any] = {
+                "uid": str(uuid.uuid4()),
+                "class": ci_class.name,
+                "status": CIStatus.ACTIVE.value,
+                "first_seen": self.now,
+            }
+            if record.parent_ref is not None:
+                props["parent_uid"] = self.uids[record.parent_ref]
+            row = {"ref": record.ref, "labels": list(ci_class.labels), "props": props}
+            rule = next((r for r in unique_rules if all(k in record.identity for k in r.keys)), None)
+            if rule is None:
+                plain.append(row)
+            else:
+                key_row = self._key_row(record, rule.keys)
+                merges[rule.keys].append({**row, **key_row})
+        for keys, rows in merges.items():
+            # Sorted, so that racing transactions lock index entries in the same order.
+            rows.sort(key=lambda r: json.dumps(r["key"], sort_keys=True, default=str))
+            merged = await repo.merge_nodes(tx, label, keys, ci_class.dependent, rows)
+            found.update({ref: (props, [], created) for ref, (props, created) in merged.items()})
+        if plain:
+            created_plain = await repo.create_nodes(tx, plain)
+            found.update({ref: (props, [], True) for ref, props in created_plain.items()})
+
+    async def _check_agent_binding(
+        self,
+        tx: AsyncManagedTransaction,
+        level: list[Record],
+        current: dict[str, tuple[dict[str, Any], list[str], bool]],
+    ) -> None:
+        if self.caller.role is not Role.AGENT:
+            return
+        hosts = [r for r in level if r.parent_ref is None and r.ci_class.is_a("Host")]
+        for host in hosts:
+            uid = current[host.ref][0]["uid"]
+            bound = await repo.bind_agent_token(tx, self.caller.token_id, uid)
+            if bound != uid:
+                raise Forbidden(
+                    f"this agent token is bound to the host {bound}; it may not report for "
+                    f"{host.attributes.get('hostname') or host.ref} ({uid})",
+                    field=f"records[{host.index}]",
+                )
+
+    async def _write(
+        self,
+        tx: AsyncManagedTransaction,
+        level: list[Record],
+        current: dict[str, tuple[dict[str, Any], list[str], bool]],
+    ) -> None:
+        kind = self.report.source_kind
+        updates = []
+        for record in level:
+            props, _, created = current[record.ref]
+            uid = props["uid"]
+            self.uids[record.ref] = uid
+            counts = self.summary.classes[record.ci_class.name]
+            existing_class = self.schema.classes.get(props.get("class", ""), record.ci_class)
+            merge = merge_attributes(
+                existing_class, props, record.attributes, kind, self.now, self.stale_after
+            )
+            write = dict(merge.properties)
+            labels: list[str] = []
+            if record.ci_class.name != existing_class.name and record.ci_class.is_a(existing_class.name):
+                write["class"] = record.ci_class.name  # a Host learnt to be a LinuxHost
+                labels = list(record.ci_class.labels)
+                if not created:
+                    self._event(uid, "class", "class", existing_class.name, record.ci_class.name)
+            if created:
+                counts.created += 1
+                self._event(uid, "created", new={k: v for k, v in record.attributes.items() if v is not None})
+            else:
+                for change in merge.changes:
+                    self._event(uid, "attribute", change.field, change.old, change.new)
+                if props.get("status") != CIStatus.ACTIVE.value:
+                    write["status"] = CIStatus.ACTIVE.value
+                    self._event(uid, "status", "status", props.get("status"), CIStatus.ACTIVE.value)
+                if merge.changes or labels:
+                    counts.updated += 1
+                else:
+                    counts.unchanged += 1
+            write["last_seen"] = self.now
+            write[seen_property(kind)] = self.now
+            updates.append({"uid": uid, "props": write, "labels": labels or list(record.ci_class.labels[:1])})
+        updates.sort(key=lambda u: u["uid"])
+        await repo.update_nodes(tx, updates)
+
+    async def _relations(self, tx: AsyncManagedTransaction) -> None:
+        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        records = {r.ref: r for r in self.report.records}
+        for record in self.report.records:
+            spec = record.ci_class.parent_ci
+            if spec is None or record.parent_ref is None:
+                continue
+            parent_uid, child_uid = self.uids[record.parent_ref], self.uids[record.ref]
+            from_uid, to_uid = (parent_uid, child_uid) if spec.parent_is_source else (child_uid, parent_uid)
+            by_type[spec.relationship].append(
+                {"from_uid": from_uid, "to_uid": to_uid, "key": {}, "props": {}}
+            )
+        for relation in self.report.relations:
+            rel_type = self.schema.relationships[relation.type]
+            key = {k: relation.properties.get(k) for k in rel_type.key_properties}
+            props = {k: v for k, v in relation.properties.items() if k not in rel_type.key_properties}
+            by_type[relation.type].append(
+                {
+                    "from_uid": self.uids[relation.from_ref],
+                    "to_uid": self.uids[relation.to_ref],
+                    "key": key,
+                    "props": props,
+                }
+            )
+        source, report_id = self.report.source_key, self.report.report_id
+        for rel_name in sorted(self.schema.relationships):
+            rows = by_type.get(rel_name, [])
+            counts = self.summary.relations[rel_name]
+            if rows:
+                rows.sort(key=lambda r: (r["from_uid"], r["to_uid"], json.dumps(r["key"], sort_keys=True)))
+                started = await repo.upsert_relations(
+                    tx,
+                    rel_name,
+                    self.schema.relationships[rel_name].key_properties,
+                    rows,
+                    source,
+                    report_id,
+                    self.now,
+                )
+                counts.started += len(started)
+                counts.unchanged += len(rows) - len(started)
+                for row in started:
+                    self._event(
+                        row["from_uid"],
+                        "relation_started",
+                        rel_name,
+                        None,
+                        {"to": row["to_uid"], **row["key"]},
+                    )
+            ended = await repo.end_unreported_relations(tx, rel_name, source, report_id, self.now)
+            counts.ended += len(ended)
+            for row in ended:
+                self._event(row["from_uid"], "relation_ended", rel_name, {"to": row["to_uid"]}, None)
+            if not (counts.started or counts.unchanged or counts.ended):
+                del self.summary.relations[rel_name]
+        ip_uids = [self.uids[r.ref] for r in records.values() if r.ci_class.is_a("IPAddress")]
+        if ip_uids:
+            for row in await repo.resolve_observed_dependencies(tx, ip_uids, self.now):
+                self.summary.relations["DEPENDS_ON"].started += 1
+                self._event(
+                    row["from_uid"],
+                    "relation_started",
+                    "DEPENDS_ON",
+                    None,
+                    {"to": row["to_uid"], "port": row["port"]},
+                )
+
+
+async def ingest_report(
+    driver: AsyncDriver,
+    database: str,
+    schema: Schema,
+    report: Report,
+    caller: Caller,
+    stale_after: timedelta,
+) -> IngestSummary:
+    """Apply one report in one transaction; a report applied before is answered from its record."""
+    if caller.role is Role.AGENT and report.source_kind is not SourceKind.AGENT:
+        raise Forbidden(
+            "an agent token may only send reports whose source kind is 'agent'", field="source.kind"
+        )
+    last_error: ConstraintError | None = None
+    for _ in range(MERGE_ATTEMPTS):
+        work = _Apply(report, schema, caller, stale_after, datetime.now(UTC))
+        try:
+            async with driver.session(database=database) as session:
+                return await session.execute_write(work)
+        except ConstraintError as exc:
+            # A concurrent report created a CI this one could not see yet; identify again.
+            log.info("report %s raced another writer (%s); retrying", report.report_id, exc.message)
+            last_error = exc
+    assert last_error is not None
+    raise last_error

@@ -1,0 +1,97 @@
+"""Reconciliation: which source's value an attribute keeps, and what changed (pure).
+
+Each attribute of a CI remembers the kind of source that set it (``_src_<attribute>``)
+and each CI when each kind of source last reported it (``_seen_<kind>``). A source may
+set an attribute when nobody holds it, when it ranks at least as high in the class's
+precedence (``schema/ci_classes.toml``) as the holder, or when the holder has not
+reported this CI within the stale window, so a retired agent does not pin values forever.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from schema import CIClass, SourceKind
+
+PROVENANCE_PREFIX = "_src_"
+SEEN_PREFIX = "_seen_"
+
+
+def seen_property(kind: SourceKind) -> str:
+    return f"{SEEN_PREFIX}{kind.value}"
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class Merge:
+    """What to write on a CI node, and the changes to record as history."""
+
+    properties: dict[str, Any]
+    changes: list[AttributeChange]
+
+
+def native(value: Any) -> Any:
+    """A value read from Neo4j as plain Python (neo4j.time types become datetime)."""
+    to_native = getattr(value, "to_native", None)
+    return to_native() if callable(to_native) else value
+
+
+def to_json(value: Any) -> str | None:
+    """History keeps old and new values as JSON text: one property type for any value."""
+    if value is None:
+        return None
+    return json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, date | datetime) else str(v))
+
+
+def _rank(ci_class: CIClass, kind: SourceKind | str) -> int:
+    try:
+        return ci_class.precedence.index(SourceKind(kind))
+    except ValueError:
+        return len(ci_class.precedence)
+
+
+def may_set(
+    ci_class: CIClass,
+    current: Mapping[str, Any],
+    attribute: str,
+    kind: SourceKind,
+    now: datetime,
+    stale_after: timedelta,
+) -> bool:
+    holder = current.get(PROVENANCE_PREFIX + attribute)
+    if holder is None or _rank(ci_class, kind) <= _rank(ci_class, holder):
+        return True
+    holder_seen = native(current.get(SEEN_PREFIX + str(holder)))
+    return holder_seen is None or holder_seen < now - stale_after
+
+
+def merge_attributes(
+    ci_class: CIClass,
+    current: Mapping[str, Any],
+    incoming: Mapping[str, Any],
+    kind: SourceKind,
+    now: datetime,
+    stale_after: timedelta,
+) -> Merge:
+    """Merge a record's attributes into a CI's current properties by source precedence."""
+    merge = Merge(properties={}, changes=[])
+    for attribute, new in incoming.items():
+        if not may_set(ci_class, current, attribute, kind, now, stale_after):
+            continue
+        old = native(current.get(attribute))
+        if old != new:
+            merge.properties[attribute] = new
+            merge.changes.append(AttributeChange(attribute, old, new))
+        if current.get(PROVENANCE_PREFIX + attribute) != kind.value:
+            merge.properties[PROVENANCE_PREFIX + attribute] = kind.value
+    return merge
