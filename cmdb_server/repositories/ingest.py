@@ -220,7 +220,7 @@ async def resolve_observed_dependencies(
         WHERE service.address IN [ip.address, '0.0.0.0', '::']
         MERGE (client)-[r:DEPENDS_ON {source: seen.source, port: seen.port}]->(service)
         ON CREATE SET r.first_seen = $now
-        WITH client, service, seen, r, r.first_seen = $now OR r.ended_at IS NOT NULL AS started
+        WITH client, service, seen, ip, r, r.first_seen = $now OR r.ended_at IS NOT NULL AS started
         SET r.last_seen = $now, r.report_id = seen.report_id, r.ended_at = null, r.via = ip.address
         WITH client, service, r WHERE started
         RETURN client.uid AS from_uid, service.uid AS to_uid, r.source AS source, r.port AS port
