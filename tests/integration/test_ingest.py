@@ -90,7 +90,8 @@ def again(report: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 
 def send(client: TestClient, report: Any, headers: dict[str, str] = ADMIN) -> httpx.Response:
-    return client.post("/api/v1/reports", json=report, headers=headers)
+    response: httpx.Response = client.post("/api/v1/reports", json=report, headers=headers)
+    return response
 
 
 def counts(neo4j_driver: Driver) -> dict[str, int]:
