@@ -1,21 +1,96 @@
-"""``cmdb-agent``: collect this host's inventory and report it."""
+"""``cmdb-agent``: collect this host's inventory and report it to the CMDB.
+
+    cmdb-agent collect              print this host's report as JSON (no server needed)
+    cmdb-agent run --once           collect, spool, deliver everything spooled, exit
+    cmdb-agent run                  the same, forever, every interval (plus jitter)
+
+Settings: --config FILE (default /etc/cmdb-agent/agent.toml) and CMDB_AGENT_* variables.
+Exit codes of `run --once`: 0 all delivered, 75 some reports wait in the spool,
+2 a report was rejected by the server, 1 a configuration problem.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import random
 import sys
+import time
+
+from agent.collectors import collect_facts
+from agent.config import AgentConfig, ConfigError, load_config
+from agent.report import build_report
+from agent.spool import Spool
+from agent.system import LiveSystem
+from agent.transport import Transport
+
+log = logging.getLogger("cmdb-agent")
+
+EXIT_OK, EXIT_CONFIG, EXIT_REJECTED, EXIT_TEMPFAIL = 0, 1, 2, 75
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cmdb-agent", description="Report this host's inventory to the CMDB."
     )
-    parser.add_subparsers(dest="command", required=True).add_parser("version", help="print the version")
-    parser.parse_args(argv)
-    from importlib.metadata import version
+    parser.add_argument(
+        "--config", help="config file (default: CMDB_AGENT_CONFIG or /etc/cmdb-agent/agent.toml)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("collect", help="print this host's report as JSON")
+    run = commands.add_parser("run", help="send reports to the server")
+    run.add_argument("--once", action="store_true", help="one collection and delivery, then exit")
+    return parser
 
-    print(version("graph-cmdb"))
-    return 0
+
+def _collect(config: AgentConfig) -> dict[str, object]:
+    facts = collect_facts(LiveSystem())
+    for topic, error in facts["errors"].items():
+        log.warning("could not collect %s: %s", topic, error)
+    return dict(build_report(facts, network_domain=config.network_domain))
+
+
+def run_once(config: AgentConfig, transport: Transport) -> int:
+    spool = Spool(config.spool_dir, config.spool_max_reports)
+    report = _collect(config)
+    spool.put(report)
+    result = transport.flush(spool)
+    if result.delivered:
+        log.info("delivered %d report(s)", len(result.delivered))
+    if result.rejected:
+        return EXIT_REJECTED
+    return EXIT_TEMPFAIL if result.pending else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    try:
+        config = load_config(args.config)
+        if args.command == "collect":
+            json.dump(_collect(config), sys.stdout, indent=2)
+            print()
+            return EXIT_OK
+        transport = Transport(config, config.resolved_token())
+    except ConfigError as exc:
+        print(f"cmdb-agent: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        if args.once:
+            return run_once(config, transport)
+        while True:
+            run_once(config, transport)
+            delay = config.interval_seconds + random.uniform(0, config.jitter_seconds)  # noqa: S311
+            log.info("next report in %.0f s", delay)
+            time.sleep(delay)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        transport.close()
 
 
 if __name__ == "__main__":

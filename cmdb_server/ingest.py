@@ -311,7 +311,12 @@ class _Apply:
             )
         for relation in self.report.relations:
             rel_type = self.schema.relationships[relation.type]
-            key = {k: relation.properties.get(k) for k in rel_type.key_properties}
+            # A key property the relation lacks is no key: MERGE cannot match on null.
+            key = {
+                k: relation.properties[k]
+                for k in rel_type.key_properties
+                if relation.properties.get(k) is not None
+            }
             props = {k: v for k, v in relation.properties.items() if k not in rel_type.key_properties}
             by_type[relation.type].append(
                 {
@@ -325,19 +330,16 @@ class _Apply:
         for rel_name in sorted(self.schema.relationships):
             rows = by_type.get(rel_name, [])
             counts = self.summary.relations[rel_name]
-            if rows:
-                rows.sort(key=lambda r: (r["from_uid"], r["to_uid"], json.dumps(r["key"], sort_keys=True)))
+            by_key_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+            for row in rows:
+                by_key_shape[tuple(sorted(row["key"]))].append(row)
+            for key_names, shaped in sorted(by_key_shape.items()):
+                shaped.sort(key=lambda r: (r["from_uid"], r["to_uid"], json.dumps(r["key"], sort_keys=True)))
                 started = await repo.upsert_relations(
-                    tx,
-                    rel_name,
-                    self.schema.relationships[rel_name].key_properties,
-                    rows,
-                    source,
-                    report_id,
-                    self.now,
+                    tx, rel_name, key_names, shaped, source, report_id, self.now
                 )
                 counts.started += len(started)
-                counts.unchanged += len(rows) - len(started)
+                counts.unchanged += len(shaped) - len(started)
                 for row in started:
                     self._event(
                         row["from_uid"],

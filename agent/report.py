@@ -1,0 +1,230 @@
+"""Turning collected facts into a report of the contract in ``schema/report.py``."""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from agent.collectors import Facts
+from agent.parsers import is_host_scoped
+from schema.report import REPORT_VERSION, RecordDict, RelationDict, ReportDict
+
+HOST_REF = "host"
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def source_name(facts: Facts) -> str:
+    """Unique per host even where host names repeat: name and machine-id."""
+    identity = facts.get("identity", {})
+    hostname = identity.get("hostname") or "unknown"
+    machine_id = identity.get("machine_id")
+    return f"{hostname}/{machine_id}" if machine_id else hostname
+
+
+def build_report(facts: Facts, network_domain: str = "global", now: datetime | None = None) -> ReportDict:
+    identity = facts.get("identity", {})
+    os_facts = facts.get("os", {})
+    nets = facts.get("interfaces", {"interfaces": [], "primary_mac": None})
+    records: list[RecordDict] = []
+    relations: list[RelationDict] = []
+    refs: set[str] = set()
+
+    def add(record: RecordDict) -> None:
+        if record["ref"] not in refs:
+            refs.add(record["ref"])
+            records.append(record)
+
+    host_identity = _drop_none(
+        {
+            "machine_id": identity.get("machine_id"),
+            "fqdn": identity.get("fqdn"),
+            "hostname": identity.get("hostname") if nets.get("primary_mac") else None,
+            "primary_mac": nets.get("primary_mac"),
+        }
+    )
+    if not host_identity:  # no machine-id, no FQDN, no default route: the bare host name
+        host_identity = {"fqdn": identity.get("hostname")}
+    host_attributes = _drop_none(
+        {
+            "name": identity.get("hostname"),
+            "hostname": identity.get("hostname"),
+            "vendor": identity.get("vendor"),
+            "model": identity.get("model"),
+            "serial": identity.get("serial"),
+            "hardware_uuid": identity.get("hardware_uuid"),
+            **{
+                k: os_facts.get(k)
+                for k in (
+                    "os_name",
+                    "os_version",
+                    "kernel",
+                    "architecture",
+                    "boot_time",
+                    "cpu_model",
+                    "cpu_cores",
+                    "cpu_threads",
+                    "memory_bytes",
+                    "virtual",
+                )
+            },
+        }
+    )
+    is_linux = os_facts.get("system") == "Linux"
+    if is_linux and os_facts.get("distribution"):
+        host_attributes["distribution"] = os_facts["distribution"]
+    add(
+        {
+            "ref": HOST_REF,
+            "class": "LinuxHost" if is_linux else "Host",
+            "identity": host_identity,
+            "attributes": host_attributes,
+        }
+    )
+
+    own_addresses: set[str] = set()
+    for nic in nets.get("interfaces", []):
+        nic_ref = f"if:{nic['name']}"
+        add(
+            {
+                "ref": nic_ref,
+                "class": "Interface",
+                "parent": HOST_REF,
+                "identity": {"name": nic["name"]},
+                "attributes": _drop_none(
+                    {
+                        "mac": nic.get("mac"),
+                        "mtu": nic.get("mtu"),
+                        "speed_mbps": nic.get("speed_mbps"),
+                        "oper_status": nic.get("oper_status"),
+                        "addresses": [
+                            f"{a['address']}/{a['prefix_length']}" for a in nic.get("addresses", [])
+                        ],
+                    }
+                ),
+            }
+        )
+        for addr in nic.get("addresses", []):
+            own_addresses.add(addr["address"])
+            if is_host_scoped(addr["address"]):
+                continue
+            ip_ref = f"ip:{addr['address']}"
+            add(_ip_record(ip_ref, addr["address"], network_domain, addr))
+            relations.append({"type": "HAS_IP", "from": nic_ref, "to": ip_ref})
+
+    for fs in facts.get("filesystems", []):
+        add(
+            {
+                "ref": f"fs:{fs['mount_point']}",
+                "class": "Filesystem",
+                "parent": HOST_REF,
+                "identity": {"mount_point": fs["mount_point"]},
+                "attributes": _drop_none(
+                    {k: fs.get(k) for k in ("device", "fs_type", "size_bytes", "used_bytes")}
+                ),
+            }
+        )
+
+    for pkg in [*facts.get("dpkg", []), *facts.get("rpm", [])]:
+        ref = f"pkg:{pkg['manager']}:{pkg['package_name']}:{pkg['architecture']}:{pkg['version']}"
+        add(
+            {
+                "ref": ref,
+                "class": "SoftwarePackage",
+                "identity": dict(pkg),
+                "attributes": {"name": pkg["package_name"]},
+            }
+        )
+        relations.append({"type": "INSTALLED", "from": HOST_REF, "to": ref})
+
+    sockets = facts.get("sockets", {"listeners": [], "connections": []})
+    listeners: dict[tuple[str, int], str] = {}
+    for svc in sockets.get("listeners", []):
+        ref = f"svc:{svc['protocol']}:{svc['address']}:{svc['port']}"
+        listeners[(svc["address"], svc["port"])] = (
+            ref if svc["protocol"] == "tcp" else listeners.get((svc["address"], svc["port"]), ref)
+        )
+        add(
+            {
+                "ref": ref,
+                "class": "ListeningService",
+                "parent": HOST_REF,
+                "identity": {"protocol": svc["protocol"], "address": svc["address"], "port": svc["port"]},
+                "attributes": _drop_none(
+                    {
+                        "name": f"{svc['process_name'] or 'unknown'} {svc['protocol']}/{svc['port']}",
+                        "process_name": svc.get("process_name"),
+                        "executable": svc.get("executable"),
+                        "user": svc.get("user"),
+                    }
+                ),
+            }
+        )
+    tcp_listeners = {k: v for k, v in listeners.items() if v.startswith("svc:tcp:")}
+    for conn in sockets.get("connections", []):
+        proc_ref = f"proc:{conn['process_name']}"
+        if not any(r["ref"] == proc_ref for r in records):
+            add(
+                {
+                    "ref": proc_ref,
+                    "class": "SoftwareInstance",
+                    "parent": HOST_REF,
+                    "identity": {"name": conn["process_name"]},
+                    "attributes": _drop_none(
+                        {"executable": conn.get("executable"), "user": conn.get("user")}
+                    ),
+                }
+            )
+        remote, port = conn["remote_address"], conn["remote_port"]
+        if remote in own_addresses or ipaddress.ip_address(remote).is_loopback:
+            target = _local_listener(tcp_listeners, remote, port)
+            if target is not None:
+                relations.append({"type": "DEPENDS_ON", "from": proc_ref, "to": target})
+            continue
+        ip_ref = f"ip:{remote}"
+        add(_ip_record(ip_ref, remote, network_domain, None))
+        relations.append({"type": "DEPENDS_ON", "from": proc_ref, "to": ip_ref, "properties": {"port": port}})
+
+    return {
+        "version": REPORT_VERSION,
+        "report_id": str(uuid.uuid4()),
+        "source": {"kind": "agent", "name": source_name(facts)},
+        "collected_at": (now or datetime.now(UTC)).isoformat(),
+        "records": records,
+        "relations": _unique(relations),
+    }
+
+
+def _ip_record(ref: str, address: str, domain: str, configured: dict[str, Any] | None) -> RecordDict:
+    attributes: dict[str, Any] = {"name": address, "version": ipaddress.ip_address(address).version}
+    if configured is not None:
+        attributes["prefix_length"] = configured["prefix_length"]
+    return {
+        "ref": ref,
+        "class": "IPAddress",
+        "identity": {"address": address, "domain": domain},
+        "attributes": attributes,
+    }
+
+
+def _local_listener(listeners: dict[tuple[str, int], str], address: str, port: int) -> str | None:
+    """The service on this host a local connection reaches: on that address, or on all."""
+    for candidate in (address, "0.0.0.0", "::"):  # noqa: S104 (wildcard addresses, not a bind)
+        if (candidate, port) in listeners:
+            return listeners[(candidate, port)]
+    return None
+
+
+def _unique(relations: list[RelationDict]) -> list[RelationDict]:
+    seen = set()
+    result = []
+    for rel in relations:
+        key = (rel["type"], rel["from"], rel["to"], tuple(sorted(rel.get("properties", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            result.append(rel)
+    return result

@@ -1,0 +1,104 @@
+"""Delivery of spooled reports to the server: bearer token, gzip, timeouts, retries.
+
+Outcomes per report: delivered (2xx, or a replay the server recognised), retry later
+(no answer, 5xx, 429, or the token refused: it may be fixed), or rejected for good
+(another 4xx: kept aside in the spool's ``rejected/`` folder with the server's reason).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import httpx
+
+from agent.config import AgentConfig
+from agent.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    REJECTED = "rejected"
+
+
+@dataclass
+class FlushResult:
+    delivered: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    pending: int = 0
+    last_error: str | None = None
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:300]
+
+
+class Transport:
+    def __init__(
+        self, config: AgentConfig, token: str, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.config = config
+        self.sleep = sleep
+        self.client = httpx.Client(
+            base_url=config.server_url,
+            timeout=httpx.Timeout(config.timeout_seconds, connect=min(5.0, config.timeout_seconds)),
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "cmdb-agent"},
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def send(self, body: bytes) -> tuple[Outcome, str]:
+        """POST one gzip-compressed report, retrying transient failures with backoff."""
+        reason = ""
+        for attempt in range(self.config.retries):
+            if attempt:
+                self.sleep(self.config.backoff_seconds * 2 ** (attempt - 1))
+            try:
+                response = self.client.post(
+                    "/api/v1/reports",
+                    content=body,
+                    headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+                )
+            except httpx.TransportError as exc:
+                reason = f"server unreachable: {exc}"
+                continue
+            if response.is_success:
+                return Outcome.DELIVERED, "ok"
+            reason = f"HTTP {response.status_code}: {_message(response)}"
+            if response.status_code >= 500 or response.status_code == 429:
+                continue
+            if response.status_code in (401, 403):
+                return Outcome.RETRY, reason  # a token problem: keep the report until it is fixed
+            return Outcome.REJECTED, reason
+        return Outcome.RETRY, reason
+
+    def flush(self, spool: Spool) -> FlushResult:
+        """Deliver spooled reports oldest first; stop at the first that must wait."""
+        result = FlushResult()
+        pending: list[Path] = spool.pending()
+        for index, path in enumerate(pending):
+            outcome, reason = self.send(spool.read(path))
+            if outcome is Outcome.DELIVERED:
+                spool.remove(path)
+                result.delivered.append(path.name)
+            elif outcome is Outcome.REJECTED:
+                kept = spool.reject(path, reason)
+                log.error("server rejected report %s for good (%s); kept in %s", path.name, reason, kept)
+                result.rejected.append(path.name)
+            else:
+                result.pending = len(pending) - index
+                result.last_error = reason
+                log.warning("%s; %d report(s) stay in the spool %s", reason, result.pending, spool.directory)
+                break
+        return result
