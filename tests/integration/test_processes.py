@@ -3,66 +3,27 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from cmdb_server.config import Settings
 from tests.integration.conftest import BOOTSTRAP_TOKEN, SeedCI, bearer
+from tests.integration.server_process import BIN, ServerProcess, free_port, server_env
 
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(CMDB_NEO4J_URI=settings.neo4j_uri, CMDB_BOOTSTRAP_ADMIN_TOKEN=BOOTSTRAP_TOKEN)
-    if settings.neo4j_password is not None:
-        env.update(
-            CMDB_NEO4J_USER=settings.neo4j_user,
-            CMDB_NEO4J_PASSWORD=settings.neo4j_password.get_secret_value(),
-        )
-    return env
+_env = server_env
 
 
 @pytest.fixture
 def server_url(settings: Settings, empty_graph: None) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(BIN / "cmdb-server"), "--host", "127.0.0.1", "--port", str(port)],
-        env=_env(settings),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = ServerProcess(settings)
+    server.start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"cmdb-server did not become ready:\n{process.communicate()[0]}")
-            time.sleep(0.2)
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
 def test_server_process_serves_the_api_behind_tokens(server_url: str, settings: Settings) -> None:
@@ -130,7 +91,7 @@ def test_engineer_cli_lists_and_shows_cis(server_url: str, seed_ci: SeedCI) -> N
 
 def test_token_command_reports_an_unreachable_database(settings: Settings) -> None:
     env = _env(settings)
-    env["CMDB_NEO4J_URI"] = f"bolt://127.0.0.1:{_free_port()}"
+    env["CMDB_NEO4J_URI"] = f"bolt://127.0.0.1:{free_port()}"
     env["CMDB_NEO4J_CONNECTION_TIMEOUT"] = "1"
     done = subprocess.run(
         [str(BIN / "cmdb-server"), "token", "create", "--role", "admin"],

@@ -1,0 +1,69 @@
+"""``cmdb-server`` run as a real process on a free loopback port, for the tests of clients."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from cmdb_server.config import Settings
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(CMDB_NEO4J_URI=settings.neo4j_uri)
+    if settings.bootstrap_admin_token is not None:
+        env["CMDB_BOOTSTRAP_ADMIN_TOKEN"] = settings.bootstrap_admin_token.get_secret_value()
+    if settings.neo4j_password is not None:
+        env.update(
+            CMDB_NEO4J_USER=settings.neo4j_user,
+            CMDB_NEO4J_PASSWORD=settings.neo4j_password.get_secret_value(),
+        )
+    return env
+
+
+class ServerProcess:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self, timeout: float = 30) -> None:
+        self.process = subprocess.Popen(
+            [str(BIN / "cmdb-server"), "--host", "127.0.0.1", "--port", str(self.port)],
+            env=server_env(self.settings),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                raise RuntimeError(f"cmdb-server did not become ready:\n{self.process.communicate()[0]}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None

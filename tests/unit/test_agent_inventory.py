@@ -1,0 +1,154 @@
+"""Collectors and the report builder, fed with a recorded machine through the System seam."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+from agent.collectors import collect_facts
+from agent.collectors.base import Collector, Facts
+from agent.report import build_report
+from agent.system import NicAddress, NicStats, Partition, ProcessInfo, RecordedSystem, Socket, System
+from schema import load_schema
+from schema.report import parse_report
+from tests.conftest import REPO_ROOT
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "agent"
+
+
+def recorded_web_server() -> RecordedSystem:
+    """A Debian web server: nginx on :80, a Python app on 127.0.0.1:8080 using Postgres elsewhere."""
+    return RecordedSystem(
+        files={
+            "/etc/machine-id": "0c1f4e2a9b8d4c7e8f6a5b4c3d2e1f00\n",
+            "/etc/os-release": (FIXTURES / "os_release" / "debian-12.raw").read_text(),
+            "/proc/cpuinfo": (FIXTURES / "cpuinfo" / "amd-epyc-kvm.raw").read_text(),
+            "/proc/net/route": (FIXTURES / "default_route" / "single-default.raw").read_text(),
+            "/sys/class/dmi/id/sys_vendor": "QEMU\n",
+            "/sys/class/dmi/id/product_serial": "Not Specified\n",
+        },
+        commands={
+            "dpkg-query -W -f=${Package}\t${Version}\t${Architecture}\t${db:Status-Status}\n": (
+                FIXTURES / "dpkg_query" / "multiarch-and-removed.raw"
+            ).read_text()
+        },
+        host_name="web1",
+        host_fqdn="web1.example.org",
+        boot=1_764_000_000.0,
+        cpus=(2, 4),
+        memory=8 * 2**30,
+        parts=[Partition("/dev/vda1", "/", "ext4")],
+        usage={"/": (100 * 2**30, 40 * 2**30)},
+        addresses={
+            "lo": [
+                NicAddress("inet", "127.0.0.1", "255.0.0.0"),
+                NicAddress("link", "00:00:00:00:00:00", None),
+            ],
+            "eth0": [
+                NicAddress("inet", "192.0.2.10", "255.255.255.0"),
+                NicAddress("inet6", "fe80::1%eth0", "ffff:ffff:ffff:ffff::"),
+                NicAddress("link", "52:54:00:AB:CD:EF", None),
+            ],
+        },
+        stats={"lo": NicStats(True, 65536, 0), "eth0": NicStats(True, 1500, 1000)},
+        socket_table=[
+            Socket("tcp", "0.0.0.0", 80, None, None, "LISTEN", 100),
+            Socket("tcp", "127.0.0.1", 8080, None, None, "LISTEN", 200),
+            Socket("udp", "0.0.0.0", 123, None, None, "NONE", 300),
+            # nginx proxies to the app: client side, and the app's side of the same connection
+            Socket("tcp", "127.0.0.1", 41000, "127.0.0.1", 8080, "ESTABLISHED", 100),
+            Socket("tcp", "127.0.0.1", 8080, "127.0.0.1", 41000, "ESTABLISHED", 200),
+            # the app uses Postgres on another host, twice
+            Socket("tcp", "192.0.2.10", 50000, "198.51.100.7", 5432, "ESTABLISHED", 200),
+            Socket("tcp", "192.0.2.10", 50001, "198.51.100.7", 5432, "ESTABLISHED", 200),
+            # a browser somewhere talks to nginx: inbound, not a dependency of this host
+            Socket("tcp", "192.0.2.10", 80, "203.0.113.9", 61000, "ESTABLISHED", 100),
+        ],
+        processes={
+            100: ProcessInfo("nginx", "/usr/sbin/nginx", "www-data"),
+            200: ProcessInfo("gunicorn", "/usr/bin/python3.11", "app"),
+            300: ProcessInfo("chronyd", "/usr/sbin/chronyd", "_chrony"),
+        },
+        uname={"system": "Linux", "kernel": "6.1.0-21-amd64", "architecture": "x86_64"},
+    )
+
+
+def test_facts_of_a_recorded_machine() -> None:
+    facts = collect_facts(recorded_web_server())
+    assert facts["errors"] == {}
+    assert facts["identity"]["machine_id"] == "0c1f4e2a9b8d4c7e8f6a5b4c3d2e1f00"
+    assert facts["identity"]["vendor"] == "QEMU"
+    assert facts["identity"]["serial"] is None  # a placeholder, not a serial
+    assert facts["os"]["os_name"] == "Debian GNU/Linux"
+    assert facts["os"]["virtual"] is True
+    assert facts["interfaces"]["primary_mac"] == "52:54:00:ab:cd:ef"
+    assert len(facts["dpkg"]) == 3
+    assert "rpm" not in facts  # dpkg owns this system
+    sockets = facts["sockets"]
+    assert [(s["protocol"], s["address"], s["port"], s["process_name"]) for s in sockets["listeners"]] == [
+        ("tcp", "0.0.0.0", 80, "nginx"),
+        ("tcp", "127.0.0.1", 8080, "gunicorn"),
+        ("udp", "0.0.0.0", 123, "chronyd"),
+    ]
+    assert [
+        (c["process_name"], c["remote_address"], c["remote_port"], c["count"]) for c in sockets["connections"]
+    ] == [
+        ("gunicorn", "198.51.100.7", 5432, 2),
+        ("nginx", "127.0.0.1", 8080, 1),
+    ]
+
+
+def test_the_report_passes_the_contract_and_maps_dependencies() -> None:
+    report = build_report(collect_facts(recorded_web_server()))
+    parsed = parse_report(json.loads(json.dumps(report)), load_schema())
+    host = parsed.records[0]
+    assert host.ci_class.name == "LinuxHost"
+    assert host.identity == {
+        "machine_id": "0c1f4e2a9b8d4c7e8f6a5b4c3d2e1f00",
+        "fqdn": "web1.example.org",
+        "hostname": "web1",
+        "primary_mac": "52:54:00:ab:cd:ef",
+    }
+    ips = sorted(r.identity["address"] for r in parsed.records if r.ci_class.name == "IPAddress")
+    assert ips == ["192.0.2.10", "198.51.100.7"]  # loopback and link-local stay on the interface
+    deps = {
+        (r.from_ref, r.to_ref, r.properties.get("port")) for r in parsed.relations if r.type == "DEPENDS_ON"
+    }
+    assert deps == {
+        ("proc:nginx", "svc:tcp:127.0.0.1:8080", None),
+        ("proc:gunicorn", "ip:198.51.100.7", 5432),
+    }
+    eth0 = next(r for r in parsed.records if r.ref == "if:eth0")
+    assert eth0.attributes["addresses"] == ["192.0.2.10/24", "fe80::1/64"]
+    assert report["source"] == {"kind": "agent", "name": "web1/0c1f4e2a9b8d4c7e8f6a5b4c3d2e1f00"}
+
+
+def test_a_failing_collector_does_not_stop_the_others() -> None:
+    class Broken(Collector):
+        name = "broken"
+
+        def collect(self, system: System, facts: Facts) -> Any:
+            raise OSError("disk on fire")
+
+    class Uses(Collector):
+        name = "uses"
+        requires = ("broken",)
+
+        def collect(self, system: System, facts: Facts) -> Any:
+            return "ran"
+
+    facts = collect_facts(RecordedSystem(), (Uses(), Broken()))
+    assert facts["errors"] == {"broken": "OSError: disk on fire"}
+    assert facts["uses"] == "ran"
+
+
+def test_the_agent_does_not_import_the_server_stack() -> None:
+    code = (
+        "import sys, agent.cli, agent.transport, agent.report;"
+        "heavy = sorted(m for m in ('fastapi', 'neo4j', 'pydantic', 'starlette') if m in sys.modules);"
+        "print(','.join(heavy))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

@@ -1,0 +1,71 @@
+"""The agent's spool keeps order and its bound; its configuration refuses mistakes by name."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.config import ConfigError, load_config
+from agent.spool import Spool
+
+
+def test_spool_returns_reports_oldest_first_and_drops_the_oldest_when_full(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spool = Spool(tmp_path / "spool", max_reports=3)
+    for i in range(5):
+        spool.put({"report_id": f"r{i}", "n": i})
+    pending = spool.pending()
+    assert [json.loads(gzip.decompress(spool.read(p)))["n"] for p in pending] == [2, 3, 4]
+    assert "dropping the oldest" in caplog.text
+    spool.remove(pending[0])
+    assert len(spool.pending()) == 2
+
+
+def test_a_rejected_report_is_kept_aside_with_its_reason(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_reports=5)
+    path = spool.put({"report_id": "bad"})
+    kept = spool.reject(path, "HTTP 422: records[0].identity: missing identity keys")
+    assert spool.pending() == []
+    assert kept.exists()
+    assert "missing identity keys" in kept.with_suffix(".reason.txt").read_text()
+
+
+def test_config_file_then_environment(tmp_path: Path) -> None:
+    file = tmp_path / "agent.toml"
+    file.write_text('server_url = "http://cmdb:8000"\ninterval_seconds = 600\nspool_max_reports = 7\n')
+    config = load_config(str(file), {"CMDB_AGENT_INTERVAL_SECONDS": "60", "CMDB_AGENT_TOKEN": "cmdb_x"})
+    assert config.server_url == "http://cmdb:8000"
+    assert config.interval_seconds == 60.0
+    assert config.spool_max_reports == 7
+    assert config.resolved_token() == "cmdb_x"
+
+
+@pytest.mark.parametrize(
+    ("content", "environ", "message"),
+    [
+        ('sever_url = "http://x"\n', {}, "unknown setting(s) sever_url"),
+        ("interval_seconds = 'hourly'\n", {}, "setting interval_seconds"),
+        ("spool_max_reports = 0\n", {}, "spool_max_reports: must be at least 1"),
+        ("server_url = \n", {}, "agent.toml"),
+        ("", {"CMDB_AGENT_RETRIES": "many"}, "setting retries"),
+    ],
+)
+def test_config_mistakes_are_named(
+    tmp_path: Path, content: str, environ: dict[str, str], message: str
+) -> None:
+    file = tmp_path / "agent.toml"
+    file.write_text(content)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_config(str(file), environ)
+
+
+def test_a_missing_token_is_a_clear_error(tmp_path: Path) -> None:
+    file = tmp_path / "agent.toml"
+    file.write_text("")
+    config = load_config(str(file), {"CMDB_AGENT_TOKEN_FILE": str(tmp_path / "missing-token")})
+    with pytest.raises(ConfigError, match="cannot read token_file"):
+        config.resolved_token()
