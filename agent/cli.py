@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(_collect(config), sys.stdout, indent=2)
             print()
             return EXIT_OK
-        transport = Transport(config, config.resolved_token())
+        transport = Transport(config.transport_settings())
     except ConfigError as exc:
         print(f"cmdb-agent: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from agent.transport import TransportSettings
+
 DEFAULT_CONFIG_PATH = "/etc/cmdb-agent/agent.toml"
 
 
@@ -31,6 +33,15 @@ class AgentConfig:
     retries: int = 3
     backoff_seconds: float = 1.0
     network_domain: str = "global"
+
+    def transport_settings(self) -> TransportSettings:
+        return TransportSettings(
+            server_url=self.server_url,
+            token=self.resolved_token(),
+            timeout_seconds=self.timeout_seconds,
+            retries=self.retries,
+            backoff_seconds=self.backoff_seconds,
+        )
 
     def resolved_token(self) -> str:
         if self.token:

@@ -26,7 +26,17 @@ def source_name(facts: Facts) -> str:
     return f"{hostname}/{machine_id}" if machine_id else hostname
 
 
-def build_report(facts: Facts, network_domain: str = "global", now: datetime | None = None) -> ReportDict:
+def build_report(
+    facts: Facts,
+    network_domain: str = "global",
+    now: datetime | None = None,
+    source: tuple[str, str] | None = None,
+) -> ReportDict:
+    """The report of one host from its facts; ``source`` is (kind, name), the agent's by default.
+
+    The SSH collector builds its facts in the same shape and calls this too, so that the
+    agent and SSH discovery of one machine describe it the same way and meet in one CI.
+    """
     identity = facts.get("identity", {})
     os_facts = facts.get("os", {})
     nets = facts.get("interfaces", {"interfaces": [], "primary_mac": None})
@@ -192,7 +202,9 @@ def build_report(facts: Facts, network_domain: str = "global", now: datetime | N
     return {
         "version": REPORT_VERSION,
         "report_id": str(uuid.uuid4()),
-        "source": {"kind": "agent", "name": source_name(facts)},
+        "source": {"kind": source[0], "name": source[1]}
+        if source
+        else {"kind": "agent", "name": source_name(facts)},
         "collected_at": (now or datetime.now(UTC)).isoformat(),
         "records": records,
         "relations": _unique(relations),

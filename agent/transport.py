@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 
-from agent.config import AgentConfig
 from agent.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -43,16 +42,26 @@ def _message(response: httpx.Response) -> str:
         return response.text[:300]
 
 
+@dataclass(frozen=True)
+class TransportSettings:
+    server_url: str
+    token: str
+    timeout_seconds: float = 30.0
+    retries: int = 3
+    backoff_seconds: float = 1.0
+    user_agent: str = "cmdb-agent"
+
+
 class Transport:
-    def __init__(
-        self, config: AgentConfig, token: str, *, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
-        self.config = config
+    """Sends reports for the agent and for the discovery collectors alike."""
+
+    def __init__(self, settings: TransportSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.config = settings
         self.sleep = sleep
         self.client = httpx.Client(
-            base_url=config.server_url,
-            timeout=httpx.Timeout(config.timeout_seconds, connect=min(5.0, config.timeout_seconds)),
-            headers={"Authorization": f"Bearer {token}", "User-Agent": "cmdb-agent"},
+            base_url=settings.server_url,
+            timeout=httpx.Timeout(settings.timeout_seconds, connect=min(5.0, settings.timeout_seconds)),
+            headers={"Authorization": f"Bearer {settings.token}", "User-Agent": settings.user_agent},
         )
 
     def close(self) -> None:

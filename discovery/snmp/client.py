@@ -1,0 +1,193 @@
+"""The SNMP transport (pysnmp 7, asyncio): GET of scalars and GETBULK walks of subtrees.
+
+Walks stop at the first OID outside their subtree (agents run past it), refuse
+non-increasing OIDs (agents loop), and treat a missing table as empty. MIB lookup is off:
+the parsers work on numeric OIDs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyasn1.type import univ
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+    bulk_cmd,
+    get_cmd,
+    usm3DESEDEPrivProtocol,
+    usmAesCfb128Protocol,
+    usmAesCfb192Protocol,
+    usmAesCfb256Protocol,
+    usmDESPrivProtocol,
+    usmHMAC128SHA224AuthProtocol,
+    usmHMAC192SHA256AuthProtocol,
+    usmHMAC256SHA384AuthProtocol,
+    usmHMAC384SHA512AuthProtocol,
+    usmHMACMD5AuthProtocol,
+    usmHMACSHAAuthProtocol,
+)
+from pysnmp.proto import rfc1902, rfc1905
+
+from discovery.config import SnmpCredential
+from discovery.snmp.values import Walk, WalkValue, oid_key
+
+AUTH = {
+    "md5": usmHMACMD5AuthProtocol,
+    "sha": usmHMACSHAAuthProtocol,
+    "sha224": usmHMAC128SHA224AuthProtocol,
+    "sha256": usmHMAC192SHA256AuthProtocol,
+    "sha384": usmHMAC256SHA384AuthProtocol,
+    "sha512": usmHMAC384SHA512AuthProtocol,
+}
+PRIV = {
+    "des": usmDESPrivProtocol,
+    "3des": usm3DESEDEPrivProtocol,
+    "aes": usmAesCfb128Protocol,
+    "aes192": usmAesCfb192Protocol,
+    "aes256": usmAesCfb256Protocol,
+}
+MAX_REPETITIONS = 25
+MAX_ROWS_PER_WALK = 200_000
+
+
+class SnmpError(Exception):
+    """The agent did not answer, refused the credentials, or answered with an error."""
+
+    def __init__(self, message: str, *, no_answer: bool = False, auth: bool = False) -> None:
+        super().__init__(message)
+        self.no_answer = no_answer
+        self.auth = auth
+
+
+def auth_data(credential: SnmpCredential) -> Any:
+    if credential.version == "2c":
+        assert credential.community is not None
+        return CommunityData(credential.community.reveal(), mpModel=1)  # noqa: S508 (v2c is what the site configured)
+    return UsmUserData(
+        credential.user,
+        authKey=credential.auth_key.reveal() if credential.auth_key else None,
+        privKey=credential.priv_key.reveal() if credential.priv_key else None,
+        authProtocol=AUTH[credential.auth_protocol] if credential.auth_protocol else None,
+        privProtocol=PRIV[credential.priv_protocol] if credential.priv_protocol else None,
+    )
+
+
+def to_value(value: Any) -> WalkValue | None:
+    """A pysnmp value as the parsers read it; None for noSuchObject / endOfMibView and the like.
+
+    Without MIB lookup values arrive as pyasn1's base types, of which rfc1902's are subclasses.
+    """
+    if isinstance(value, rfc1905.NoSuchObject | rfc1905.NoSuchInstance | rfc1905.EndOfMibView):
+        return None
+    if isinstance(value, rfc1902.IpAddress):
+        return ".".join(str(b) for b in value.asOctets())
+    if isinstance(value, univ.OctetString):
+        return bytes(value.asOctets())
+    if isinstance(value, univ.ObjectIdentifier):
+        return str(value)
+    if isinstance(value, univ.Integer):
+        return int(value)
+    return None
+
+
+def _classify(error_indication: Any) -> SnmpError:
+    message = str(error_indication)
+    lowered = message.lower()
+    if "timeout" in lowered or "no snmp response" in lowered:
+        return SnmpError(message, no_answer=True)
+    if any(
+        w in lowered
+        for w in ("unknown user", "digest", "decryption error", "authorization", "unknownusername")
+    ):
+        return SnmpError(message, auth=True)
+    return SnmpError(message)
+
+
+class SnmpClient:
+    def __init__(
+        self,
+        engine: SnmpEngine,
+        address: str,
+        port: int,
+        credential: SnmpCredential,
+        timeout: float,
+        retries: int,
+    ) -> None:
+        self.engine = engine
+        self.address = address
+        self.port = port
+        self.credential = credential
+        self.timeout = timeout
+        self.retries = retries
+        self._auth = auth_data(credential)
+        self._target: UdpTransportTarget | None = None
+
+    async def _transport(self) -> UdpTransportTarget:
+        if self._target is None:
+            self._target = await UdpTransportTarget.create(
+                (self.address, self.port), timeout=self.timeout, retries=self.retries
+            )
+        return self._target
+
+    async def get(self, *oids: str) -> Walk:
+        """Scalars by OID; the ones the agent does not have are left out."""
+        error, status, index, var_binds = await get_cmd(
+            self.engine,
+            self._auth,
+            await self._transport(),
+            ContextData(),
+            *(ObjectType(ObjectIdentity(oid)) for oid in oids),
+            lookupMib=False,
+        )
+        if error:
+            raise _classify(error)
+        if status:
+            raise SnmpError(f"agent error {status.prettyPrint()} at {index}")
+        result: Walk = {}
+        for name, value in var_binds:
+            converted = to_value(value)
+            if converted is not None:
+                result[str(name)] = converted
+        return result
+
+    async def walk(self, prefix: str) -> Walk:
+        """A subtree with GETBULK, stopping at its end; an agent's error ends it early, not the scan."""
+        result: Walk = {}
+        start = prefix + "."
+        current = prefix
+        last = oid_key(prefix)
+        while len(result) < MAX_ROWS_PER_WALK:
+            error, status, _, var_binds = await bulk_cmd(
+                self.engine,
+                self._auth,
+                await self._transport(),
+                ContextData(),
+                0,
+                MAX_REPETITIONS,
+                ObjectType(ObjectIdentity(current)),
+                lookupMib=False,
+            )
+            if error:
+                raise _classify(error)
+            if status or not var_binds:
+                return result
+            for name, value in var_binds:
+                oid = str(name)
+                if not oid.startswith(start):
+                    return result
+                key = oid_key(oid)
+                if key <= last:
+                    return result  # a non-increasing OID: the agent would loop
+                last = key
+                converted = to_value(value)
+                if converted is None:
+                    return result
+                result[oid] = converted
+                current = oid
+        return result

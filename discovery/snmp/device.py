@@ -1,0 +1,254 @@
+"""Device facts from a walk, and the report they make (pure)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from agent.parsers import is_host_scoped
+from discovery.snmp import parsers
+from discovery.snmp.values import Walk
+from discovery.snmp.vendors import OVERRIDES, vendors
+
+
+def device_facts(walk: Walk) -> dict[str, Any]:
+    """Everything the scanner knows of one device: system, chassis, interfaces, neighbours."""
+    system = parsers.parse_system(walk)
+    enterprise = parsers.enterprise_number(system["sys_object_id"])
+    vendor = vendors().get(enterprise) if enterprise is not None else None
+    chassis = parsers.parse_chassis(walk)
+    device: dict[str, Any] = {
+        **system,
+        "enterprise": enterprise,
+        "vendor": vendor.name if vendor else (chassis.get("manufacturer") or None),
+        "model": chassis.get("model"),
+        "serial": chassis.get("serial"),
+        "firmware": chassis.get("firmware"),
+    }
+    model_entry = vendor.model_of(system["sys_object_id"]) if vendor else {}
+    device["model"] = device["model"] or model_entry.get("model")
+    if vendor and not device["firmware"]:
+        device["firmware"] = vendor.firmware_from(system["sys_descr"])
+    if enterprise in OVERRIDES:
+        OVERRIDES[enterprise].apply(walk, device)
+    device["class"] = _ci_class(device, vendor.host if vendor else False, model_entry.get("class"))
+    interfaces = parsers.parse_interfaces(walk)
+    for address in parsers.parse_ip_addresses(walk):
+        nic = interfaces.get(address["if_index"])
+        if nic is not None:
+            nic["addresses"].append(address)
+    lldp = parsers.parse_lldp(walk)
+    device["chassis_id"] = lldp["local_chassis_id"]
+    return {
+        "device": device,
+        "interfaces": interfaces,
+        "lldp": lldp,
+        "cdp": parsers.parse_cdp(walk),
+    }
+
+
+def _ci_class(device: dict[str, Any], vendor_is_host: bool, declared: str | None) -> str:
+    if declared:
+        return declared
+    if vendor_is_host or (device["host_resources"] and not device["ip_forwarding"]):
+        descr = device.get("sys_descr") or ""
+        return "LinuxHost" if descr.startswith("Linux") else "Host"
+    services = device.get("sys_services") or 0
+    if services & 2:
+        return "Switch"
+    if device["ip_forwarding"]:
+        return "Router"
+    return "NetworkDevice"
+
+
+def _local_interface_for_lldp(facts: dict[str, Any], port_num: int) -> int | None:
+    """The ifIndex of an LLDP local port: by port id or description naming an interface, else the number."""
+    interfaces = facts["interfaces"]
+    port = facts["lldp"]["local_ports"].get(port_num, {})
+    for candidate in (port.get("id"), port.get("desc")):
+        if not candidate:
+            continue
+        for index, nic in interfaces.items():
+            if candidate in (nic["name"], nic["descr"], nic["alias"]):
+                return int(index)
+    return port_num if port_num in interfaces else None
+
+
+def build_device_report(
+    facts: dict[str, Any],
+    address: str,
+    source: tuple[str, str],
+    network_domain: str,
+    collected_at: str,
+    report_id: str,
+) -> dict[str, Any]:
+    device = facts["device"]
+    is_host = device["class"] in ("Host", "LinuxHost")
+    records: list[dict[str, Any]] = []
+    relations: list[dict[str, Any]] = []
+    refs: set[str] = set()
+
+    def add(record: dict[str, Any]) -> None:
+        if record["ref"] not in refs:
+            refs.add(record["ref"])
+            records.append(record)
+
+    if is_host:
+        name = device["sys_name"] or address
+        identity = {"hostname": name.split(".", 1)[0], "management_ip": address}
+        if "." in name:
+            identity["fqdn"] = name
+        attributes = {"name": name, "os_name": device["sys_descr"], "memory_bytes": device["memory_bytes"]}
+    else:
+        identity = {k: device[k] for k in ("serial", "vendor", "chassis_id", "sys_name") if device.get(k)}
+        if "serial" in identity and "vendor" not in identity:
+            identity.pop("serial")
+        if not identity:
+            identity = {"sys_name": address}
+        attributes = {
+            "name": device["sys_name"] or address,
+            **{
+                k: device.get(k)
+                for k in ("sys_descr", "sys_object_id", "vendor", "model", "firmware", "location", "contact")
+            },
+            "management_ip": address,
+        }
+    add(
+        {
+            "ref": "device",
+            "class": device["class"],
+            "identity": identity,
+            "attributes": _drop_none(attributes),
+        }
+    )
+
+    for index, nic in sorted(facts["interfaces"].items()):
+        nic_ref = f"if:{index}"
+        add(
+            {
+                "ref": nic_ref,
+                "class": "Interface",
+                "parent": "device",
+                "identity": {"name": nic["name"]},
+                "attributes": _drop_none(
+                    {
+                        "mac": nic["mac"],
+                        "mtu": nic["mtu"],
+                        "speed_mbps": nic["speed_mbps"],
+                        "oper_status": nic["oper_status"],
+                        "if_index": nic["if_index"],
+                        "if_type": nic["if_type"],
+                        "description": nic["alias"],
+                        "addresses": [f"{a['address']}/{a['prefix_length']}" for a in nic["addresses"]],
+                    }
+                ),
+            }
+        )
+        for addr in nic["addresses"]:
+            if is_host_scoped(addr["address"]):
+                continue
+            ip_ref = f"ip:{addr['address']}"
+            add(_ip_record(ip_ref, addr["address"], network_domain, addr["prefix_length"]))
+            relations.append({"type": "HAS_IP", "from": nic_ref, "to": ip_ref})
+
+    for neighbour in _neighbours(facts):
+        local_index = neighbour["local_if_index"]
+        if local_index not in facts["interfaces"] or not neighbour["port"]:
+            continue
+        key = neighbour["chassis_id"] or neighbour["sys_name"]
+        if not key:
+            continue
+        device_ref = f"nbr:{key}"
+        nbr_identity = {k: neighbour[k] for k in ("chassis_id", "sys_name") if neighbour.get(k)}
+        add(
+            {
+                "ref": device_ref,
+                "class": "NetworkDevice",
+                "identity": nbr_identity,
+                "attributes": _drop_none(
+                    {
+                        "name": neighbour["sys_name"] or key,
+                        "sys_descr": neighbour["sys_descr"],
+                        "management_ip": neighbour["management_ip"],
+                    }
+                ),
+            }
+        )
+        port_ref = f"{device_ref}:port:{neighbour['port']}"
+        add(
+            {
+                "ref": port_ref,
+                "class": "Interface",
+                "parent": device_ref,
+                "identity": {"name": neighbour["port"]},
+            }
+        )
+        relations.append({"type": "CONNECTED_TO", "from": f"if:{local_index}", "to": port_ref})
+
+    return {
+        "version": 1,
+        "report_id": report_id,
+        "source": {"kind": source[0], "name": source[1]},
+        "collected_at": collected_at,
+        "records": records,
+        "relations": _unique(relations),
+    }
+
+
+def _neighbours(facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """LLDP and CDP neighbours in one shape: local ifIndex, remote chassis/name and port."""
+    result = []
+    for n in facts["lldp"]["neighbours"]:
+        port = n["port_id"]
+        if port and ":" in port and len(port) == 17:  # a MAC as port id names no interface
+            port = n["port_desc"] or port
+        result.append(
+            {
+                "local_if_index": _local_interface_for_lldp(facts, n["local_port_num"]),
+                "chassis_id": n["chassis_id"],
+                "sys_name": n["sys_name"],
+                "port": port,
+                "sys_descr": n["sys_descr"],
+                "management_ip": n["management_ip"],
+            }
+        )
+    for n in facts["cdp"]:
+        result.append(
+            {
+                "local_if_index": n["local_if_index"],
+                "chassis_id": None,
+                "sys_name": n["sys_name"],
+                "port": n["port_id"],
+                "sys_descr": n["sys_descr"],
+                "management_ip": n["management_ip"],
+            }
+        )
+    return result
+
+
+def _ip_record(ref: str, address: str, domain: str, prefix_length: int) -> dict[str, Any]:
+    return {
+        "ref": ref,
+        "class": "IPAddress",
+        "identity": {"address": address, "domain": domain},
+        "attributes": {
+            "name": address,
+            "version": ipaddress.ip_address(address).version,
+            "prefix_length": prefix_length,
+        },
+    }
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _unique(relations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen = set()
+    result = []
+    for rel in relations:
+        key = (rel["type"], rel["from"], rel["to"])
+        if key not in seen:
+            seen.add(key)
+            result.append(rel)
+    return result

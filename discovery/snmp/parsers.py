@@ -1,0 +1,264 @@
+"""From SNMP walk values to device facts: pure functions, tested on recordings of real gear.
+
+Every table column is optional (agents leave columns out); a row's index comes from the
+OID suffix, never from an index column (see shared/design/snmp-notes.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from discovery.snmp import oids
+from discovery.snmp.values import Walk, WalkValue, column, integer, mac, text
+
+IF_TYPES = {
+    1: "other",
+    6: "ethernetCsmacd",
+    24: "softwareLoopback",
+    53: "propVirtual",
+    131: "tunnel",
+    135: "l2vlan",
+    136: "l3ipvlan",
+    161: "ieee8023adLag",
+    71: "ieee80211",
+    23: "ppp",
+    32: "frameRelay",
+    37: "atm",
+    62: "fastEther",
+    117: "gigabitEthernet",
+    56: "fibreChannel",
+}
+OPER_STATUS = {1: "up", 2: "down", 7: "down"}  # 7: lowerLayerDown; the rest is "unknown"
+IF_SPEED_SATURATED = 4_294_967_295
+
+
+def parse_system(walk: Walk) -> dict[str, Any]:
+    object_id = walk.get(oids.SYS_OBJECT_ID)
+    return {
+        "sys_descr": text(walk.get(oids.SYS_DESCR)),
+        "sys_object_id": str(object_id) if object_id is not None else None,
+        "sys_name": text(walk.get(oids.SYS_NAME)),
+        "location": text(walk.get(oids.SYS_LOCATION)),
+        "contact": text(walk.get(oids.SYS_CONTACT)),
+        "sys_services": integer(walk.get(oids.SYS_SERVICES)),
+        "ip_forwarding": integer(walk.get(oids.IP_FORWARDING)) == 1,
+        "host_resources": oids.HR_SYSTEM_UPTIME in walk,
+        "memory_bytes": (integer(walk.get(oids.HR_MEMORY_SIZE)) or 0) * 1024 or None,
+    }
+
+
+def enterprise_number(sys_object_id: str | None) -> int | None:
+    """The private enterprise number in a sysObjectID (the arc after 1.3.6.1.4.1)."""
+    if not sys_object_id or not sys_object_id.startswith(oids.ENTERPRISES + "."):
+        return None
+    return int(sys_object_id[len(oids.ENTERPRISES) + 1 :].split(".", 1)[0])
+
+
+def _speed_mbps(speed: WalkValue | None, high_speed: WalkValue | None) -> int | None:
+    if isinstance(high_speed, int) and high_speed > 0:
+        return high_speed
+    if isinstance(speed, int) and 0 < speed < IF_SPEED_SATURATED:
+        return speed // 1_000_000 or None
+    return None
+
+
+def parse_interfaces(walk: Walk) -> dict[int, dict[str, Any]]:
+    """Interfaces by ifIndex (taken from the OID suffix) from ifTable and ifXTable."""
+    columns = {
+        name: column(walk, oid)
+        for name, oid in {
+            "descr": oids.IF_DESCR,
+            "type": oids.IF_TYPE,
+            "mtu": oids.IF_MTU,
+            "speed": oids.IF_SPEED,
+            "mac": oids.IF_PHYS_ADDRESS,
+            "oper": oids.IF_OPER_STATUS,
+            "name": oids.IF_NAME,
+            "high_speed": oids.IF_HIGH_SPEED,
+            "alias": oids.IF_ALIAS,
+        }.items()
+    }
+    indexes = sorted({int(i) for col in columns.values() for i in col if i.isdigit()})
+    interfaces: dict[int, dict[str, Any]] = {}
+    for index in indexes:
+        key = str(index)
+        name = text(columns["name"].get(key)) or text(columns["descr"].get(key)) or f"ifIndex {index}"
+        if_type = integer(columns["type"].get(key))
+        interfaces[index] = {
+            "if_index": index,
+            "name": name,
+            "descr": text(columns["descr"].get(key)),
+            "alias": text(columns["alias"].get(key)),
+            "mac": mac(columns["mac"].get(key)),
+            "mtu": integer(columns["mtu"].get(key)),
+            "speed_mbps": _speed_mbps(columns["speed"].get(key), columns["high_speed"].get(key)),
+            "oper_status": OPER_STATUS.get(integer(columns["oper"].get(key)) or 0, "unknown"),
+            "if_type": IF_TYPES.get(if_type, str(if_type)) if if_type is not None else None,
+            "addresses": [],
+        }
+    return interfaces
+
+
+def parse_ip_addresses(walk: Walk) -> list[dict[str, Any]]:
+    """Addresses with their interface and prefix, from ipAddrTable and ipAddressTable, merged."""
+    found: dict[str, dict[str, Any]] = {}
+    masks = column(walk, oids.IP_AD_ENT_NET_MASK)
+    for suffix, if_index in column(walk, oids.IP_AD_ENT_IF_INDEX).items():
+        try:
+            address = str(ipaddress.ip_address(suffix))
+            mask = masks.get(suffix)
+            prefix = ipaddress.ip_network(f"0.0.0.0/{mask}").prefixlen if isinstance(mask, str) else 32
+        except ValueError:
+            continue
+        if isinstance(if_index, int):
+            found[address] = {"address": address, "prefix_length": prefix, "if_index": if_index, "version": 4}
+    prefixes = column(walk, oids.IP_ADDRESS_PREFIX)
+    for suffix, if_index in column(walk, oids.IP_ADDRESS_IF_INDEX).items():
+        arcs = [int(a) for a in suffix.split(".")]
+        if len(arcs) < 2 or arcs[0] not in (1, 2) or arcs[1] != len(arcs) - 2:
+            continue  # ipv4z/ipv6z (with a zone) and malformed rows are left out
+        try:
+            address = str(ipaddress.ip_address(bytes(arcs[2:])))
+        except ValueError:
+            continue
+        pointer = prefixes.get(suffix)
+        default = 32 if arcs[0] == 1 else 128
+        prefix = int(pointer.rsplit(".", 1)[1]) if isinstance(pointer, str) and "." in pointer else default
+        if isinstance(if_index, int) and address not in found:
+            found[address] = {
+                "address": address,
+                "prefix_length": prefix,
+                "if_index": if_index,
+                "version": 4 if arcs[0] == 1 else 6,
+            }
+    return sorted(found.values(), key=lambda a: (a["version"], ipaddress.ip_address(a["address"])))
+
+
+def parse_chassis(walk: Walk) -> dict[str, Any]:
+    """Model, serial and firmware of the chassis in entPhysicalTable (class 3, in no container)."""
+    classes = column(walk, oids.ENT_PHYSICAL_CLASS)
+    contained = column(walk, oids.ENT_PHYSICAL_CONTAINED_IN)
+    chassis = [i for i, c in classes.items() if c == oids.ENT_CLASS_CHASSIS and contained.get(i, 0) == 0]
+    if not chassis:
+        chassis = [i for i, c in classes.items() if c == oids.ENT_CLASS_CHASSIS]
+    if not chassis:
+        return {}
+    index = sorted(chassis, key=lambda i: int(i.split(".")[0]))[0]
+
+    def field(oid: str) -> str | None:
+        return text(column(walk, oid).get(index))
+
+    return {
+        "model": field(oids.ENT_PHYSICAL_MODEL_NAME) or field(oids.ENT_PHYSICAL_DESCR),
+        "serial": field(oids.ENT_PHYSICAL_SERIAL_NUM),
+        "firmware": field(oids.ENT_PHYSICAL_SOFTWARE_REV) or field(oids.ENT_PHYSICAL_FIRMWARE_REV),
+        "manufacturer": field(oids.ENT_PHYSICAL_MFG_NAME),
+    }
+
+
+def _lldp_id(subtype: WalkValue | None, value: WalkValue | None, kind: str) -> str | None:
+    """Decode an LLDP chassis or port id by its subtype (802.1AB)."""
+    mac_subtype = 4 if kind == "chassis" else 3
+    address_subtype = 5 if kind == "chassis" else 4
+    if subtype == mac_subtype:
+        return mac(value) or text(value)
+    if (
+        subtype == address_subtype
+        and isinstance(value, bytes)
+        and len(value) in (5, 17)
+        and value[0] in (1, 2)
+    ):
+        return str(ipaddress.ip_address(value[1:]))
+    return text(value)
+
+
+def parse_lldp(walk: Walk) -> dict[str, Any]:
+    """Local chassis id, local ports and remote neighbours (by local port number) from LLDP-MIB."""
+    local_chassis = _lldp_id(
+        walk.get(oids.LLDP_LOC_CHASSIS_ID_SUBTYPE), walk.get(oids.LLDP_LOC_CHASSIS_ID), "chassis"
+    )
+    port_subtypes = column(walk, oids.LLDP_LOC_PORT_ID_SUBTYPE)
+    local_ports = {
+        int(num): {
+            "id": _lldp_id(port_subtypes.get(num), value, "port"),
+            "desc": text(column(walk, oids.LLDP_LOC_PORT_DESC).get(num)),
+        }
+        for num, value in column(walk, oids.LLDP_LOC_PORT_ID).items()
+        if num.isdigit()
+    }
+    cols = {
+        name: column(walk, oid)
+        for name, oid in {
+            "chassis_subtype": oids.LLDP_REM_CHASSIS_ID_SUBTYPE,
+            "chassis": oids.LLDP_REM_CHASSIS_ID,
+            "port_subtype": oids.LLDP_REM_PORT_ID_SUBTYPE,
+            "port": oids.LLDP_REM_PORT_ID,
+            "port_desc": oids.LLDP_REM_PORT_DESC,
+            "sys_name": oids.LLDP_REM_SYS_NAME,
+            "sys_desc": oids.LLDP_REM_SYS_DESC,
+        }.items()
+    }
+    management: dict[str, str] = {}
+    for suffix in column(walk, oids.LLDP_REM_MAN_ADDR_TABLE + ".3"):  # lldpRemManAddrIfSubtype
+        arcs = [int(a) for a in suffix.split(".")]
+        # timeMark.localPort.remIndex.addrSubtype.addrLen.addr...
+        if len(arcs) >= 6 and arcs[3] in (1, 2) and arcs[4] == len(arcs) - 5:
+            key = ".".join(str(a) for a in arcs[:3])
+            management.setdefault(key, str(ipaddress.ip_address(bytes(arcs[5:]))))
+    neighbours = []
+    for key in sorted(cols["chassis"], key=lambda k: [int(a) for a in k.split(".")]):
+        index = key.split(".")
+        if len(index) != 3:
+            continue
+        neighbours.append(
+            {
+                "local_port_num": int(index[1]),
+                "chassis_id": _lldp_id(cols["chassis_subtype"].get(key), cols["chassis"].get(key), "chassis"),
+                "port_id": _lldp_id(cols["port_subtype"].get(key), cols["port"].get(key), "port"),
+                "port_desc": text(cols["port_desc"].get(key)),
+                "sys_name": text(cols["sys_name"].get(key)),
+                "sys_descr": text(cols["sys_desc"].get(key)),
+                "management_ip": management.get(key),
+            }
+        )
+    return {"local_chassis_id": local_chassis, "local_ports": local_ports, "neighbours": neighbours}
+
+
+def _cdp_device_name(device_id: str | None) -> str | None:
+    """CDP device ids often carry the serial in parentheses: ``sw1.example.com(FOC123)``."""
+    if device_id is None:
+        return None
+    return device_id.split("(", 1)[0].strip() or device_id
+
+
+def parse_cdp(walk: Walk) -> list[dict[str, Any]]:
+    """cdpCacheTable rows (index ifIndex.deviceIndex): who is on which local interface."""
+    devices = column(walk, oids.CDP_CACHE_DEVICE_ID)
+    ports = column(walk, oids.CDP_CACHE_DEVICE_PORT)
+    platforms = column(walk, oids.CDP_CACHE_PLATFORM)
+    versions = column(walk, oids.CDP_CACHE_VERSION)
+    addresses = column(walk, oids.CDP_CACHE_ADDRESS)
+    address_types = column(walk, oids.CDP_CACHE_ADDRESS_TYPE)
+    neighbours = []
+    for key in sorted(devices, key=lambda k: [int(a) for a in k.split(".")]):
+        arcs = key.split(".")
+        if len(arcs) != 2:
+            continue
+        address = addresses.get(key)
+        management = None
+        if address_types.get(key) == 1 and isinstance(address, bytes) and len(address) == 4:
+            management = str(ipaddress.ip_address(address))
+        device_id = text(devices.get(key))
+        neighbours.append(
+            {
+                "local_if_index": int(arcs[0]),
+                "device_id": device_id,
+                "sys_name": _cdp_device_name(device_id),
+                "port_id": text(ports.get(key)),
+                "platform": text(platforms.get(key)),
+                "sys_descr": text(versions.get(key)),
+                "management_ip": management,
+            }
+        )
+    return neighbours

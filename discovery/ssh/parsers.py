@@ -1,0 +1,201 @@
+"""Parsers of command outputs read over SSH: pure functions over text.
+
+They produce facts in the shape the agent's collectors produce (agent/collectors), so
+that ``agent.report.build_report`` makes the same report of a host from either side.
+Each has recorded outputs in tests/fixtures/ssh/<command>/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from agent.parsers import canonical_address
+
+
+def parse_uname(text: str) -> dict[str, str | None]:
+    """``uname -srm``: kernel name, release, machine."""
+    parts = text.split()
+    return {
+        "system": parts[0] if parts else None,
+        "kernel": parts[1] if len(parts) > 1 else None,
+        "architecture": parts[2] if len(parts) > 2 else None,
+    }
+
+
+def parse_ip_addr_json(text: str) -> list[dict[str, Any]]:
+    """``ip -j addr``: interfaces with MAC, MTU, state and addresses, as the agent reports them."""
+    interfaces = []
+    for nic in json.loads(text or "[]"):
+        flags = nic.get("flags", [])
+        state = nic.get("operstate", "UNKNOWN")
+        if state == "UP" or (state == "UNKNOWN" and "UP" in flags):
+            oper_status = "up"
+        elif state in ("DOWN", "LOWERLAYERDOWN", "NOTPRESENT") or "UP" not in flags:
+            oper_status = "down"
+        else:
+            oper_status = "unknown"
+        interfaces.append(
+            {
+                "name": nic["ifname"],
+                "mac": (nic.get("address") or "").lower() or None,
+                "mtu": nic.get("mtu"),
+                "speed_mbps": None,
+                "oper_status": oper_status,
+                "addresses": [
+                    {
+                        "address": canonical_address(a["local"]),
+                        "prefix_length": int(a["prefixlen"]),
+                        "version": 4 if a.get("family") == "inet" else 6,
+                    }
+                    for a in nic.get("addr_info", [])
+                    if "local" in a
+                ],
+            }
+        )
+    return interfaces
+
+
+def parse_default_route(text: str) -> str | None:
+    """``ip route show default``: the device of the first default route."""
+    match = re.search(r"\bdev\s+(\S+)", text)
+    return match.group(1) if match else None
+
+
+def parse_meminfo_total(text: str) -> int | None:
+    match = re.search(r"^MemTotal:\s+(\d+)\s*kB", text, re.MULTILINE)
+    return int(match.group(1)) * 1024 if match else None
+
+
+def parse_boot_time(proc_stat: str) -> str | None:
+    """The ``btime`` line of /proc/stat, as an ISO time."""
+    match = re.search(r"^btime\s+(\d+)", proc_stat, re.MULTILINE)
+    if not match:
+        return None
+    return datetime.fromtimestamp(int(match.group(1)), UTC).isoformat()
+
+
+def parse_cpu_topology(cpuinfo: str) -> dict[str, int | None]:
+    """Logical CPUs and physical cores (distinct physical id / core id pairs) from /proc/cpuinfo."""
+    blocks = [b for b in cpuinfo.split("\n\n") if b.strip()]
+    threads = sum(1 for b in blocks if re.search(r"^processor\s*:", b, re.MULTILINE))
+    cores = set()
+    for block in blocks:
+        fields = dict(
+            (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in block.splitlines()) if k
+        )
+        if "core id" in fields:
+            cores.add((fields.get("physical id", "0"), fields["core id"]))
+    return {"cpu_threads": threads or None, "cpu_cores": len(cores) or threads or None}
+
+
+def parse_df(df_output: str, real_fs_types: set[str]) -> list[dict[str, Any]]:
+    """``df -PTk``: mounted filesystems of the types that are real (not nodev in /proc/filesystems)."""
+    result = []
+    seen = set()
+    for line in df_output.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 7:
+            continue
+        device, fs_type, blocks, used = fields[0], fields[1], fields[2], fields[3]
+        mount_point = " ".join(fields[6:])
+        if fs_type not in real_fs_types or mount_point in seen:
+            continue
+        seen.add(mount_point)
+        result.append(
+            {
+                "mount_point": mount_point,
+                "device": device,
+                "fs_type": fs_type,
+                "size_bytes": int(blocks) * 1024,
+                "used_bytes": int(used) * 1024,
+            }
+        )
+    return result
+
+
+def parse_real_fs_types(proc_filesystems: str) -> set[str]:
+    """Filesystem types backed by a device: /proc/filesystems lines without ``nodev``."""
+    return {
+        line.strip()
+        for line in proc_filesystems.splitlines()
+        if line.strip() and not line.startswith("nodev")
+    }
+
+
+_USERS = re.compile(r'\("([^"]+)",pid=(\d+)')
+
+
+def _split_endpoint(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    if "%" in host:
+        host = host.split("%", 1)[0]
+    return host, int(port)
+
+
+def _process(users: str) -> str | None:
+    match = _USERS.search(users)
+    return match.group(1) if match else None
+
+
+def parse_ss_listeners(text: str) -> list[dict[str, Any]]:
+    """``ss -Htulnp``: listening TCP sockets and bound UDP sockets with their process."""
+    listeners: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for line in text.splitlines():
+        fields = line.split(None, 6)
+        if len(fields) < 5:
+            continue
+        protocol = fields[0]
+        if protocol not in ("tcp", "udp"):
+            continue
+        address, port = _split_endpoint(fields[4])
+        address = canonical_address("0.0.0.0" if address == "*" else address)  # noqa: S104
+        key = (protocol, address, port)
+        listeners.setdefault(
+            key,
+            {
+                "protocol": protocol,
+                "address": address,
+                "port": port,
+                "process_name": _process(fields[6]) if len(fields) > 6 else None,
+                "executable": None,
+                "user": None,
+            },
+        )
+    return sorted(listeners.values(), key=lambda s: (s["protocol"], s["address"], s["port"]))
+
+
+def parse_ss_established(text: str, listening_tcp_ports: set[int]) -> list[dict[str, Any]]:
+    """``ss -Htnp state established``: outgoing connections per (process, remote, port).
+
+    Connections whose local port is a listening port are the server's end and are left out.
+    """
+    counts: dict[tuple[str, str, int], int] = {}
+    for line in text.splitlines():
+        fields = line.split(None, 4)
+        if len(fields) < 4:
+            continue
+        # With a state filter ss omits the state column: Recv-Q Send-Q Local Peer [users]
+        _, local_port = _split_endpoint(fields[2])
+        remote, remote_port = _split_endpoint(fields[3])
+        if local_port in listening_tcp_ports:
+            continue
+        name = _process(fields[4]) if len(fields) > 4 else None
+        if name is None:
+            continue
+        key = (name, canonical_address(remote), remote_port)
+        counts[key] = counts.get(key, 0) + 1
+    return [
+        {
+            "process_name": n,
+            "executable": None,
+            "user": None,
+            "remote_address": a,
+            "remote_port": p,
+            "count": c,
+        }
+        for (n, a, p), c in sorted(counts.items())
+    ]

@@ -1,0 +1,117 @@
+"""The Linux-over-SSH scanner: read-only commands on one connection, parsed into facts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.parsers import parse_cpuinfo, parse_dpkg_query, parse_os_release, parse_rpm_query
+from agent.report import build_report
+from discovery.config import DiscoveryConfig
+from discovery.results import ProtocolResult, Status
+from discovery.ssh import parsers
+from discovery.ssh.session import SshFailure, SshSession
+
+# Read-only, each on its own so that one failing (rpm absent, say) does not hide the others.
+COMMANDS: dict[str, str] = {
+    "os_release": "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release",
+    "machine_id": "cat /etc/machine-id 2>/dev/null || cat /var/lib/dbus/machine-id",
+    "uname": "uname -srm",
+    "hostname": "hostname",
+    "fqdn": "hostname -f 2>/dev/null",
+    "ip_addr": "ip -j addr",
+    "default_route": "ip route show default",
+    "cpuinfo": "cat /proc/cpuinfo",
+    "meminfo": "cat /proc/meminfo",
+    "stat": "cat /proc/stat",
+    "filesystems": "cat /proc/filesystems",
+    "df": "df -PTk",
+    "dpkg": "command -v dpkg-query >/dev/null && dpkg-query -W "
+    "-f='${Package}\\t${Version}\\t${Architecture}\\t${db:Status-Status}\\n'",
+    "rpm": "command -v dpkg-query >/dev/null || { command -v rpm >/dev/null && rpm -qa "
+    "--qf '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n'; }",
+    "listeners": "ss -Htulnp",
+    "established": "ss -Htnp state established",
+}
+
+
+def facts_from_outputs(outputs: dict[str, str]) -> dict[str, Any]:
+    """Facts in the agent's shape from the commands' outputs (pure)."""
+    release = parse_os_release(outputs.get("os_release", ""))
+    uname = parsers.parse_uname(outputs.get("uname", ""))
+    cpu = parse_cpuinfo(outputs.get("cpuinfo", ""))
+    interfaces = parsers.parse_ip_addr_json(outputs.get("ip_addr", "") or "[]")
+    default = parsers.parse_default_route(outputs.get("default_route", ""))
+    hostname = outputs.get("hostname", "").strip().split(".", 1)[0] or None
+    fqdn = outputs.get("fqdn", "").strip()
+    listeners = parsers.parse_ss_listeners(outputs.get("listeners", ""))
+    tcp_ports = {s["port"] for s in listeners if s["protocol"] == "tcp"}
+    return {
+        "errors": {},
+        "identity": {
+            "machine_id": outputs.get("machine_id", "").strip() or None,
+            "hostname": hostname,
+            "fqdn": fqdn if "." in fqdn else None,
+            "vendor": None,
+            "model": None,
+            "serial": None,
+            "hardware_uuid": None,
+        },
+        "os": {
+            "system": uname["system"],
+            "os_name": release.get("NAME") or uname["system"],
+            "os_version": release.get("VERSION_ID"),
+            "distribution": release.get("ID"),
+            "kernel": uname["kernel"],
+            "architecture": uname["architecture"],
+            "boot_time": parsers.parse_boot_time(outputs.get("stat", "")),
+            "cpu_model": cpu["cpu_model"],
+            **parsers.parse_cpu_topology(outputs.get("cpuinfo", "")),
+            "memory_bytes": parsers.parse_meminfo_total(outputs.get("meminfo", "")),
+            "virtual": cpu["virtual"],
+        },
+        "interfaces": {
+            "interfaces": interfaces,
+            "default_interface": default,
+            "primary_mac": next((i["mac"] for i in interfaces if i["name"] == default), None),
+        },
+        "filesystems": parsers.parse_df(
+            outputs.get("df", ""), parsers.parse_real_fs_types(outputs.get("filesystems", ""))
+        ),
+        "dpkg": parse_dpkg_query(outputs.get("dpkg", "")),
+        "rpm": parse_rpm_query(outputs.get("rpm", "")),
+        "sockets": {
+            "listeners": listeners,
+            "connections": parsers.parse_ss_established(outputs.get("established", ""), tcp_ports),
+        },
+    }
+
+
+def scan_ssh(address: str, config: DiscoveryConfig) -> ProtocolResult:
+    """Try each SSH credential in turn; the first that logs in reads the host."""
+    last = ProtocolResult("ssh", Status.NO_ANSWER, "no SSH credentials configured")
+    for credential in config.ssh.credentials:
+        try:
+            with SshSession(address, config.ssh, credential) as session:
+                outputs = {name: session.run(command).stdout for name, command in COMMANDS.items()}
+                fingerprint = session.host_key_fingerprint
+        except SshFailure as exc:
+            last = ProtocolResult("ssh", exc.status, exc.reason, credential=credential.name)
+            if exc.status is not Status.AUTH_FAILED:
+                return last  # no answer, refused key...: another credential will not change that
+            continue
+        facts = facts_from_outputs(outputs)
+        if not facts["identity"]["machine_id"] and not facts["identity"]["hostname"]:
+            return ProtocolResult(
+                "ssh", Status.ERROR, "logged in, but no command answered", credential=credential.name
+            )
+        report: dict[str, Any] = dict(
+            build_report(
+                facts,
+                network_domain=config.network_domain,
+                source=("ssh", f"{config.name}@{address}"),
+            )
+        )
+        if fingerprint:
+            report["records"][0]["attributes"]["ssh_host_key"] = fingerprint
+        return ProtocolResult("ssh", Status.OK, f"{len(report['records'])} records", report, credential.name)
+    return last
