@@ -103,7 +103,7 @@ def _classify(error_indication: Any) -> SnmpError:
         return SnmpError(message, no_answer=True)
     if any(
         w in lowered
-        for w in ("unknown user", "digest", "decryption error", "authorization", "unknownusername")
+        for w in ("unknown usm user", "unknown user", "digest", "decryption error", "authorization")
     ):
         return SnmpError(message, auth=True)
     return SnmpError(message)
