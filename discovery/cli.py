@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--exclude", action="append", default=[], help="addresses or ranges to leave out"
         )
+        command.add_argument("--show-all", action="store_true", help="list silent targets in the summary too")
         command.add_argument("--name", help="this collector's name (default: the config's, or 'collector')")
         command.add_argument("--server", help="CMDB API URL (overrides the config)")
         command.add_argument("--token-env", help="environment variable holding the collector token")
@@ -197,8 +198,10 @@ class Progress:
             self.stream.write("\r\x1b[K")
 
 
-def print_summary(results: list[TargetResult], seconds: float, stream: TextIO = sys.stderr) -> None:
-    interesting = [r for r in results if r.status is not Status.NO_ANSWER]
+def print_summary(
+    results: list[TargetResult], seconds: float, show_all: bool = False, stream: TextIO = sys.stderr
+) -> None:
+    interesting = [r for r in results if show_all or r.status is not Status.NO_ANSWER]
     silent = len(results) - len(interesting)
     if interesting:
         width = max(len(r.address) for r in interesting)
@@ -241,7 +244,7 @@ def _deliver(config: DiscoveryConfig, reports: list[dict[str, Any]]) -> int:
     return 0 if not result.pending and not result.rejected else 75
 
 
-def scan_once(config: DiscoveryConfig, dry_run: bool) -> int:
+def scan_once(config: DiscoveryConfig, dry_run: bool, show_all: bool = False) -> int:
     progress = Progress(len(config.targets))
     started = time.monotonic()
     results = asyncio.run(sweep(config, progress))
@@ -251,7 +254,7 @@ def scan_once(config: DiscoveryConfig, dry_run: bool) -> int:
         for report in reports:
             sys.stdout.write(json.dumps(report) + "\n")
         sys.stdout.flush()
-    print_summary(results, time.monotonic() - started)
+    print_summary(results, time.monotonic() - started, show_all)
     return 0 if dry_run or not reports else _deliver(config, reports)
 
 
@@ -266,10 +269,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cmdb-discover: {exc}", file=sys.stderr)
         return 1
     if args.command == "scan":
-        return scan_once(config, args.dry_run)
+        return scan_once(config, args.dry_run, args.show_all)
     try:
         while True:
-            scan_once(config, args.dry_run)
+            scan_once(config, args.dry_run, args.show_all)
             time.sleep(config.interval_seconds)
     except KeyboardInterrupt:
         return 0
