@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-SNMPSIM_DATA = Path(__import__("snmpsim_data").__file__).parent / "data"
+SNMPSIM_DATA = Path(str(__import__("snmpsim_data").__file__)).parent / "data"
 RESPONDER = Path(sys.executable).parent / "snmpsim-command-responder"
 V3_USER, V3_AUTH, V3_PRIV = "cmdbv3", "auth-pass-123", "priv-pass-456"
 

@@ -63,6 +63,7 @@ def test_classes_inherit_labels_attributes_identity_and_precedence() -> None:
         ("serial", "vendor"),
         ("fqdn",),
         ("hostname", "primary_mac"),
+        ("hostname", "management_ip"),
     ]
     assert schema.subclasses("NetworkDevice") == ("NetworkDevice", "Router", "Switch")
     assert schema.ci_class("Switch").precedence[:2] == (schema.ci_class("NetworkDevice").precedence[:2])

@@ -1,0 +1,110 @@
+"""Discovery parsers on recorded outputs: SSH command outputs and SNMP walks of real devices."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from discovery.snmp import parsers as snmp_parsers
+from discovery.snmp.snmprec import load_snmprec, parse_snmprec
+from discovery.ssh import parsers as ssh
+from tests.conftest import REPO_ROOT
+from tests.integration.snmp_agents import SNMPSIM_DATA
+from tests.snmp_digest import digest
+
+SSH_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "ssh"
+SNMP_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "snmp"
+
+
+def ssh_parse(kind: str, raw: Path) -> Any:
+    text = raw.read_text()
+    if kind == "ip_addr":
+        return ssh.parse_ip_addr_json(text)
+    if kind == "ss_listeners":
+        return ssh.parse_ss_listeners(text)
+    if kind == "ss_established":
+        return ssh.parse_ss_established(text, {22, 80, 8000, 7687})
+    if kind == "df":
+        return ssh.parse_df(text, ssh.parse_real_fs_types(raw.with_suffix(".filesystems").read_text()))
+    if kind == "uname":
+        return ssh.parse_uname(text)
+    raise AssertionError(f"no parser for {kind}")
+
+
+SSH_CASES = sorted(SSH_FIXTURES.glob("*/*.raw"))
+
+
+@pytest.mark.parametrize("raw", SSH_CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_ssh_parser_matches_the_recorded_expectation(raw: Path) -> None:
+    assert ssh_parse(raw.parent.name, raw) == json.loads(raw.with_suffix(".json").read_text())
+
+
+@pytest.mark.parametrize("kind", sorted({p.parent.name for p in SSH_CASES}))
+def test_every_ssh_parser_has_two_recorded_systems(kind: str) -> None:
+    assert len(list((SSH_FIXTURES / kind).glob("*.raw"))) >= 2
+
+
+def test_the_server_end_of_a_connection_is_not_a_dependency() -> None:
+    connections = ssh.parse_ss_established(
+        (SSH_FIXTURES / "ss_established" / "debian-12-vm.raw").read_text(), {8000, 22}
+    )
+    assert ("cmdb-server", 41000) not in {(c["process_name"], c["remote_port"]) for c in connections}
+    assert all(c["process_name"] != "sshd" for c in connections)
+
+
+SNMP_CASES = sorted(SNMP_FIXTURES.glob("*.json"))
+
+
+@pytest.mark.parametrize("expected_file", SNMP_CASES, ids=lambda p: p.stem)
+def test_snmp_walk_of_a_recorded_device_gives_the_expected_facts(expected_file: Path) -> None:
+    expected = json.loads(expected_file.read_text())
+    walk = load_snmprec(SNMPSIM_DATA / expected.pop("recording"))
+    assert json.loads(json.dumps(digest(walk))) == expected
+
+
+def test_speed_saturated_in_if_speed_comes_from_if_high_speed_and_columns_may_be_missing() -> None:
+    walk = parse_snmprec(
+        "1.3.6.1.2.1.2.2.1.2.7|4|TenGigE0/0/0\n"
+        "1.3.6.1.2.1.2.2.1.5.7|66|4294967295\n"
+        "1.3.6.1.2.1.31.1.1.1.15.7|66|10000\n"
+        "1.3.6.1.2.1.2.2.1.6.7|4x|\n"
+        "1.3.6.1.2.1.2.2.1.8.7|2|7\n"
+        "1.3.6.1.2.1.2.2.1.2.9|4|\n"
+        "1.3.6.1.2.1.31.1.1.1.1.9|4|mgmt0\n"
+    )
+    interfaces = snmp_parsers.parse_interfaces(walk)
+    assert interfaces[7]["speed_mbps"] == 10_000
+    assert interfaces[7]["mac"] is None
+    assert interfaces[7]["oper_status"] == "down"  # lowerLayerDown
+    assert interfaces[9]["name"] == "mgmt0"
+    assert interfaces[9]["if_index"] == 9  # from the OID suffix: no ifIndex column here
+
+
+def test_lldp_ids_are_decoded_by_subtype() -> None:
+    walk = parse_snmprec(
+        "1.0.8802.1.1.2.1.4.1.1.4.0.5.1|2|5\n"
+        "1.0.8802.1.1.2.1.4.1.1.5.0.5.1|4x|010a000001\n"
+        "1.0.8802.1.1.2.1.4.1.1.6.0.5.1|2|3\n"
+        "1.0.8802.1.1.2.1.4.1.1.7.0.5.1|4x|001122334455\n"
+        "1.0.8802.1.1.2.1.4.1.1.8.0.5.1|4|uplink to core\n"
+    )
+    neighbour = snmp_parsers.parse_lldp(walk)["neighbours"][0]
+    assert neighbour["chassis_id"] == "10.0.0.1"  # network address subtype
+    assert neighbour["port_id"] == "00:11:22:33:44:55"  # MAC address subtype
+    assert neighbour["local_port_num"] == 5
+
+
+def test_cdp_device_id_loses_its_serial_suffix() -> None:
+    walk = parse_snmprec(
+        "1.3.6.1.4.1.9.9.23.1.2.1.1.6.10101.3|4|core-sw1.example.org(FOC1234X0YZ)\n"
+        "1.3.6.1.4.1.9.9.23.1.2.1.1.7.10101.3|4|TenGigabitEthernet1/1\n"
+        "1.3.6.1.4.1.9.9.23.1.2.1.1.3.10101.3|2|1\n"
+        "1.3.6.1.4.1.9.9.23.1.2.1.1.4.10101.3|4x|0a000002\n"
+    )
+    neighbour = snmp_parsers.parse_cdp(walk)[0]
+    assert neighbour["sys_name"] == "core-sw1.example.org"
+    assert neighbour["management_ip"] == "10.0.0.2"
+    assert neighbour["local_if_index"] == 10101
