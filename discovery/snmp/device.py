@@ -159,17 +159,32 @@ def build_device_report(
         if not key:
             continue
         device_ref = f"nbr:{key}"
-        nbr_identity = {k: neighbour[k] for k in ("chassis_id", "sys_name") if neighbour.get(k)}
+        if neighbour["station_only"] and neighbour["sys_name"] and neighbour["management_ip"]:
+            # A host running LLDP (lldpd): identified as its own SNMP scan will identify it.
+            nbr_class = "Host"
+            nbr_identity = {
+                "hostname": neighbour["sys_name"].split(".", 1)[0],
+                "management_ip": neighbour["management_ip"],
+            }
+        else:
+            nbr_class = "NetworkDevice"
+            nbr_identity = {k: neighbour[k] for k in ("chassis_id", "sys_name") if neighbour.get(k)}
         add(
             {
                 "ref": device_ref,
-                "class": "NetworkDevice",
+                "class": nbr_class,
                 "identity": nbr_identity,
                 "attributes": _drop_none(
                     {
                         "name": neighbour["sys_name"] or key,
-                        "sys_descr": neighbour["sys_descr"],
-                        "management_ip": neighbour["management_ip"],
+                        **(
+                            {"os_name": neighbour["sys_descr"]}
+                            if nbr_class == "Host"
+                            else {
+                                "sys_descr": neighbour["sys_descr"],
+                                "management_ip": neighbour["management_ip"],
+                            }
+                        ),
                     }
                 ),
             }
@@ -210,6 +225,7 @@ def _neighbours(facts: dict[str, Any]) -> list[dict[str, Any]]:
                 "port": port,
                 "sys_descr": n["sys_descr"],
                 "management_ip": n["management_ip"],
+                "station_only": n["station_only"],
             }
         )
     for n in facts["cdp"]:
@@ -221,6 +237,7 @@ def _neighbours(facts: dict[str, Any]) -> list[dict[str, Any]]:
                 "port": n["port_id"],
                 "sys_descr": n["sys_descr"],
                 "management_ip": n["management_ip"],
+                "station_only": False,
             }
         )
     return result

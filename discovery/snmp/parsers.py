@@ -197,6 +197,7 @@ def parse_lldp(walk: Walk) -> dict[str, Any]:
             "port_desc": oids.LLDP_REM_PORT_DESC,
             "sys_name": oids.LLDP_REM_SYS_NAME,
             "sys_desc": oids.LLDP_REM_SYS_DESC,
+            "caps": oids.LLDP_REM_SYS_CAP_ENABLED,
         }.items()
     }
     management: dict[str, str] = {}
@@ -220,9 +221,18 @@ def parse_lldp(walk: Walk) -> dict[str, Any]:
                 "sys_name": text(cols["sys_name"].get(key)),
                 "sys_descr": text(cols["sys_desc"].get(key)),
                 "management_ip": management.get(key),
+                "station_only": _station_only(cols["caps"].get(key)),
             }
         )
     return {"local_chassis_id": local_chassis, "local_ports": local_ports, "neighbours": neighbours}
+
+
+def _station_only(capabilities: WalkValue | None) -> bool:
+    """Whether a neighbour says it is an end station (a host), neither bridge nor router."""
+    if not isinstance(capabilities, bytes) or not capabilities:
+        return False
+    first = capabilities[0]
+    return bool(first & oids.LLDP_CAP_STATION) and not first & (oids.LLDP_CAP_BRIDGE | oids.LLDP_CAP_ROUTER)
 
 
 def _cdp_device_name(device_id: str | None) -> str | None:
