@@ -8,19 +8,22 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from cmdb_server.config import Settings
 from discovery.config import DiscoveryConfig, SnmpCredential, SnmpSettings
 from discovery.results import Status
 from discovery.secrets import Secret
 from discovery.snmp.scanner import scan_snmp
+from schema import Role
 from tests.integration.conftest import BOOTSTRAP_TOKEN, bearer
-from tests.integration.server_process import BIN
+from tests.integration.server_process import BIN, ServerProcess
 from tests.integration.snmp_agents import V3_AUTH, V3_PRIV, V3_USER, SimulatedDevice, Snmpd
 
 ADMIN = bearer(BOOTSTRAP_TOKEN)
@@ -309,3 +312,47 @@ def test_a_sweep_of_a_24_gives_every_address_a_result_in_about_one_timeout(
     assert "254 target(s)" in done.stderr
     # Two credentials, one retry, 251 silent addresses: sequentially that is over 1000 s.
     assert elapsed < 60, f"sweep took {elapsed:.0f}s"
+
+
+def test_a_configured_sweep_sends_its_reports_with_a_collector_token(
+    snmpd: Snmpd, settings: Settings, empty_graph: None, make_token: Callable[[Role], str], tmp_path: Path
+) -> None:
+    server = ServerProcess(settings)
+    server.start()
+    try:
+        config = tmp_path / "discover.toml"
+        config.write_text(
+            f"""
+name = "lab-collector"
+server_url = "{server.url}"
+token_env = "TEST_COLLECTOR_TOKEN"
+spool_dir = "{tmp_path / "spool"}"
+[targets]
+include = ["{snmpd.address}", "127.0.0.7"]
+[snmp]
+port = {snmpd.port}
+timeout_seconds = 1
+[[snmp.credentials]]
+name = "lab"
+version = "2c"
+community_env = "TEST_COMMUNITY"
+"""
+        )
+        env = dict(os.environ, TEST_COLLECTOR_TOKEN=make_token(Role.COLLECTOR), TEST_COMMUNITY="public")
+        done = subprocess.run(
+            [str(BIN / "cmdb-discover"), "scan", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "sent 1 report(s)" in done.stderr
+        assert "public" not in done.stdout + done.stderr  # the community never shows
+        hosts = httpx.get(f"{server.url}/api/v1/cis", params={"class": "Host"}, headers=ADMIN).json()
+        assert [h["name"] for h in hosts["items"]] == ["snmpd-test.example.org"]
+        history = httpx.get(
+            f"{server.url}/api/v1/cis/{hosts['items'][0]['uid']}/history", headers=ADMIN
+        ).json()
+        assert history["items"][-1]["source"] == f"snmp:lab-collector@{snmpd.address}"
+    finally:
+        server.stop()
