@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-import uuid
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from agent.collectors import Facts
 from agent.parsers import is_host_scoped
-from schema.report import REPORT_VERSION, RecordDict, RelationDict, ReportDict
+from schema.report import ReportDict
+from schema.report_builder import ReportBuilder, drop_none
 
 HOST_REF = "host"
-
-
-def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
 
 
 def source_name(facts: Facts) -> str:
@@ -40,16 +35,9 @@ def build_report(
     identity = facts.get("identity", {})
     os_facts = facts.get("os", {})
     nets = facts.get("interfaces", {"interfaces": [], "primary_mac": None})
-    records: list[RecordDict] = []
-    relations: list[RelationDict] = []
-    refs: set[str] = set()
-
-    def add(record: RecordDict) -> None:
-        if record["ref"] not in refs:
-            refs.add(record["ref"])
-            records.append(record)
-
-    host_identity = _drop_none(
+    report = ReportBuilder()
+    add = report.add
+    host_identity = drop_none(
         {
             "machine_id": identity.get("machine_id"),
             "fqdn": identity.get("fqdn"),
@@ -59,7 +47,7 @@ def build_report(
     )
     if not host_identity:  # no machine-id, no FQDN, no default route: the bare host name
         host_identity = {"fqdn": identity.get("hostname")}
-    host_attributes = _drop_none(
+    host_attributes = drop_none(
         {
             "name": identity.get("hostname"),
             "hostname": identity.get("hostname"),
@@ -105,7 +93,7 @@ def build_report(
                 "class": "Interface",
                 "parent": HOST_REF,
                 "identity": {"name": nic["name"]},
-                "attributes": _drop_none(
+                "attributes": drop_none(
                     {
                         "mac": nic.get("mac"),
                         "mtu": nic.get("mtu"),
@@ -122,9 +110,8 @@ def build_report(
             own_addresses.add(addr["address"])
             if is_host_scoped(addr["address"]):
                 continue
-            ip_ref = f"ip:{addr['address']}"
-            add(_ip_record(ip_ref, addr["address"], network_domain, addr))
-            relations.append({"type": "HAS_IP", "from": nic_ref, "to": ip_ref})
+            ip_ref = report.ip_address(addr["address"], network_domain, addr["prefix_length"])
+            report.relate("HAS_IP", nic_ref, ip_ref)
 
     for fs in facts.get("filesystems", []):
         add(
@@ -133,7 +120,7 @@ def build_report(
                 "class": "Filesystem",
                 "parent": HOST_REF,
                 "identity": {"mount_point": fs["mount_point"]},
-                "attributes": _drop_none(
+                "attributes": drop_none(
                     {k: fs.get(k) for k in ("device", "fs_type", "size_bytes", "used_bytes")}
                 ),
             }
@@ -149,7 +136,7 @@ def build_report(
                 "attributes": {"name": pkg["package_name"]},
             }
         )
-        relations.append({"type": "INSTALLED", "from": HOST_REF, "to": ref})
+        report.relate("INSTALLED", HOST_REF, ref)
 
     sockets = facts.get("sockets", {"listeners": [], "connections": []})
     listeners: dict[tuple[str, int], str] = {}
@@ -164,7 +151,7 @@ def build_report(
                 "class": "ListeningService",
                 "parent": HOST_REF,
                 "identity": {"protocol": svc["protocol"], "address": svc["address"], "port": svc["port"]},
-                "attributes": _drop_none(
+                "attributes": drop_none(
                     {
                         "name": f"{svc['process_name'] or 'unknown'} {svc['protocol']}/{svc['port']}",
                         "process_name": svc.get("process_name"),
@@ -177,50 +164,25 @@ def build_report(
     tcp_listeners = {k: v for k, v in listeners.items() if v.startswith("svc:tcp:")}
     for conn in sockets.get("connections", []):
         proc_ref = f"proc:{conn['process_name']}"
-        if not any(r["ref"] == proc_ref for r in records):
-            add(
-                {
-                    "ref": proc_ref,
-                    "class": "SoftwareInstance",
-                    "parent": HOST_REF,
-                    "identity": {"name": conn["process_name"]},
-                    "attributes": _drop_none(
-                        {"executable": conn.get("executable"), "user": conn.get("user")}
-                    ),
-                }
-            )
+        add(
+            {
+                "ref": proc_ref,
+                "class": "SoftwareInstance",
+                "parent": HOST_REF,
+                "identity": {"name": conn["process_name"]},
+                "attributes": drop_none({"executable": conn.get("executable"), "user": conn.get("user")}),
+            }
+        )
         remote, port = conn["remote_address"], conn["remote_port"]
         if remote in own_addresses or ipaddress.ip_address(remote).is_loopback:
             target = _local_listener(tcp_listeners, remote, port)
             if target is not None:
-                relations.append({"type": "DEPENDS_ON", "from": proc_ref, "to": target})
+                report.relate("DEPENDS_ON", proc_ref, target)
             continue
-        ip_ref = f"ip:{remote}"
-        add(_ip_record(ip_ref, remote, network_domain, None))
-        relations.append({"type": "DEPENDS_ON", "from": proc_ref, "to": ip_ref, "properties": {"port": port}})
+        report.relate("DEPENDS_ON", proc_ref, report.ip_address(remote, network_domain), {"port": port})
 
-    return {
-        "version": REPORT_VERSION,
-        "report_id": str(uuid.uuid4()),
-        "source": {"kind": source[0], "name": source[1]}
-        if source
-        else {"kind": "agent", "name": source_name(facts)},
-        "collected_at": (now or datetime.now(UTC)).isoformat(),
-        "records": records,
-        "relations": _unique(relations),
-    }
-
-
-def _ip_record(ref: str, address: str, domain: str, configured: dict[str, Any] | None) -> RecordDict:
-    attributes: dict[str, Any] = {"name": address, "version": ipaddress.ip_address(address).version}
-    if configured is not None:
-        attributes["prefix_length"] = configured["prefix_length"]
-    return {
-        "ref": ref,
-        "class": "IPAddress",
-        "identity": {"address": address, "domain": domain},
-        "attributes": attributes,
-    }
+    kind, name = source or ("agent", source_name(facts))
+    return report.build(kind, name, collected_at=now)
 
 
 def _local_listener(listeners: dict[tuple[str, int], str], address: str, port: int) -> str | None:
@@ -229,14 +191,3 @@ def _local_listener(listeners: dict[tuple[str, int], str], address: str, port: i
         if (candidate, port) in listeners:
             return listeners[(candidate, port)]
     return None
-
-
-def _unique(relations: list[RelationDict]) -> list[RelationDict]:
-    seen = set()
-    result = []
-    for rel in relations:
-        key = (rel["type"], rel["from"], rel["to"], tuple(sorted(rel.get("properties", {}).items())))
-        if key not in seen:
-            seen.add(key)
-            result.append(rel)
-    return result

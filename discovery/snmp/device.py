@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
+from datetime import datetime
 from typing import Any
 
 from agent.parsers import is_host_scoped
 from discovery.snmp import parsers
 from discovery.snmp.values import Walk
 from discovery.snmp.vendors import OVERRIDES, vendors
+from schema.report_builder import ReportBuilder, drop_none
 
 
 def device_facts(walk: Walk) -> dict[str, Any]:
@@ -84,14 +85,8 @@ def build_device_report(
 ) -> dict[str, Any]:
     device = facts["device"]
     is_host = device["class"] in ("Host", "LinuxHost")
-    records: list[dict[str, Any]] = []
-    relations: list[dict[str, Any]] = []
-    refs: set[str] = set()
-
-    def add(record: dict[str, Any]) -> None:
-        if record["ref"] not in refs:
-            refs.add(record["ref"])
-            records.append(record)
+    report = ReportBuilder()
+    add = report.add
 
     if is_host:
         name = device["sys_name"] or address
@@ -118,7 +113,7 @@ def build_device_report(
             "ref": "device",
             "class": device["class"],
             "identity": identity,
-            "attributes": _drop_none(attributes),
+            "attributes": drop_none(attributes),
         }
     )
 
@@ -130,7 +125,7 @@ def build_device_report(
                 "class": "Interface",
                 "parent": "device",
                 "identity": {"name": nic["name"]},
-                "attributes": _drop_none(
+                "attributes": drop_none(
                     {
                         "mac": nic["mac"],
                         "mtu": nic["mtu"],
@@ -147,9 +142,8 @@ def build_device_report(
         for addr in nic["addresses"]:
             if is_host_scoped(addr["address"]):
                 continue
-            ip_ref = f"ip:{addr['address']}"
-            add(_ip_record(ip_ref, addr["address"], network_domain, addr["prefix_length"]))
-            relations.append({"type": "HAS_IP", "from": nic_ref, "to": ip_ref})
+            ip_ref = report.ip_address(addr["address"], network_domain, addr["prefix_length"])
+            report.relate("HAS_IP", nic_ref, ip_ref)
 
     for neighbour in _neighbours(facts):
         local_index = neighbour["local_if_index"]
@@ -174,7 +168,7 @@ def build_device_report(
                 "ref": device_ref,
                 "class": nbr_class,
                 "identity": nbr_identity,
-                "attributes": _drop_none(
+                "attributes": drop_none(
                     {
                         "name": neighbour["sys_name"] or key,
                         **(
@@ -198,16 +192,10 @@ def build_device_report(
                 "identity": {"name": neighbour["port"]},
             }
         )
-        relations.append({"type": "CONNECTED_TO", "from": f"if:{local_index}", "to": port_ref})
+        report.relate("CONNECTED_TO", f"if:{local_index}", port_ref)
 
-    return {
-        "version": 1,
-        "report_id": report_id,
-        "source": {"kind": source[0], "name": source[1]},
-        "collected_at": collected_at,
-        "records": records,
-        "relations": _unique(relations),
-    }
+    built = report.build(source[0], source[1], datetime.fromisoformat(collected_at), report_id)
+    return dict(built)
 
 
 def _neighbours(facts: dict[str, Any]) -> list[dict[str, Any]]:
@@ -240,32 +228,4 @@ def _neighbours(facts: dict[str, Any]) -> list[dict[str, Any]]:
                 "station_only": False,
             }
         )
-    return result
-
-
-def _ip_record(ref: str, address: str, domain: str, prefix_length: int) -> dict[str, Any]:
-    return {
-        "ref": ref,
-        "class": "IPAddress",
-        "identity": {"address": address, "domain": domain},
-        "attributes": {
-            "name": address,
-            "version": ipaddress.ip_address(address).version,
-            "prefix_length": prefix_length,
-        },
-    }
-
-
-def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
-
-
-def _unique(relations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen = set()
-    result = []
-    for rel in relations:
-        key = (rel["type"], rel["from"], rel["to"])
-        if key not in seen:
-            seen.add(key)
-            result.append(rel)
     return result
