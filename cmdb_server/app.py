@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
 from cmdb_server.api.deps import require_ready
-from cmdb_server.api.routes import cis, health, maintenance, reports
+from cmdb_server.api.routes import cis, curation, health, impact, maintenance, reports
 from cmdb_server.config import Settings
 from cmdb_server.db import create_driver
 from cmdb_server.errors import install_error_handlers
@@ -114,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_ready)])
     api.include_router(cis.router)
+    api.include_router(curation.router)
+    api.include_router(impact.router)
     api.include_router(reports.router)
     api.include_router(maintenance.router)
     app.include_router(api)

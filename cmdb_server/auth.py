@@ -57,3 +57,8 @@ READ_ROLES = (Role.ADMIN, Role.ENGINEER, Role.CHANGE_MANAGER)
 
 Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
 """People who read the record: admins, engineers, change managers (not agents or collectors)."""
+
+CURATOR_ROLES = (Role.ADMIN, Role.ENGINEER)
+
+Curator = Annotated[Principal, Depends(require_roles(*CURATOR_ROLES))]
+"""People who may declare CIs and relationships by hand: admins and engineers."""

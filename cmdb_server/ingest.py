@@ -145,7 +145,11 @@ class _Apply:
             summary.events = replay["events"]
             summary.cis = replay["cis"]
             return summary
-        newest = await repo.newer_report_of(tx, self.report.source_key, self.report.collected_at)
+        newest = (
+            await repo.newer_report_of(tx, self.report.source_key, self.report.collected_at)
+            if self.report.complete
+            else None
+        )
         if newest is not None:
             raise OutOfOrderReport(
                 f"report collected at {self.report.collected_at.isoformat()} is older than the last report "
@@ -348,7 +352,11 @@ class _Apply:
                         None,
                         {"to": row["to_uid"], **row["key"]},
                     )
-            ended = await repo.end_unreported_relations(tx, rel_name, source, report_id, self.now)
+            ended = (
+                await repo.end_unreported_relations(tx, rel_name, source, report_id, self.now)
+                if self.report.complete
+                else []
+            )
             counts.ended += len(ended)
             for row in ended:
                 self._event(row["from_uid"], "relation_ended", rel_name, {"to": row["to_uid"]}, None)

@@ -59,3 +59,13 @@ class ImpactPropagation(StrEnum):
     SOURCE_TO_TARGET = "source_to_target"
     BOTH = "both"
     NONE = "none"
+    # Redundancy: the target is a group of equivalent sources (its members). Trouble on a
+    # member leaves the group degraded while another member works, down when all are.
+    REDUNDANT = "redundant"
+
+
+class ImpactState(StrEnum):
+    """How badly a CI is affected; impact analysis only ever raises a state."""
+
+    DEGRADED = "degraded"
+    DOWN = "down"

@@ -100,6 +100,15 @@ class RelationshipType:
     impact: ImpactPropagation
     properties: Mapping[str, Attribute] = field(default_factory=dict)
     key_properties: tuple[str, ...] = ()  # tell apart two edges of this type between the same CIs
+    stops_at: tuple[str, ...] = ()  # classes that impact does not enter through this type
+
+    def propagates(self, outgoing: bool) -> bool:
+        """Whether trouble on one end reaches the other: from the source (outgoing) or the target."""
+        if self.impact in (ImpactPropagation.BOTH,):
+            return True
+        if outgoing:
+            return self.impact in (ImpactPropagation.SOURCE_TO_TARGET, ImpactPropagation.REDUNDANT)
+        return self.impact is ImpactPropagation.TARGET_TO_SOURCE
 
 
 @dataclass(frozen=True)
@@ -287,7 +296,11 @@ def _build_relationships(
             impact=impact,
             properties=properties,
             key_properties=tuple(p for p, p_raw in raw.get("properties", {}).items() if p_raw.get("key")),
+            stops_at=tuple(raw.get("stops_at", ())),
         )
+        for class_name in relationships[name].stops_at:
+            if class_name not in classes:
+                raise SchemaError(f"{where}.stops_at: {class_name!r} is not a declared class")
     for ci_class in classes.values():
         if ci_class.parent_ci is not None:
             _check_parent_relationship(ci_class, classes, relationships)

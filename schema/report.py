@@ -19,6 +19,10 @@ A report is JSON::
       ]
     }
 
+``complete`` (optional, true by default) says the report is the source's whole view, so
+relations it reported before and not now are ended; a partial report (a manual edit, an
+import of a few CIs) ends nothing.
+
 ``identity`` holds the keys of at least one identity rule of the class (for a dependent
 class, keys within its ``parent``, a ``ref`` of another record). ``attributes`` holds the
 rest; a null clears an attribute. The parent edge of a dependent record is implied.
@@ -116,6 +120,7 @@ class Report:
     collected_at: datetime
     records: list[Record]
     relations: list[Relation]
+    complete: bool = True
 
     @property
     def source_key(self) -> str:
@@ -330,6 +335,9 @@ def parse_report(data: Any, schema: Schema) -> Report:
             relation = _check_relation(index, raw, schema, records, problems)
             if relation is not None:
                 relations.append(relation)
+    complete = data.get("complete", True)
+    if not isinstance(complete, bool):
+        problems.add("complete", "must be true or false")
     if problems:
         raise ReportError(problems.items)
     assert kind is not None
@@ -341,4 +349,5 @@ def parse_report(data: Any, schema: Schema) -> Report:
         collected_at=collected_at,
         records=list(records.values()),
         relations=relations,
+        complete=bool(complete),
     )

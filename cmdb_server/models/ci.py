@@ -45,3 +45,26 @@ class CIList(BaseModel):
     limit: int
     offset: int
     next_offset: int | None = Field(description="Offset of the next page; null on the last page.")
+
+
+class CICreate(BaseModel):
+    """A CI declared by hand (a business service, an application...)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    class_name: str = Field(alias="class", description="A concrete CI class of schema/.")
+    attributes: dict[str, Any] = Field(
+        description="Attribute values; the identity keys of one rule at least."
+    )
+    parent_uid: str | None = Field(
+        None, description="The parent CI of a dependent class (an interface's host)."
+    )
+
+
+class RelationshipCreate(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    type: str = Field(description="A relationship type of schema/.")
+    from_uid: str = Field(min_length=1, max_length=100)
+    to_uid: str = Field(min_length=1, max_length=100)
+    properties: dict[str, Any] = Field(default_factory=dict)

@@ -15,7 +15,8 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
-from schema import PARENT_UID, CIClass, CIStatus, Schema
+from cmdb_server.reconcile import PROVENANCE_PREFIX, to_json
+from schema import PARENT_UID, CIClass, CIStatus, Schema, SourceKind
 
 
 @dataclass(frozen=True)
@@ -120,21 +121,36 @@ async def create_ci(
     *,
     parent_uid: str | None = None,
     status: CIStatus = CIStatus.ACTIVE,
+    source: str = "manual",
 ) -> CIRecord:
     """Create one CI with checked attributes; a dependent CI is linked to its parent.
 
-    The database's constraints refuse a duplicate identity (``neo4j.exceptions.ConstraintError``).
+    Every attribute is recorded as set by a manual source (the highest precedence), and a
+    ``created`` history event names ``source``. The database's constraints refuse a
+    duplicate identity (``neo4j.exceptions.ConstraintError``).
     """
     now = datetime.now(UTC)
     props = {k: v for k, v in attributes.items() if v is not None}
+    props.update({f"{PROVENANCE_PREFIX}{k}": SourceKind.MANUAL.value for k in list(props)})
     props.update(
         uid=str(uuid.uuid4()), status=status.value, first_seen=now, last_seen=now, **{"class": ci_class.name}
     )
+    event = {
+        "kind": "created",
+        "new": to_json({k: v for k, v in attributes.items() if v is not None}),
+        "source": source,
+        "at": now,
+    }
     if ci_class.parent_ci is None:
         records, _, _ = await driver.execute_query(
-            "CREATE (n:$($labels)) SET n = $props RETURN n",
+            """
+            CREATE (n:$($labels)) SET n = $props
+            CREATE (e:Event) SET e = $event, e.ci_uid = n.uid
+            RETURN n
+            """,
             labels=list(ci_class.labels),
             props=props,
+            event=event,
             database_=database,
         )
     else:
@@ -151,6 +167,7 @@ async def create_ci(
             MATCH (p:CI {{uid: $parent_uid}}) WHERE any(l IN labels(p) WHERE l IN $parent_classes)
             CREATE (n:$($labels)) SET n = $props
             CREATE {edge}
+            CREATE (e:Event) SET e = $event, e.ci_uid = n.uid
             RETURN n
             """,
             parent_uid=parent_uid,
@@ -159,6 +176,8 @@ async def create_ci(
             rel=ci_class.parent_ci.relationship,
             props=props,
             now=now,
+            source=source,
+            event=event,
             database_=database,
         )
         if not records:
@@ -262,3 +281,66 @@ async def mark_stale(driver: AsyncDriver, database: str, cutoff: datetime, now: 
     )
     marked: int = records[0]["marked"]
     return marked
+
+
+async def create_relationship(
+    driver: AsyncDriver,
+    database: str,
+    rel_type: str,
+    key_properties: tuple[str, ...],
+    from_uid: str,
+    to_uid: str,
+    properties: dict[str, Any],
+    source: str,
+) -> bool:
+    """Declare an edge (a manual source's); False when that source had declared it already."""
+    now = datetime.now(UTC)
+    key = ", ".join(["source: $source", *(f"`{k}`: $props.`{k}`" for k in key_properties if k in properties)])
+    records, _, _ = await driver.execute_query(
+        f"""
+        MATCH (a:CI {{uid: $from_uid}}), (b:CI {{uid: $to_uid}})
+        MERGE (a)-[r:$($type) {{{key}}}]->(b)
+        ON CREATE SET r.first_seen = $now
+        WITH a, b, r, r.first_seen = $now OR r.ended_at IS NOT NULL AS started
+        SET r += $props, r.last_seen = $now, r.ended_at = null
+        FOREACH (_ IN CASE WHEN started THEN [1] ELSE [] END |
+            CREATE (:Event {{ci_uid: a.uid, kind: 'relation_started', field: $type, new: $new,
+                            source: $source, at: $now}}))
+        RETURN started
+        """,
+        from_uid=from_uid,
+        to_uid=to_uid,
+        type=rel_type,
+        props=properties,
+        source=source,
+        now=now,
+        new=to_json({"to": to_uid, **properties}),
+        database_=database,
+    )
+    return bool(records and records[0]["started"])
+
+
+async def end_relationship(
+    driver: AsyncDriver, database: str, rel_type: str, from_uid: str, to_uid: str, source: str
+) -> int:
+    """End the edges of a type between two CIs that a manual source declared; how many."""
+    now = datetime.now(UTC)
+    records, _, _ = await driver.execute_query(
+        """
+        MATCH (a:CI {uid: $from_uid})-[r:$($type) {source: $source}]->(b:CI {uid: $to_uid})
+        WHERE r.ended_at IS NULL
+        SET r.ended_at = $now
+        CREATE (:Event {ci_uid: a.uid, kind: 'relation_ended', field: $type, old: $old,
+                        source: $source, at: $now})
+        RETURN count(r) AS ended
+        """,
+        from_uid=from_uid,
+        to_uid=to_uid,
+        type=rel_type,
+        source=source,
+        now=now,
+        old=to_json({"to": to_uid}),
+        database_=database,
+    )
+    ended: int = records[0]["ended"]
+    return ended

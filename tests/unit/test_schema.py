@@ -96,7 +96,10 @@ def test_relationships_carry_an_impact_rule() -> None:
     schema = load_schema()
     assert schema.relationships["RUNS_ON"].impact is ImpactPropagation.TARGET_TO_SOURCE
     assert schema.relationships["CONNECTED_TO"].impact is ImpactPropagation.BOTH
-    assert schema.relationships["MEMBER_OF"].impact is ImpactPropagation.NONE
+    assert schema.relationships["MEMBER_OF"].impact is ImpactPropagation.REDUNDANT
+    assert schema.relationships["HAS_INTERFACE"].stops_at == ("NetworkDevice",)
+    assert schema.relationships["RUNS_ON"].propagates(outgoing=False)
+    assert not schema.relationships["RUNS_ON"].propagates(outgoing=True)
 
 
 def test_index_specs_follow_the_identity_rules() -> None:

@@ -1,0 +1,132 @@
+"""Impact analysis (pure): which CIs trouble on some CIs reaches, how badly, and why.
+
+The graph around the failing CIs is loaded first (repositories/impact.py); this module
+walks it. Trouble travels along an edge only as its relationship type's impact rule
+allows (schema/relationships.toml) and never into a class the type ``stops_at``. A
+normal edge passes the state on (down stays down); a ``redundant`` edge (MEMBER_OF) makes
+its group down only when every member is down, degraded otherwise. States only rise,
+so the walk ends, cycles included; each affected CI keeps the path that first gave it
+its final state.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from schema import ImpactPropagation, ImpactState, Schema
+
+RANK = {None: 0, ImpactState.DEGRADED: 1, ImpactState.DOWN: 2}
+
+
+@dataclass(frozen=True)
+class Node:
+    uid: str
+    name: str | None
+    ci_class: str
+    labels: tuple[str, ...]
+    properties: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One relationship as loaded: ``source`` -[type]-> ``target``."""
+
+    type: str
+    source: str
+    target: str
+
+
+@dataclass
+class Subgraph:
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: set[Edge] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Step:
+    uid: str
+    via: str | None  # the relationship type that led here
+    direction: str | None  # "out": along the edge, "in": against it
+
+
+@dataclass
+class Affected:
+    node: Node
+    state: ImpactState
+    path: list[Step]
+    depth: int
+
+
+def _propagations(schema: Schema, graph: Subgraph) -> dict[str, list[tuple[str, str, str, bool]]]:
+    """uid -> [(neighbour uid, type, direction, redundant)] along which trouble on uid travels."""
+    result: dict[str, list[tuple[str, str, str, bool]]] = defaultdict(list)
+    for edge in graph.edges:
+        rel = schema.relationships.get(edge.type)
+        if rel is None:
+            continue
+        redundant = rel.impact is ImpactPropagation.REDUNDANT
+        for start, end, outgoing in ((edge.source, edge.target, True), (edge.target, edge.source, False)):
+            if not rel.propagates(outgoing):
+                continue
+            target = graph.nodes.get(end)
+            if target is None or any(label in rel.stops_at for label in target.labels):
+                continue
+            result[start].append((end, edge.type, "out" if outgoing else "in", redundant))
+    for neighbours in result.values():
+        neighbours.sort()
+    return result
+
+
+def _members(graph: Subgraph, schema: Schema) -> dict[str, set[str]]:
+    """group uid -> its member uids, over the redundant relationship types."""
+    members: dict[str, set[str]] = defaultdict(set)
+    for edge in graph.edges:
+        rel = schema.relationships.get(edge.type)
+        if rel is not None and rel.impact is ImpactPropagation.REDUNDANT:
+            members[edge.target].add(edge.source)
+    return members
+
+
+def analyse(schema: Schema, graph: Subgraph, roots: list[str], max_depth: int) -> dict[str, Affected]:
+    """Every CI the roots' failure reaches within ``max_depth`` steps, roots excluded."""
+    flows = _propagations(schema, graph)
+    members = _members(graph, schema)
+    state: dict[str, ImpactState] = {}
+    path: dict[str, list[Step]] = {}
+    queue: deque[str] = deque()
+    for root in sorted(set(roots)):
+        if root in graph.nodes:
+            state[root] = ImpactState.DOWN
+            path[root] = [Step(root, None, None)]
+            queue.append(root)
+    while queue:
+        current = queue.popleft()
+        depth = len(path[current]) - 1
+        if depth >= max_depth:
+            continue
+        for neighbour, rel_type, direction, redundant in flows.get(current, []):
+            if neighbour in roots:
+                continue
+            if redundant:
+                group = members.get(neighbour, set())
+                down = all(state.get(m) is ImpactState.DOWN for m in group) and bool(group)
+                new = ImpactState.DOWN if down else ImpactState.DEGRADED
+            else:
+                new = state[current]
+            if RANK[new] > RANK[state.get(neighbour)]:
+                state[neighbour] = new
+                path[neighbour] = [*path[current], Step(neighbour, rel_type, direction)]
+                queue.append(neighbour)
+    return {
+        uid: Affected(graph.nodes[uid], state[uid], path[uid], len(path[uid]) - 1)
+        for uid in state
+        if uid not in roots
+    }
+
+
+def propagation_types(schema: Schema) -> list[str]:
+    return sorted(
+        name for name, rel in schema.relationships.items() if rel.impact is not ImpactPropagation.NONE
+    )
