@@ -86,6 +86,16 @@ def _identity_label(ci_class: CIClass, schema: Schema) -> str:
     return label.name
 
 
+def default_name(record: Record) -> str:
+    """A name for a CI its source gave none: the values of its first complete identity rule."""
+    for rule in record.ci_class.identity:
+        if all(k in record.identity for k in rule.keys):
+            return " ".join(
+                str(record.identity[k]) for k in rule.keys if k != "domain" or record.identity[k] != "global"
+            )
+    return record.ref
+
+
 def _levels(records: list[Record]) -> list[list[Record]]:
     by_ref = {r.ref: r for r in records}
     depth: dict[str, int] = {}
@@ -284,6 +294,8 @@ class _Apply:
                     self._event(uid, "class", "class", existing_class.name, record.ci_class.name)
             if created:
                 counts.created += 1
+                if record.attributes.get("name") is None:
+                    write["name"] = default_name(record)
                 self._event(uid, "created", new={k: v for k, v in record.attributes.items() if v is not None})
             else:
                 for change in merge.changes:

@@ -160,6 +160,10 @@ def build_device_report(
                 "hostname": neighbour["sys_name"].split(".", 1)[0],
                 "management_ip": neighbour["management_ip"],
             }
+            if neighbour["chassis_id"] and _is_mac(neighbour["chassis_id"]):
+                # lldpd's chassis id is the MAC of an interface, often the default route's:
+                # what the agent identifies its host by, with the host name.
+                nbr_identity["primary_mac"] = neighbour["chassis_id"]
         else:
             nbr_class = "NetworkDevice"
             nbr_identity = {k: neighbour[k] for k in ("chassis_id", "sys_name") if neighbour.get(k)}
@@ -196,6 +200,11 @@ def build_device_report(
 
     built = report.build(source[0], source[1], datetime.fromisoformat(collected_at), report_id)
     return dict(built)
+
+
+def _is_mac(value: str) -> bool:
+    parts = value.split(":")
+    return len(parts) == 6 and all(len(p) == 2 for p in parts)
 
 
 def _neighbours(facts: dict[str, Any]) -> list[dict[str, Any]]:
