@@ -1,0 +1,57 @@
+"""Impact of CIs as the API answers it: load the neighbourhood, walk it, shape the answer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from neo4j import AsyncDriver
+
+from cmdb_server.errors import NotFound
+from cmdb_server.impact import Affected, Subgraph, analyse, propagation_types
+from cmdb_server.repositories.impact import load_neighbourhood
+from schema import ImpactPropagation, Schema
+
+MAX_DEPTH = 12
+DEFAULT_DEPTH = 8
+
+
+def _step(graph: Subgraph, uid: str, via: str | None, direction: str | None) -> dict[str, Any]:
+    node = graph.nodes[uid]
+    return {"uid": uid, "name": node.name, "class": node.ci_class, "via": via, "direction": direction}
+
+
+def _item(graph: Subgraph, affected: Affected) -> dict[str, Any]:
+    node = affected.node
+    return {
+        "uid": node.uid,
+        "name": node.name,
+        "class": node.ci_class,
+        "state": affected.state.value,
+        "depth": affected.depth,
+        "path": [_step(graph, s.uid, s.via, s.direction) for s in affected.path],
+    }
+
+
+async def impact_of(
+    uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema
+) -> dict[str, Any]:
+    member_types = [n for n, r in schema.relationships.items() if r.impact is ImpactPropagation.REDUNDANT]
+    graph = await load_neighbourhood(driver, database, uids, propagation_types(schema), depth, member_types)
+    missing = [uid for uid in uids if uid not in graph.nodes]
+    if missing:
+        raise NotFound(f"no CI with uid {', '.join(repr(m) for m in missing)}", field="uids")
+    result = analyse(schema, graph, uids, depth)
+    items = sorted(result.values(), key=lambda a: (a.depth, a.node.ci_class, a.node.name or "", a.node.uid))
+    services = [a for a in items if "BusinessService" in a.node.labels]
+    return {
+        "roots": [_step(graph, uid, None, None) for uid in uids],
+        "depth": depth,
+        "total": len(items),
+        "by_class": dict(sorted(Counter(a.node.ci_class for a in items).items())),
+        "by_state": dict(sorted(Counter(a.state.value for a in items).items())),
+        "business_services": [
+            {**_item(graph, a), "criticality": a.node.properties.get("criticality")} for a in services
+        ],
+        "items": [_item(graph, a) for a in items],
+    }
