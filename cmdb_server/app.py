@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
 from cmdb_server.api.deps import require_ready
-from cmdb_server.api.routes import cis, curation, health, impact, maintenance, reports
+from cmdb_server.api.routes import changes, cis, curation, health, impact, maintenance, reports
 from cmdb_server.config import Settings
 from cmdb_server.db import create_driver
 from cmdb_server.errors import install_error_handlers
@@ -30,9 +30,7 @@ async def prepare_database(app: FastAPI) -> None:
     """Apply constraints and indexes, and store the bootstrap admin token, if any."""
     settings: Settings = app.state.settings
     driver = app.state.driver
-    report = await schema_setup.apply_schema(
-        driver, settings.neo4j_database, derive_index_specs(app.state.schema)
-    )
+    report = await schema_setup.apply_schema(driver, settings.neo4j_database, derive_index_specs(app.state.schema))
     if report.created or report.replaced:
         log.info("schema: created %s, replaced %s", report.created, report.replaced)
     if settings.bootstrap_admin_token is not None:
@@ -116,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(cis.router)
     api.include_router(curation.router)
     api.include_router(impact.router)
+    api.include_router(changes.router)
     api.include_router(reports.router)
     api.include_router(maintenance.router)
     app.include_router(api)

@@ -32,9 +32,7 @@ async def current_principal(
     if credentials is None or not credentials.credentials:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     state = request.app.state
-    record = await tokens.find_active_token(
-        state.driver, state.settings.neo4j_database, credentials.credentials
-    )
+    record = await tokens.find_active_token(state.driver, state.settings.neo4j_database, credentials.credentials)
     if record is None:
         raise Unauthorized("invalid or revoked token")
     return Principal(token_id=record.token_id, name=record.name, role=record.role)

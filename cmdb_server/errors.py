@@ -88,9 +88,7 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     fields = exc.fields
     if fields is None and exc.field is not None:
         fields = [{"field": exc.field, "in": exc.location or "body", "message": exc.message}]
-    return JSONResponse(
-        error_body(exc.status, exc.message, fields), status_code=exc.status, headers=exc.headers
-    )
+    return JSONResponse(error_body(exc.status, exc.message, fields), status_code=exc.status, headers=exc.headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -99,17 +97,13 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     for err in exc.errors():
         where, name = _field_of(err.get("loc", ()))
         fields.append({"field": name, "in": where, "message": err.get("msg", "invalid value")})
-    message = (
-        "; ".join(f"{f['in']} field '{f['field']}': {f['message']}" for f in fields) or "invalid request"
-    )
+    message = "; ".join(f"{f['in']} field '{f['field']}': {f['message']}" for f in fields) or "invalid request"
     return JSONResponse(error_body(422, message, fields), status_code=422)
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return JSONResponse(
-        error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-    )
+    return JSONResponse(error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
 async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:

@@ -120,13 +120,9 @@ def analyse(schema: Schema, graph: Subgraph, roots: list[str], max_depth: int) -
                 path[neighbour] = [*path[current], Step(neighbour, rel_type, direction)]
                 queue.append(neighbour)
     return {
-        uid: Affected(graph.nodes[uid], state[uid], path[uid], len(path[uid]) - 1)
-        for uid in state
-        if uid not in roots
+        uid: Affected(graph.nodes[uid], state[uid], path[uid], len(path[uid]) - 1) for uid in state if uid not in roots
     }
 
 
 def propagation_types(schema: Schema) -> list[str]:
-    return sorted(
-        name for name, rel in schema.relationships.items() if rel.impact is not ImpactPropagation.NONE
-    )
+    return sorted(name for name, rel in schema.relationships.items() if rel.impact is not ImpactPropagation.NONE)

@@ -33,9 +33,7 @@ def _item(graph: Subgraph, affected: Affected) -> dict[str, Any]:
     }
 
 
-async def impact_of(
-    uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema
-) -> dict[str, Any]:
+async def impact_of(uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema) -> dict[str, Any]:
     member_types = [n for n, r in schema.relationships.items() if r.impact is ImpactPropagation.REDUNDANT]
     graph = await load_neighbourhood(driver, database, uids, propagation_types(schema), depth, member_types)
     missing = [uid for uid in uids if uid not in graph.nodes]

@@ -114,9 +114,7 @@ def _levels(records: list[Record]) -> list[list[Record]]:
 class _Apply:
     """The work of one transaction; kept on an object so a retry starts from scratch."""
 
-    def __init__(
-        self, report: Report, schema: Schema, caller: Caller, stale_after: timedelta, now: datetime
-    ) -> None:
+    def __init__(self, report: Report, schema: Schema, caller: Caller, stale_after: timedelta, now: datetime) -> None:
         self.report = report
         self.schema = schema
         self.caller = caller
@@ -126,9 +124,7 @@ class _Apply:
         self.uids: dict[str, str] = {}
         self.events: list[dict[str, Any]] = []
 
-    def _event(
-        self, ci_uid: str, kind: str, field: str | None = None, old: Any = None, new: Any = None
-    ) -> None:
+    def _event(self, ci_uid: str, kind: str, field: str | None = None, old: Any = None, new: Any = None) -> None:
         self.events.append(
             {
                 "ci_uid": ci_uid,
@@ -147,9 +143,7 @@ class _Apply:
         if stored is not None:
             replay = json.loads(stored)
             replay["replayed"] = True
-            summary = IngestSummary(
-                report_id=self.report.report_id, source=self.report.source_key, replayed=True
-            )
+            summary = IngestSummary(report_id=self.report.report_id, source=self.report.source_key, replayed=True)
             summary.classes.update({k: ClassCounts(**v) for k, v in replay["classes"].items()})
             summary.relations.update({k: RelationCounts(**v) for k, v in replay["relations"].items()})
             summary.events = replay["events"]
@@ -282,9 +276,7 @@ class _Apply:
             self.uids[record.ref] = uid
             counts = self.summary.classes[record.ci_class.name]
             existing_class = self.schema.classes.get(props.get("class", ""), record.ci_class)
-            merge = merge_attributes(
-                existing_class, props, record.attributes, kind, self.now, self.stale_after
-            )
+            merge = merge_attributes(existing_class, props, record.attributes, kind, self.now, self.stale_after)
             write = dict(merge.properties)
             labels: list[str] = []
             if record.ci_class.name != existing_class.name and record.ci_class.is_a(existing_class.name):
@@ -322,17 +314,11 @@ class _Apply:
                 continue
             parent_uid, child_uid = self.uids[record.parent_ref], self.uids[record.ref]
             from_uid, to_uid = (parent_uid, child_uid) if spec.parent_is_source else (child_uid, parent_uid)
-            by_type[spec.relationship].append(
-                {"from_uid": from_uid, "to_uid": to_uid, "key": {}, "props": {}}
-            )
+            by_type[spec.relationship].append({"from_uid": from_uid, "to_uid": to_uid, "key": {}, "props": {}})
         for relation in self.report.relations:
             rel_type = self.schema.relationships[relation.type]
             # A key property the relation lacks is no key: MERGE cannot match on null.
-            key = {
-                k: relation.properties[k]
-                for k in rel_type.key_properties
-                if relation.properties.get(k) is not None
-            }
+            key = {k: relation.properties[k] for k in rel_type.key_properties if relation.properties.get(k) is not None}
             props = {k: v for k, v in relation.properties.items() if k not in rel_type.key_properties}
             by_type[relation.type].append(
                 {
@@ -351,9 +337,7 @@ class _Apply:
                 by_key_shape[tuple(sorted(row["key"]))].append(row)
             for key_names, shaped in sorted(by_key_shape.items()):
                 shaped.sort(key=lambda r: (r["from_uid"], r["to_uid"], json.dumps(r["key"], sort_keys=True)))
-                started = await repo.upsert_relations(
-                    tx, rel_name, key_names, shaped, source, report_id, self.now
-                )
+                started = await repo.upsert_relations(tx, rel_name, key_names, shaped, source, report_id, self.now)
                 counts.started += len(started)
                 counts.unchanged += len(shaped) - len(started)
                 for row in started:
@@ -397,9 +381,7 @@ async def ingest_report(
 ) -> IngestSummary:
     """Apply one report in one transaction; a report applied before is answered from its record."""
     if caller.role is Role.AGENT and report.source_kind is not SourceKind.AGENT:
-        raise Forbidden(
-            "an agent token may only send reports whose source kind is 'agent'", field="source.kind"
-        )
+        raise Forbidden("an agent token may only send reports whose source kind is 'agent'", field="source.kind")
     last_error: ConstraintError | None = None
     for _ in range(MERGE_ATTEMPTS):
         work = _Apply(report, schema, caller, stale_after, datetime.now(UTC))

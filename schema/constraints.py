@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from schema.itsm import RECORD_LABELS
 from schema.model import PARENT_UID, ROOT_CLASS, CIClass, Schema
 
 API_TOKEN_LABEL = "ApiToken"  # noqa: S105 (a label, not a secret)
@@ -39,14 +40,10 @@ class IndexSpec:
     on_relationship: bool = False
 
 
-def _spec(
-    kind: IndexKind, label: str, properties: tuple[str, ...], on_relationship: bool = False
-) -> IndexSpec:
+def _spec(kind: IndexKind, label: str, properties: tuple[str, ...], on_relationship: bool = False) -> IndexSpec:
     prefix = "rel_" if on_relationship else ""
     name = prefix + "_".join((label.lower(), *properties, kind.value))
-    return IndexSpec(
-        name=name, kind=kind, label=label, properties=properties, on_relationship=on_relationship
-    )
+    return IndexSpec(name=name, kind=kind, label=label, properties=properties, on_relationship=on_relationship)
 
 
 def _declares_own_identity(ci_class: CIClass, schema: Schema) -> bool:
@@ -66,6 +63,9 @@ def derive_index_specs(schema: Schema) -> list[IndexSpec]:
         _spec(IndexKind.UNIQUE, API_TOKEN_LABEL, ("token_hash",)),
         _spec(IndexKind.UNIQUE, REPORT_LABEL, ("report_id",)),
         _spec(IndexKind.RANGE, EVENT_LABEL, ("ci_uid", "at")),
+        _spec(IndexKind.RANGE, EVENT_LABEL, ("at",)),
+        _spec(IndexKind.UNIQUE, "Counter", ("name",)),
+        *(_spec(IndexKind.UNIQUE, label, ("id",)) for label in RECORD_LABELS),
     ]
     # Ending what a source no longer reports looks its edges up by source.
     specs += [_spec(IndexKind.RANGE, rel, ("source",), on_relationship=True) for rel in schema.relationships]

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+RECORD_LABELS = ("Change", "Incident", "Problem", "Release", "FreezeWindow")
+"""Node labels of ITSM records; each has a unique readable ``id`` (CHG0001...)."""
+
 
 class ChangeType(StrEnum):
     STANDARD = "standard"  # pre-authorised: may be approved without an assessment
@@ -45,9 +48,7 @@ CHANGE_TRANSITIONS: dict[ChangeState, tuple[ChangeState, ...]] = {
 CHANGE_DECISIONS = frozenset({ChangeState.APPROVED, ChangeState.REJECTED})
 """Transitions only a change manager (or an admin) may make."""
 
-CHANGE_OPEN = frozenset(
-    {ChangeState.SUBMITTED, ChangeState.ASSESSED, ChangeState.APPROVED, ChangeState.IMPLEMENTING}
-)
+CHANGE_OPEN = frozenset({ChangeState.SUBMITTED, ChangeState.ASSESSED, ChangeState.APPROVED, ChangeState.IMPLEMENTING})
 """Changes that may still collide with others."""
 
 CHANGE_AUTHORISED = frozenset(

@@ -257,9 +257,7 @@ def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
         if ci_class.parent_ci is not None:
             for parent_class in ci_class.parent_ci.classes:
                 if parent_class not in built:
-                    raise SchemaError(
-                        f"classes.{ci_class.name}.parent_ci: {parent_class!r} is not a declared class"
-                    )
+                    raise SchemaError(f"classes.{ci_class.name}.parent_ci: {parent_class!r} is not a declared class")
     return built
 
 

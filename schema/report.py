@@ -260,9 +260,7 @@ def _check_relation(
     type_name = raw.get("type")
     rel_type = schema.relationships.get(type_name) if isinstance(type_name, str) else None
     if rel_type is None:
-        problems.add(
-            f"{path}.type", f"{raw.get('type')!r} is not one of {', '.join(sorted(schema.relationships))}"
-        )
+        problems.add(f"{path}.type", f"{raw.get('type')!r} is not one of {', '.join(sorted(schema.relationships))}")
         return None
     ends: dict[str, Record] = {}
     for end, allowed in (("from", rel_type.from_classes), ("to", rel_type.to_classes)):
@@ -272,9 +270,7 @@ def _check_relation(
             problems.add(f"{path}.{end}", f"no record has ref {ref!r}")
             return None
         if not any(record.ci_class.is_a(name) for name in allowed):
-            problems.add(
-                f"{path}.{end}", f"{rel_type.name} does not take a {record.ci_class.name} at this end"
-            )
+            problems.add(f"{path}.{end}", f"{rel_type.name} does not take a {record.ci_class.name} at this end")
             return None
         ends[end] = record
     properties = raw.get("properties", {})

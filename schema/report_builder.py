@@ -36,9 +36,7 @@ class ReportBuilder:
             self.records.append(record)
         return record["ref"]
 
-    def relate(
-        self, rel_type: str, from_ref: str, to_ref: str, properties: dict[str, Any] | None = None
-    ) -> None:
+    def relate(self, rel_type: str, from_ref: str, to_ref: str, properties: dict[str, Any] | None = None) -> None:
         key = (rel_type, from_ref, to_ref, tuple(sorted((properties or {}).items())))
         if key in self._relation_keys:
             return

@@ -52,13 +52,9 @@ def check_value(attr: Attribute, value: Any) -> Any:
             try:
                 parsed = datetime.fromisoformat(value)
             except ValueError:
-                raise AttributeValueError(
-                    attr.name, f"expected an ISO 8601 date-time, got {value!r}"
-                ) from None
+                raise AttributeValueError(attr.name, f"expected an ISO 8601 date-time, got {value!r}") from None
         else:
-            raise AttributeValueError(
-                attr.name, f"expected an ISO 8601 date-time, got {type(value).__name__}"
-            )
+            raise AttributeValueError(attr.name, f"expected an ISO 8601 date-time, got {type(value).__name__}")
         if parsed.tzinfo is None:
             raise AttributeValueError(attr.name, "a date-time needs a time zone (e.g. +00:00 or Z)")
         return parsed

@@ -13,9 +13,7 @@ def digest(walk: Walk) -> dict[str, Any]:
     device = facts["device"]
     interfaces = list(facts["interfaces"].values())
     return {
-        "device": {
-            k: device[k] for k in ("class", "vendor", "model", "serial", "firmware", "sys_name", "chassis_id")
-        },
+        "device": {k: device[k] for k in ("class", "vendor", "model", "serial", "firmware", "sys_name", "chassis_id")},
         "interface_count": len(interfaces),
         "first_interfaces": interfaces[:3],
         "addresses": sorted(

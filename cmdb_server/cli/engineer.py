@@ -75,16 +75,11 @@ def _ci_list(client: httpx.Client, args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(page, indent=2))
         return
-    rows = [
-        [ci["uid"], ci["class"], ci["name"] or "", ci["status"], ci["last_seen"] or ""]
-        for ci in page["items"]
-    ]
+    rows = [[ci["uid"], ci["class"], ci["name"] or "", ci["status"], ci["last_seen"] or ""] for ci in page["items"]]
     _print_table(rows, ["UID", "CLASS", "NAME", "STATUS", "LAST SEEN"])
     shown_to = page["offset"] + len(page["items"])
     more = f"; next page: --offset {page['next_offset']}" if page["next_offset"] is not None else ""
-    print(
-        f"({page['offset'] + 1 if page['items'] else 0}-{shown_to} of {page['total']}{more})", file=sys.stderr
-    )
+    print(f"({page['offset'] + 1 if page['items'] else 0}-{shown_to} of {page['total']}{more})", file=sys.stderr)
 
 
 def _ci_show(client: httpx.Client, args: argparse.Namespace) -> None:

@@ -39,9 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", parents=[serve_options], help="run the API server (the default)")
 
-    token = commands.add_parser("token", help="manage API tokens").add_subparsers(
-        dest="action", required=True
-    )
+    token = commands.add_parser("token", help="manage API tokens").add_subparsers(dest="action", required=True)
     create = token.add_parser("create", help="create a token and print it (shown only once)")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--name", default="", help="who or what the token is for")
@@ -65,9 +63,7 @@ def _token_command(args: argparse.Namespace, settings: Settings) -> int:
         role = Role(args.role)
         name = args.name or f"{role.value} token"
         record, token = _with_driver(settings, lambda d: tokens.create_token(d, db, role, name))
-        print(
-            f"# token id {record.token_id}, role {record.role.value}, name {record.name!r}", file=sys.stderr
-        )
+        print(f"# token id {record.token_id}, role {record.role.value}, name {record.name!r}", file=sys.stderr)
         print(token)
         return 0
     if args.action == "list":

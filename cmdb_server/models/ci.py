@@ -53,12 +53,8 @@ class CICreate(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
     class_name: str = Field(alias="class", description="A concrete CI class of schema/.")
-    attributes: dict[str, Any] = Field(
-        description="Attribute values; the identity keys of one rule at least."
-    )
-    parent_uid: str | None = Field(
-        None, description="The parent CI of a dependent class (an interface's host)."
-    )
+    attributes: dict[str, Any] = Field(description="Attribute values; the identity keys of one rule at least.")
+    parent_uid: str | None = Field(None, description="The parent CI of a dependent class (an interface's host).")
 
 
 class RelationshipCreate(BaseModel):

@@ -132,9 +132,7 @@ async def create_ci(
     now = datetime.now(UTC)
     props = {k: v for k, v in attributes.items() if v is not None}
     props.update({f"{PROVENANCE_PREFIX}{k}": SourceKind.MANUAL.value for k in list(props)})
-    props.update(
-        uid=str(uuid.uuid4()), status=status.value, first_seen=now, last_seen=now, **{"class": ci_class.name}
-    )
+    props.update(uid=str(uuid.uuid4()), status=status.value, first_seen=now, last_seen=now, **{"class": ci_class.name})
     event = {
         "kind": "created",
         "new": to_json({k: v for k, v in attributes.items() if v is not None}),
@@ -202,9 +200,7 @@ async def relationships_of(
     }
     chosen = patterns["out"] + patterns["in"] if direction == "both" else patterns[direction]
     query = " UNION ALL ".join(
-        q.replace(
-            "RETURN", "WHERE ($type IS NULL OR type(r) = $type) AND ($ended OR r.ended_at IS NULL) RETURN"
-        )
+        q.replace("RETURN", "WHERE ($type IS NULL OR type(r) = $type) AND ($ended OR r.ended_at IS NULL) RETURN")
         for q in chosen
     )
     records, _, _ = await driver.execute_query(
@@ -250,12 +246,9 @@ async def history_of(
     async with driver.session(database=database, default_access_mode="READ") as session:
 
         async def read(tx: Any) -> tuple[list[dict[str, Any]], int]:
-            total = (
-                await (await tx.run(f"MATCH (e:Event) WHERE {where} RETURN count(e) AS n", params)).single()
-            )["n"]
+            total = (await (await tx.run(f"MATCH (e:Event) WHERE {where} RETURN count(e) AS n", params)).single())["n"]
             result = await tx.run(
-                f"MATCH (e:Event) WHERE {where} RETURN e ORDER BY e.at DESC, e.kind "
-                "SKIP $offset LIMIT $limit",
+                f"MATCH (e:Event) WHERE {where} RETURN e ORDER BY e.at DESC, e.kind SKIP $offset LIMIT $limit",
                 params,
             )
             events = [{k: _native(v) for k, v in dict(row["e"]).items()} async for row in result]

@@ -25,16 +25,12 @@ def _key_map(keys: tuple[str, ...], source: str, dependent: bool) -> str:
 
 async def find_report(tx: AsyncManagedTransaction, report_id: str) -> str | None:
     """The stored summary (JSON) of a report already applied, or None."""
-    result = await tx.run(
-        "MATCH (r:IngestedReport {report_id: $id}) RETURN r.summary AS summary", id=report_id
-    )
+    result = await tx.run("MATCH (r:IngestedReport {report_id: $id}) RETURN r.summary AS summary", id=report_id)
     row = await result.single()
     return row["summary"] if row else None
 
 
-async def newer_report_of(
-    tx: AsyncManagedTransaction, source: str, collected_at: datetime
-) -> datetime | None:
+async def newer_report_of(tx: AsyncManagedTransaction, source: str, collected_at: datetime) -> datetime | None:
     result = await tx.run(
         """
         MATCH (r:IngestedReport {source: $source}) WHERE r.collected_at > $collected_at
@@ -248,8 +244,6 @@ async def bind_agent_token(tx: AsyncManagedTransaction, token_id: str, host_uid:
 
 
 async def bound_host_of(tx: AsyncManagedTransaction, token_id: str) -> str | None:
-    result = await tx.run(
-        "MATCH (t:ApiToken {token_id: $token_id}) RETURN t.bound_ci_uid AS bound", token_id=token_id
-    )
+    result = await tx.run("MATCH (t:ApiToken {token_id: $token_id}) RETURN t.bound_ci_uid AS bound", token_id=token_id)
     row = await result.single()
     return row["bound"] if row else None

@@ -31,6 +31,7 @@ PROBLEM = RecordKind("Problem", "PRB", ("SUSPECTS",))
 RELEASE = RecordKind("Release", "REL", ("DEPLOYS_TO",), (("BUNDLES", "Change"),))
 FREEZE = RecordKind("FreezeWindow", "FRZ", ("APPLIES_TO",))
 KINDS = (CHANGE, INCIDENT, PROBLEM, RELEASE, FREEZE)
+UNTRACKED_FIELDS = frozenset({"assessment", "assessed_at", "assessed_revision"})
 
 
 def _plain(props: dict[str, Any]) -> dict[str, Any]:
@@ -114,9 +115,7 @@ async def create_record(
         return await session.execute_write(work)
 
 
-async def get_record(
-    driver: AsyncDriver, database: str, kind: RecordKind, record_id: str
-) -> dict[str, Any] | None:
+async def get_record(driver: AsyncDriver, database: str, kind: RecordKind, record_id: str) -> dict[str, Any] | None:
     records, _, _ = await driver.execute_query(
         f"""
         MATCH (r:{quote(kind.label)} {{id: $id}})
@@ -167,14 +166,24 @@ async def update_record(
     actor: str,
     now: datetime,
     bump_revision: bool = False,
+    current: dict[str, Any] | None = None,
 ) -> bool:
-    """Set fields if the record still has the ``expected`` values (no lost updates); history per field."""
-    events = [{"field": k, "new": to_json(v)} for k, v in changes.items()]
+    """Set fields if the record still has the ``expected`` values (no lost updates); history per field.
+
+    ``current`` (the record as read) gives the old values; snapshots (the assessment)
+    are not repeated in the history.
+    """
+    before = current or {}
+    events = [
+        {"field": k, "old": to_json(before.get(k)), "new": to_json(v)}
+        for k, v in changes.items()
+        if k not in UNTRACKED_FIELDS
+    ]
     records, _, _ = await driver.execute_query(
         f"""
         MATCH (r:{quote(kind.label)} {{id: $id}})
         WHERE all(k IN keys($expected) WHERE r[k] = $expected[k])
-        WITH r, [e IN $events | e {{.*, old: r[e.field]}}] AS events
+        WITH r, $events AS events
         SET r += $changes, r.updated_at = $now,
             r.revision = r.revision + CASE WHEN $bump THEN 1 ELSE 0 END
         FOREACH (e IN events |
@@ -247,9 +256,7 @@ async def changes_in_window(
     return [_plain(dict(r)) for r in records]
 
 
-async def freezes_in_window(
-    driver: AsyncDriver, database: str, start: datetime, end: datetime
-) -> list[dict[str, Any]]:
+async def freezes_in_window(driver: AsyncDriver, database: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
     records, _, _ = await driver.execute_query(
         """
         MATCH (f:FreezeWindow) WHERE f.start < $end AND $start < f.end

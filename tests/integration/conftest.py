@@ -61,9 +61,7 @@ def make_token(settings: Settings) -> Callable[[Role], str]:
     def make(role: Role) -> str:
         async def create() -> str:
             async with AsyncGraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth()) as driver:
-                _, token = await tokens.create_token(
-                    driver, settings.neo4j_database, role, f"test {role.value}"
-                )
+                _, token = await tokens.create_token(driver, settings.neo4j_database, role, f"test {role.value}")
                 return token
 
         return asyncio.run(create())
@@ -96,3 +94,11 @@ def seed_ci(settings: Settings) -> SeedCI:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def estate(client: TestClient) -> dict[str, str]:
+    """The impact estate (tests/integration/estate.py): uids by name."""
+    from tests.integration.estate import build_estate
+
+    return build_estate(client)

@@ -49,9 +49,7 @@ class LldpLab:
         for side in self.namespaces:
             agentx = self.directory / f"agentx-{side}"
             config = self.directory / f"snmpd-{side}.conf"
-            config.write_text(
-                f"master agentx\nagentXSocket {agentx}\nrocommunity public\nsysName {self.names[side]}\n"
-            )
+            config.write_text(f"master agentx\nagentXSocket {agentx}\nrocommunity public\nsysName {self.names[side]}\n")
             env = dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=str(self.directory / f"persist-{side}"))
             self.processes.append(
                 subprocess.Popen(
@@ -74,9 +72,7 @@ class LldpLab:
         time.sleep(0.5)  # the AgentX master socket
         for side in self.namespaces:
             lldp_config = self.directory / f"lldpd-{side}.conf"
-            lldp_config.write_text(
-                f"configure system hostname {self.names[side]}\nconfigure lldp tx-interval 1\n"
-            )
+            lldp_config.write_text(f"configure system hostname {self.names[side]}\nconfigure lldp tx-interval 1\n")
             self.processes.append(
                 subprocess.Popen(
                     self.in_namespace(

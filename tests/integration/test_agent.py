@@ -101,15 +101,11 @@ def test_the_agent_puts_this_machine_in_the_cmdb(
     assert host["attributes"]["machine_id"] == Path("/etc/machine-id").read_text().strip()
 
     packages = relations(server, host["uid"], type="INSTALLED")
-    dpkg_count = subprocess.run(
-        ["dpkg-query", "-W"], capture_output=True, text=True, check=True
-    ).stdout.count("\n")
+    dpkg_count = subprocess.run(["dpkg-query", "-W"], capture_output=True, text=True, check=True).stdout.count("\n")
     assert len(packages) == len(installed_dpkg_packages())
     assert len(packages) == dpkg_count  # this machine has no removed-but-configured packages
 
-    ip_addr = json.loads(
-        subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True, check=True).stdout
-    )
+    ip_addr = json.loads(subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True, check=True).stdout)
     expected = {
         nic["ifname"]: (
             nic.get("address"),

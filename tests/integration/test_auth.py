@@ -39,9 +39,7 @@ def test_readers_may_list_cis(client: TestClient, make_token: Callable[[Role], s
 
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.COLLECTOR])
-def test_agents_and_collectors_may_not_read(
-    client: TestClient, make_token: Callable[[Role], str], role: Role
-) -> None:
+def test_agents_and_collectors_may_not_read(client: TestClient, make_token: Callable[[Role], str], role: Role) -> None:
     response = client.get("/api/v1/cis", headers=bearer(make_token(role)))
     assert response.status_code == 403
     assert f"role '{role.value}'" in response.json()["error"]["message"]
@@ -52,9 +50,7 @@ def test_a_revoked_token_is_refused(
 ) -> None:
     token = make_token(Role.ENGINEER)
     assert client.get("/api/v1/cis", headers=bearer(token)).status_code == 200
-    neo4j_driver.execute_query(
-        "MATCH (t:ApiToken {token_hash: $h}) SET t.revoked_at = datetime()", h=hash_token(token)
-    )
+    neo4j_driver.execute_query("MATCH (t:ApiToken {token_hash: $h}) SET t.revoked_at = datetime()", h=hash_token(token))
     assert client.get("/api/v1/cis", headers=bearer(token)).status_code == 401
 
 

@@ -83,9 +83,7 @@ def test_filter_by_status(client: TestClient, seed_ci: SeedCI) -> None:
         ({"limit": "ten"}, "limit"),
     ],
 )
-def test_bad_query_parameters_are_422_naming_the_field(
-    client: TestClient, params: dict[str, Any], field: str
-) -> None:
+def test_bad_query_parameters_are_422_naming_the_field(client: TestClient, params: dict[str, Any], field: str) -> None:
     response = client.get("/api/v1/cis", params=params, headers=AUTH)
     assert response.status_code == 422
     error = response.json()["error"]

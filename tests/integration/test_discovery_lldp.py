@@ -55,9 +55,7 @@ def test_lldp_neighbours_become_one_link_between_the_two_hosts(client: TestClien
     assert sorted(h["name"] for h in hosts["items"]) == sorted(lab.names.values())  # b joined, not doubled
     by_name = {h["name"]: h for h in hosts["items"]}
     nic_a = _interface(client, by_name[lab.names["a"]]["uid"], lab.interfaces["a"])
-    links = client.get(
-        f"/api/v1/cis/{nic_a['uid']}/relationships", params={"type": "CONNECTED_TO"}, headers=ADMIN
-    )
+    links = client.get(f"/api/v1/cis/{nic_a['uid']}/relationships", params={"type": "CONNECTED_TO"}, headers=ADMIN)
     far_ends = {
         (
             e["other"]["name"],
@@ -69,7 +67,5 @@ def test_lldp_neighbours_become_one_link_between_the_two_hosts(client: TestClien
 
 
 def _interface(client: TestClient, host_uid: str, name: str) -> dict[str, str]:
-    nics = client.get(
-        f"/api/v1/cis/{host_uid}/relationships", params={"type": "HAS_INTERFACE"}, headers=ADMIN
-    ).json()
+    nics = client.get(f"/api/v1/cis/{host_uid}/relationships", params={"type": "HAS_INTERFACE"}, headers=ADMIN).json()
     return next(n["other"] for n in nics["items"] if n["other"]["name"] == name)

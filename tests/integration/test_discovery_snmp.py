@@ -109,9 +109,7 @@ def test_snmpd_scan_equals_what_net_snmp_tools_read(snmpd: Snmpd, credential: Sn
     assert result.status is Status.OK, result.reason
     assert result.report is not None
     device = result.report["records"][0]
-    sys_name, sys_descr = (
-        unquote(v) for v in net_snmp("snmpget", snmpd, "1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.1.1.0")
-    )
+    sys_name, sys_descr = (unquote(v) for v in net_snmp("snmpget", snmpd, "1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.1.1.0"))
     assert device["class"] == "LinuxHost"
     assert device["attributes"]["name"] == sys_name == "snmpd-test.example.org"
     assert device["attributes"]["os_name"] == sys_descr
@@ -154,18 +152,16 @@ def scan_devices(port: int) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.slow
-def test_recorded_devices_become_network_devices_with_vendor_model_serial(
-    client: TestClient, devices: int
-) -> None:
+def test_recorded_devices_become_network_devices_with_vendor_model_serial(client: TestClient, devices: int) -> None:
     reports = scan_devices(devices)
     for report in reports.values():
         response = client.post("/api/v1/reports", json=report, headers=ADMIN)
         assert response.status_code == 200, response.text
     found = {
         ci["attributes"]["management_ip"]: ci
-        for ci in client.get(
-            "/api/v1/cis", params={"class": "NetworkDevice", "limit": 500}, headers=ADMIN
-        ).json()["items"]
+        for ci in client.get("/api/v1/cis", params={"class": "NetworkDevice", "limit": 500}, headers=ADMIN).json()[
+            "items"
+        ]
         if "management_ip" in ci["attributes"] and ci["attributes"]["management_ip"] in DEVICES
     }
     expected = {
@@ -189,32 +185,20 @@ def test_recorded_devices_become_network_devices_with_vendor_model_serial(
             serial,
             firmware,
         )
-        nics = client.get(
-            f"/api/v1/cis/{ci['uid']}/relationships", params={"type": "HAS_INTERFACE"}, headers=ADMIN
-        )
-        reported = [
-            r
-            for r in reports[address]["records"]
-            if r["class"] == "Interface" and r.get("parent") == "device"
-        ]
+        nics = client.get(f"/api/v1/cis/{ci['uid']}/relationships", params={"type": "HAS_INTERFACE"}, headers=ADMIN)
+        reported = [r for r in reports[address]["records"] if r["class"] == "Interface" and r.get("parent") == "device"]
         assert len(nics.json()["items"]) == len(reported) > 10
     c3560 = found["127.0.1.1"]
-    addresses = client.get(
-        f"/api/v1/cis/{c3560['uid']}/relationships", params={"type": "HAS_INTERFACE"}, headers=ADMIN
-    )
+    addresses = client.get(f"/api/v1/cis/{c3560['uid']}/relationships", params={"type": "HAS_INTERFACE"}, headers=ADMIN)
     vlan2 = next(r["other"] for r in addresses.json()["items"] if r["other"]["name"] == "Vl2")
-    ips = client.get(
-        f"/api/v1/cis/{vlan2['uid']}/relationships", params={"type": "HAS_IP"}, headers=ADMIN
-    ).json()
+    ips = client.get(f"/api/v1/cis/{vlan2['uid']}/relationships", params={"type": "HAS_IP"}, headers=ADMIN).json()
     assert {r["other"]["name"] for r in ips["items"]} == {"10.1.100.148", "2001:da8:215:100::148"}
 
 
 def links(client: TestClient, device_uid: str) -> set[tuple[str, str, str]]:
     """(local interface, neighbour name, neighbour port) of every L2 link of a device."""
     result = set()
-    nics = client.get(
-        f"/api/v1/cis/{device_uid}/relationships", params={"type": "HAS_INTERFACE"}, headers=ADMIN
-    )
+    nics = client.get(f"/api/v1/cis/{device_uid}/relationships", params={"type": "HAS_INTERFACE"}, headers=ADMIN)
     for nic in nics.json()["items"]:
         edges = client.get(
             f"/api/v1/cis/{nic['other']['uid']}/relationships", params={"type": "CONNECTED_TO"}, headers=ADMIN
@@ -232,8 +216,7 @@ def test_lldp_and_cdp_neighbours_become_links_joined_when_the_neighbour_reports(
 ) -> None:
     reports = scan_devices(devices)
     uids = {
-        a: client.post("/api/v1/reports", json=r, headers=ADMIN).json()["cis"]["device"]
-        for a, r in reports.items()
+        a: client.post("/api/v1/reports", json=r, headers=ADMIN).json()["cis"]["device"] for a, r in reports.items()
     }
     cisco_links = links(client, uids["127.0.1.1"])
     assert any(n == "OLD-ShiTang-WIRELESS" and p == "GigabitEthernet0/2" for _, n, p in cisco_links)  # CDP
@@ -249,9 +232,7 @@ def test_lldp_and_cdp_neighbours_become_links_joined_when_the_neighbour_reports(
         if r["ref"].startswith("nbr:") and r.get("attributes", {}).get("name") == "h3c-5800out"
     )
     chassis_id = neighbour["identity"]["chassis_id"]
-    before = client.get(
-        "/api/v1/cis", params={"class": "NetworkDevice", "name": "h3c-5800out"}, headers=ADMIN
-    ).json()
+    before = client.get("/api/v1/cis", params={"class": "NetworkDevice", "name": "h3c-5800out"}, headers=ADMIN).json()
     assert before["total"] == 1
     placeholder = before["items"][0]
     itself = {
@@ -276,9 +257,7 @@ def test_lldp_and_cdp_neighbours_become_links_joined_when_the_neighbour_reports(
 
 
 @pytest.mark.slow
-def test_a_sweep_of_a_24_gives_every_address_a_result_in_about_one_timeout(
-    devices: int, tmp_path: Path
-) -> None:
+def test_a_sweep_of_a_24_gives_every_address_a_result_in_about_one_timeout(devices: int, tmp_path: Path) -> None:
     started = time.monotonic()
     done = subprocess.run(
         [
@@ -350,9 +329,7 @@ community_env = "TEST_COMMUNITY"
         assert "public" not in done.stdout + done.stderr  # the community never shows
         hosts = httpx.get(f"{server.url}/api/v1/cis", params={"class": "Host"}, headers=ADMIN).json()
         assert [h["name"] for h in hosts["items"]] == ["snmpd-test.example.org"]
-        history = httpx.get(
-            f"{server.url}/api/v1/cis/{hosts['items'][0]['uid']}/history", headers=ADMIN
-        ).json()
+        history = httpx.get(f"{server.url}/api/v1/cis/{hosts['items'][0]['uid']}/history", headers=ADMIN).json()
         assert history["items"][-1]["source"] == f"snmp:lab-collector@{snmpd.address}"
     finally:
         server.stop()

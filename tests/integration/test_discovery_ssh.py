@@ -36,9 +36,7 @@ def sshd(tmp_path: Path) -> Iterator[SshServer]:
         server.stop()
 
 
-def ssh_config(
-    sshd: SshServer, known_hosts: Path, credential: SshCredential | None = None
-) -> DiscoveryConfig:
+def ssh_config(sshd: SshServer, known_hosts: Path, credential: SshCredential | None = None) -> DiscoveryConfig:
     return DiscoveryConfig(
         targets=[ADDRESS],
         name="test-collector",
@@ -68,15 +66,11 @@ def test_ssh_and_agent_reports_of_this_machine_are_one_host(
     assert host["attributes"]["machine_id"] == Path("/etc/machine-id").read_text().strip()
     assert host["attributes"]["ssh_host_key"].startswith("SHA256:")
     # Both saw the same packages and interfaces: nothing doubled.
-    packages = client.get(
-        f"/api/v1/cis/{host['uid']}/relationships", params={"type": "INSTALLED"}, headers=ADMIN
-    )
+    packages = client.get(f"/api/v1/cis/{host['uid']}/relationships", params={"type": "INSTALLED"}, headers=ADMIN)
     assert len({r["other"]["uid"] for r in packages.json()["items"]}) == len(
         [r for r in agent_report["records"] if r["class"] == "SoftwarePackage"]
     )
-    nics = client.get(
-        f"/api/v1/cis/{host['uid']}/relationships", params={"type": "HAS_INTERFACE"}, headers=ADMIN
-    )
+    nics = client.get(f"/api/v1/cis/{host['uid']}/relationships", params={"type": "HAS_INTERFACE"}, headers=ADMIN)
     assert sorted({r["other"]["name"] for r in nics.json()["items"]}) == sorted(
         r["identity"]["name"] for r in agent_report["records"] if r["class"] == "Interface"
     )

@@ -82,9 +82,7 @@ def again(report: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """The same report sent later: a new id and collection time."""
     later = copy.deepcopy(report)
     later["report_id"] = str(uuid.uuid4())
-    later["collected_at"] = (
-        datetime.fromisoformat(report["collected_at"]) + timedelta(seconds=1)
-    ).isoformat()
+    later["collected_at"] = (datetime.fromisoformat(report["collected_at"]) + timedelta(seconds=1)).isoformat()
     later.update(changes)
     return later
 
@@ -164,9 +162,7 @@ def test_a_package_no_longer_reported_ends_exactly_that_relation(client: TestCli
     ).json()
     assert summary["relations"]["INSTALLED"] == {"started": 0, "unchanged": 1, "ended": 1}
     assert summary["events"] == 1
-    current = client.get(f"/api/v1/cis/{host_uid}/relationships?type=INSTALLED", headers=ADMIN).json()[
-        "items"
-    ]
+    current = client.get(f"/api/v1/cis/{host_uid}/relationships?type=INSTALLED", headers=ADMIN).json()["items"]
     assert [r["other"]["name"] for r in current] == ["openssl"]
     everything = client.get(
         f"/api/v1/cis/{host_uid}/relationships?type=INSTALLED&include_ended=true", headers=ADMIN
@@ -209,9 +205,7 @@ def test_sources_agree_on_one_host_and_precedence_decides_attributes(client: Tes
     assert client.get("/api/v1/cis?class=Host", headers=ADMIN).json()["total"] == 1
 
 
-def test_twenty_concurrent_reports_for_a_new_host_make_one_host(
-    client: TestClient, neo4j_driver: Driver
-) -> None:
+def test_twenty_concurrent_reports_for_a_new_host_make_one_host(client: TestClient, neo4j_driver: Driver) -> None:
     base = datetime.now(UTC)
     reports = [host_report(collected_at=base + timedelta(milliseconds=i)) for i in range(20)]
 
@@ -292,9 +286,7 @@ def test_a_malformed_report_is_refused_naming_the_problem_and_writes_nothing(
 
 def test_junk_and_oversized_bodies_are_refused(client: TestClient, neo4j_driver: Driver) -> None:
     junk = b"\x00\xffnot json at all " * (10 * 1024 * 1024 // 17)
-    response = client.post(
-        "/api/v1/reports", content=junk, headers={**ADMIN, "Content-Type": "application/json"}
-    )
+    response = client.post("/api/v1/reports", content=junk, headers={**ADMIN, "Content-Type": "application/json"})
     assert response.status_code == 400
     assert "not JSON" in response.json()["error"]["message"]
     bomb = gzip.compress(b" " * (65 * 1024 * 1024))
@@ -323,10 +315,7 @@ def test_an_agent_token_reports_only_for_the_host_it_first_reported(
 ) -> None:
     token = bearer(make_token(Role.AGENT))
     assert send(client, host_report(), token).status_code == 200
-    assert (
-        send(client, host_report(collected_at=datetime.now(UTC) + timedelta(seconds=1)), token).status_code
-        == 200
-    )
+    assert send(client, host_report(collected_at=datetime.now(UTC) + timedelta(seconds=1)), token).status_code == 200
     before = counts(neo4j_driver)
     other = send(client, host_report(machine_id="mid-db1", hostname="db1"), token)
     assert other.status_code == 403
@@ -353,9 +342,7 @@ def test_observed_connection_joins_the_listening_service_once_the_server_reports
                 "identity": {"address": "10.9.8.7", "domain": "global"},
             },
         ],
-        relations=[
-            {"type": "DEPENDS_ON", "from": "proc:payroll", "to": "ip:10.9.8.7", "properties": {"port": 5432}}
-        ],
+        relations=[{"type": "DEPENDS_ON", "from": "proc:payroll", "to": "ip:10.9.8.7", "properties": {"port": 5432}}],
     )
     app_summary = send(client, client_side).json()
     server_side = host_report(
@@ -377,19 +364,14 @@ def test_observed_connection_joins_the_listening_service_once_the_server_reports
     db_summary = send(client, server_side).json()
     assert db_summary["cis"]["ip"] == app_summary["cis"]["ip:10.9.8.7"]  # the remote end, joined
     proc_uid = app_summary["cis"]["proc:payroll"]
-    deps = client.get(
-        f"/api/v1/cis/{proc_uid}/relationships?type=DEPENDS_ON&direction=out", headers=ADMIN
-    ).json()
+    deps = client.get(f"/api/v1/cis/{proc_uid}/relationships?type=DEPENDS_ON&direction=out", headers=ADMIN).json()
     targets = {(d["other"]["class"], d["properties"].get("port")) for d in deps["items"]}
     assert targets == {("IPAddress", 5432), ("ListeningService", 5432)}
 
 
 def test_stale_marking_and_return_to_active(client: TestClient) -> None:
     host_uid = send(client, host_report()).json()["cis"]["host"]
-    assert (
-        client.post("/api/v1/maintenance/mark-stale?older_than_hours=1", headers=ADMIN).json()["marked_stale"]
-        == 0
-    )
+    assert client.post("/api/v1/maintenance/mark-stale?older_than_hours=1", headers=ADMIN).json()["marked_stale"] == 0
     response = client.post("/api/v1/maintenance/mark-stale?older_than_hours=0.000001", headers=ADMIN)
     assert response.json()["marked_stale"] >= 2
     assert client.get(f"/api/v1/cis/{host_uid}", headers=ADMIN).json()["status"] == "stale"
@@ -406,15 +388,10 @@ def test_stale_marking_and_return_to_active(client: TestClient) -> None:
 def test_history_filters_by_time_range(client: TestClient) -> None:
     host_uid = send(client, host_report()).json()["cis"]["host"]
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    assert (
-        client.get(f"/api/v1/cis/{host_uid}/history", params={"since": future}, headers=ADMIN).json()["total"]
-        == 0
-    )
+    assert client.get(f"/api/v1/cis/{host_uid}/history", params={"since": future}, headers=ADMIN).json()["total"] == 0
     everything = client.get(f"/api/v1/cis/{host_uid}/history", headers=ADMIN).json()["total"]
     until = client.get(f"/api/v1/cis/{host_uid}/history", params={"until": future}, headers=ADMIN).json()
     assert until["total"] == everything >= 1
-    bad = client.get(
-        f"/api/v1/cis/{host_uid}/history", params={"since": "2026-01-01T00:00:00"}, headers=ADMIN
-    )
+    bad = client.get(f"/api/v1/cis/{host_uid}/history", params={"since": "2026-01-01T00:00:00"}, headers=ADMIN)
     assert bad.status_code == 422
     assert bad.json()["error"]["fields"][0]["field"] == "since"

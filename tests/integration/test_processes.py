@@ -82,9 +82,7 @@ def test_engineer_cli_lists_and_shows_cis(server_url: str, seed_ci: SeedCI) -> N
     )
     assert "Debian GNU/Linux" in shown.stdout
 
-    missing = subprocess.run(
-        [str(BIN / "cmdb"), "ci", "show", "nope"], env=env, capture_output=True, text=True
-    )
+    missing = subprocess.run([str(BIN / "cmdb"), "ci", "show", "nope"], env=env, capture_output=True, text=True)
     assert missing.returncode == 1
     assert "HTTP 404: no CI with uid 'nope'" in missing.stderr
 

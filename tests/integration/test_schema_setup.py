@@ -18,9 +18,7 @@ from tests.integration.conftest import SeedCI
 def _apply(settings: Settings) -> schema_setup.SchemaReport:
     async def run() -> schema_setup.SchemaReport:
         async with AsyncGraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth()) as driver:
-            return await schema_setup.apply_schema(
-                driver, settings.neo4j_database, derive_index_specs(load_schema())
-            )
+            return await schema_setup.apply_schema(driver, settings.neo4j_database, derive_index_specs(load_schema()))
 
     return asyncio.run(run())
 
@@ -35,9 +33,7 @@ def _missing(settings: Settings) -> list[str]:
     return asyncio.run(run())
 
 
-def test_start_up_applies_every_constraint_and_index_of_the_schema(
-    client: TestClient, settings: Settings
-) -> None:
+def test_start_up_applies_every_constraint_and_index_of_the_schema(client: TestClient, settings: Settings) -> None:
     assert _missing(settings) == []
 
 
@@ -48,9 +44,7 @@ def test_applying_again_changes_nothing(client: TestClient, settings: Settings) 
     assert len(report.present) == len(derive_index_specs(load_schema()))
 
 
-def test_a_changed_definition_is_replaced(
-    client: TestClient, settings: Settings, neo4j_driver: Driver
-) -> None:
+def test_a_changed_definition_is_replaced(client: TestClient, settings: Settings, neo4j_driver: Driver) -> None:
     neo4j_driver.execute_query("DROP INDEX host_fqdn_range")
     neo4j_driver.execute_query("CREATE RANGE INDEX host_fqdn_range FOR (n:Host) ON (n.hostname)")
     assert "host_fqdn_range" in _missing(settings)
@@ -59,9 +53,7 @@ def test_a_changed_definition_is_replaced(
     assert _missing(settings) == []
 
 
-def test_the_database_refuses_a_duplicate_uid(
-    client: TestClient, seed_ci: SeedCI, neo4j_driver: Driver
-) -> None:
+def test_the_database_refuses_a_duplicate_uid(client: TestClient, seed_ci: SeedCI, neo4j_driver: Driver) -> None:
     host = seed_ci("Host", name="web1", machine_id="m-1")
     with pytest.raises(ConstraintError):
         neo4j_driver.execute_query("CREATE (:CI:Application {uid: $uid, name: 'other'})", uid=host.uid)
@@ -69,9 +61,7 @@ def test_the_database_refuses_a_duplicate_uid(
     assert records[0]["n"] == 1
 
 
-def test_the_database_refuses_a_second_host_with_the_same_machine_id(
-    client: TestClient, seed_ci: SeedCI
-) -> None:
+def test_the_database_refuses_a_second_host_with_the_same_machine_id(client: TestClient, seed_ci: SeedCI) -> None:
     seed_ci("LinuxHost", name="web1", machine_id="m-1")
     with pytest.raises(ConstraintError):
         seed_ci("Host", name="web1-again", machine_id="m-1")

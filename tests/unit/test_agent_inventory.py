@@ -92,9 +92,7 @@ def test_facts_of_a_recorded_machine() -> None:
         ("tcp", "127.0.0.1", 8080, "gunicorn"),
         ("udp", "0.0.0.0", 123, "chronyd"),
     ]
-    assert [
-        (c["process_name"], c["remote_address"], c["remote_port"], c["count"]) for c in sockets["connections"]
-    ] == [
+    assert [(c["process_name"], c["remote_address"], c["remote_port"], c["count"]) for c in sockets["connections"]] == [
         ("gunicorn", "198.51.100.7", 5432, 2),
         ("nginx", "127.0.0.1", 8080, 1),
     ]
@@ -113,9 +111,7 @@ def test_the_report_passes_the_contract_and_maps_dependencies() -> None:
     }
     ips = sorted(r.identity["address"] for r in parsed.records if r.ci_class.name == "IPAddress")
     assert ips == ["192.0.2.10", "198.51.100.7"]  # loopback and link-local stay on the interface
-    deps = {
-        (r.from_ref, r.to_ref, r.properties.get("port")) for r in parsed.relations if r.type == "DEPENDS_ON"
-    }
+    deps = {(r.from_ref, r.to_ref, r.properties.get("port")) for r in parsed.relations if r.type == "DEPENDS_ON"}
     assert deps == {
         ("proc:nginx", "svc:tcp:127.0.0.1:8080", None),
         ("proc:gunicorn", "ip:198.51.100.7", 5432),

@@ -54,9 +54,7 @@ def test_config_file_then_environment(tmp_path: Path) -> None:
         ("", {"CMDB_AGENT_RETRIES": "many"}, "setting retries"),
     ],
 )
-def test_config_mistakes_are_named(
-    tmp_path: Path, content: str, environ: dict[str, str], message: str
-) -> None:
+def test_config_mistakes_are_named(tmp_path: Path, content: str, environ: dict[str, str], message: str) -> None:
     file = tmp_path / "agent.toml"
     file.write_text(content)
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):

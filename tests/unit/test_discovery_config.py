@@ -110,8 +110,6 @@ def test_a_target_result_shows_the_most_telling_failure() -> None:
     assert result.status is Status.AUTH_FAILED
     assert result.reason == "ssh: bad key"
     assert (
-        TargetResult(
-            "127.0.0.9", [ProtocolResult("ssh", Status.OK), ProtocolResult("snmp", Status.ERROR)]
-        ).status
+        TargetResult("127.0.0.9", [ProtocolResult("ssh", Status.OK), ProtocolResult("snmp", Status.ERROR)]).status
         is Status.OK
     )

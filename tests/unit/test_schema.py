@@ -129,9 +129,7 @@ def test_index_specs_follow_the_identity_rules() -> None:
             "needs 'values'",
         ),
         (
-            lambda c, r: c["LinuxHost"]["attributes"].update(
-                hostname={"type": "integer", "description": "x"}
-            ),
+            lambda c, r: c["LinuxHost"]["attributes"].update(hostname={"type": "integer", "description": "x"}),
             "redeclared as integer, inherited as string",
         ),
         (lambda c, r: c["CI"].update(parent="Host"), "root class has no parent"),

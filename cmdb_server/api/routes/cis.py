@@ -38,9 +38,7 @@ async def list_cis(
 ) -> CIList:
     if class_name is not None and class_name not in schema.classes:
         known = ", ".join(sorted(schema.classes))
-        raise Unprocessable(
-            f"unknown CI class {class_name!r}; known classes: {known}", field="class", location="query"
-        )
+        raise Unprocessable(f"unknown CI class {class_name!r}; known classes: {known}", field="class", location="query")
     page = await cis.list_cis(
         driver,
         settings.neo4j_database,
@@ -83,18 +81,12 @@ async def get_relationships(
     schema: SchemaDep,
     uid: Annotated[str, Path(min_length=1, max_length=100)],
     rel_type: Annotated[str | None, Query(alias="type", description="Only this relationship type.")] = None,
-    direction: Annotated[
-        Literal["out", "in", "both"], Query(description="Edges from, to, or both.")
-    ] = "both",
-    include_ended: Annotated[
-        bool, Query(description="Also the relations sources stopped reporting.")
-    ] = False,
+    direction: Annotated[Literal["out", "in", "both"], Query(description="Edges from, to, or both.")] = "both",
+    include_ended: Annotated[bool, Query(description="Also the relations sources stopped reporting.")] = False,
 ) -> dict[str, Any]:
     if rel_type is not None and rel_type not in schema.relationships:
         known = ", ".join(sorted(schema.relationships))
-        raise Unprocessable(
-            f"unknown relationship type {rel_type!r}; known: {known}", field="type", location="query"
-        )
+        raise Unprocessable(f"unknown relationship type {rel_type!r}; known: {known}", field="type", location="query")
     await _existing(driver, settings.neo4j_database, schema, uid)
     items = await cis.relationships_of(
         driver,

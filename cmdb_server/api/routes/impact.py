@@ -26,9 +26,7 @@ async def ci_impact(
     settings: SettingsDep,
     schema: SchemaDep,
     uid: Annotated[str, Path(min_length=1, max_length=100)],
-    depth: Annotated[
-        int, Query(ge=1, le=MAX_DEPTH, description="How many relationships to follow.")
-    ] = DEFAULT_DEPTH,
+    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH, description="How many relationships to follow.")] = DEFAULT_DEPTH,
 ) -> dict[str, Any]:
     return await impact_of([uid], depth, driver, settings.neo4j_database, schema)
 
@@ -37,6 +35,4 @@ async def ci_impact(
 async def combined_impact(
     body: ImpactRequest, _: Reader, driver: DriverDep, settings: SettingsDep, schema: SchemaDep
 ) -> dict[str, Any]:
-    return await impact_of(
-        list(dict.fromkeys(body.uids)), body.depth, driver, settings.neo4j_database, schema
-    )
+    return await impact_of(list(dict.fromkeys(body.uids)), body.depth, driver, settings.neo4j_database, schema)

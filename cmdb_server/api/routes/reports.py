@@ -40,9 +40,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if encoding == "identity":
         return bytes(body)
     if encoding != "gzip":
-        raise BadRequest(
-            f"unsupported Content-Encoding {encoding!r}; use gzip or none", field="Content-Encoding"
-        )
+        raise BadRequest(f"unsupported Content-Encoding {encoding!r}; use gzip or none", field="Content-Encoding")
     inflater = zlib.decompressobj(wbits=31)
     try:
         data = inflater.decompress(bytes(body), limit + 1)

@@ -1,0 +1,246 @@
+"""Changes (RFCs): raise, assess, decide, implement; and freeze windows they may collide with."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+
+from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
+from cmdb_server.assessment import assess_change
+from cmdb_server.auth import Principal, Reader, require_roles
+from cmdb_server.errors import ApiError, Forbidden, NotFound, Unprocessable
+from cmdb_server.itsm import IllegalTransition, check_transition
+from cmdb_server.models.records import ChangeCreate, ChangeUpdate, FreezeCreate, Transition, Window
+from cmdb_server.reconcile import to_json
+from cmdb_server.repositories import records
+from cmdb_server.repositories.cis import history_of
+from schema import Role
+from schema.itsm import CHANGE_DECISIONS, CHANGE_TRANSITIONS, ChangeState, ChangeType
+
+router = APIRouter(tags=["changes"])
+
+Requester = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.ENGINEER, Role.CHANGE_MANAGER))]
+Manager = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.CHANGE_MANAGER))]
+ChangeId = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+def actor(principal: Principal) -> str:
+    return f"user:{principal.name}"
+
+
+async def _checked_cis(driver: DriverDep, database: str, uids: list[str], field: str) -> list[str]:
+    unique = list(dict.fromkeys(uids))
+    missing = await records.missing_cis(driver, database, unique)
+    if missing:
+        raise Unprocessable(f"no CI with uid {', '.join(repr(m) for m in missing)}", field=field)
+    return unique
+
+
+async def _change(driver: DriverDep, database: str, change_id: str) -> dict[str, Any]:
+    change = await records.get_record(driver, database, records.CHANGE, change_id)
+    if change is None:
+        raise NotFound(f"no change {change_id!r}", field="id", location="path")
+    return change
+
+
+def _public(change: dict[str, Any]) -> dict[str, Any]:
+    result = dict(change)
+    if isinstance(result.get("assessment"), str):
+        result["assessment"] = json.loads(result["assessment"])
+    result["assessment_current"] = result.get("assessed_revision") == result.get("revision")
+    result["allowed_next"] = [s.value for s in CHANGE_TRANSITIONS[ChangeState(result["state"])]]
+    return result
+
+
+@router.post("/changes", status_code=201, summary="Raise a change (draft)")
+async def create_change(body: ChangeCreate, principal: Requester, driver: DriverDep, settings: SettingsDep) -> Any:
+    db = settings.neo4j_database
+    targets = await _checked_cis(driver, db, body.targets, "targets")
+    props = {
+        "title": body.title,
+        "description": body.description,
+        "type": body.type.value,
+        "state": ChangeState.DRAFT.value,
+        "planned_start": body.planned_start,
+        "planned_end": body.planned_end,
+    }
+    now = datetime.now(UTC)
+    change_id = await records.create_record(
+        driver, db, records.CHANGE, props, {"TARGETS": targets}, {}, actor(principal), now
+    )
+    return _public(await _change(driver, db, change_id))
+
+
+@router.get("/changes", summary="List changes")
+async def list_changes(_: Reader, driver: DriverDep, settings: SettingsDep, state: str | None = None) -> Any:
+    states = [state] if state else None
+    return {"items": await records.list_records(driver, settings.neo4j_database, records.CHANGE, "state", states)}
+
+
+@router.get("/changes/{change_id}", summary="One change, its targets and its last assessment")
+async def get_change(change_id: ChangeId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
+    return _public(await _change(driver, settings.neo4j_database, change_id))
+
+
+@router.patch("/changes/{change_id}", summary="Edit a change not yet approved (the assessment goes out of date)")
+async def update_change(
+    change_id: ChangeId, body: ChangeUpdate, principal: Requester, driver: DriverDep, settings: SettingsDep
+) -> Any:
+    db = settings.neo4j_database
+    change = await _change(driver, db, change_id)
+    if ChangeState(change["state"]) not in (ChangeState.DRAFT, ChangeState.SUBMITTED, ChangeState.ASSESSED):
+        raise Conflict(f"a change in state {change['state']} cannot be edited", field="state")
+    updates = body.model_dump(exclude_none=True)
+    if not updates:
+        raise Unprocessable("nothing to change", field="body")
+    start = updates.get("planned_start", change["planned_start"])
+    end = updates.get("planned_end", change["planned_end"])
+    try:
+        Window.check(start, end, ("planned_start", "planned_end"))
+    except ValueError as exc:
+        raise Unprocessable(str(exc), field="planned_end") from None
+    ok = await records.update_record(
+        driver,
+        db,
+        records.CHANGE,
+        change_id,
+        {"revision": change["revision"]},
+        updates,
+        actor(principal),
+        datetime.now(UTC),
+        bump_revision=True,
+        current=change,
+    )
+    if not ok:
+        raise Conflict("the change was modified meanwhile; read it again", field="revision")
+    return _public(await _change(driver, db, change_id))
+
+
+@router.post("/changes/{change_id}/transition", summary="Move a change to its next state")
+async def transition_change(
+    change_id: ChangeId, body: Transition, principal: Requester, driver: DriverDep, settings: SettingsDep
+) -> Any:
+    db = settings.neo4j_database
+    change = await _change(driver, db, change_id)
+    current = ChangeState(change["state"])
+    try:
+        target = check_transition(CHANGE_TRANSITIONS, current, body.to)
+    except IllegalTransition as exc:
+        raise Conflict(
+            str(exc), field="to", fields=[{"field": "to", "in": "body", "message": str(exc), "allowed": exc.allowed}]
+        ) from None
+    if target in CHANGE_DECISIONS and principal.role not in (Role.ADMIN, Role.CHANGE_MANAGER):
+        raise Forbidden(f"only a change manager may move a change to {target.value}", field="to")
+    return await _apply_transition(change, current, target, body, principal, driver, db)
+
+
+async def _apply_transition(
+    change: dict[str, Any],
+    current: ChangeState,
+    target: ChangeState,
+    body: Transition,
+    principal: Principal,
+    driver: DriverDep,
+    db: str,
+) -> Any:
+    change_type = ChangeType(change["type"])
+    if (
+        target is ChangeState.APPROVED
+        and change_type is ChangeType.NORMAL
+        and (change.get("assessed_revision") != change["revision"])
+    ):
+        raise Conflict(
+            "a normal change needs a current assessment before approval: POST .../assessment first", field="to"
+        )
+    updates: dict[str, Any] = {"state": target.value}
+    if body.note:
+        updates["result" if target in (ChangeState.IMPLEMENTED, ChangeState.FAILED, ChangeState.CLOSED) else "note"] = (
+            body.note
+        )
+    if target is ChangeState.APPROVED:
+        updates["approved_by"] = principal.name
+    ok = await records.update_record(
+        driver,
+        db,
+        records.CHANGE,
+        change["id"],
+        {"state": current.value},
+        updates,
+        actor(principal),
+        datetime.now(UTC),
+        current=change,
+    )
+    if not ok:
+        raise Conflict("the change moved meanwhile; read it again", field="state")
+    return _public(await _change(driver, db, change["id"]))
+
+
+@router.post("/changes/{change_id}/assessment", summary="Assess a change and store the snapshot")
+async def assess(
+    change_id: ChangeId, principal: Requester, driver: DriverDep, settings: SettingsDep, schema: SchemaDep
+) -> Any:
+    db = settings.neo4j_database
+    change = await _change(driver, db, change_id)
+    state = ChangeState(change["state"])
+    if state not in (ChangeState.SUBMITTED, ChangeState.ASSESSED, ChangeState.APPROVED):
+        raise Conflict(f"a change in state {state.value} is not assessed; submit it first", field="state")
+    targets = await records.linked_ci_uids(driver, db, records.CHANGE, change_id)
+    now = datetime.now(UTC)
+    snapshot = await assess_change(driver, db, schema, change, targets, now)
+    updates = {
+        "assessment": to_json(snapshot),
+        "assessed_revision": change["revision"],
+        "assessed_at": now,
+        "risk": snapshot["risk"]["level"],
+    }
+    if state is ChangeState.SUBMITTED:
+        updates["state"] = ChangeState.ASSESSED.value
+    ok = await records.update_record(
+        driver,
+        db,
+        records.CHANGE,
+        change_id,
+        {"revision": change["revision"], "state": state.value},
+        updates,
+        actor(principal),
+        now,
+        current=change,
+    )
+    if not ok:
+        raise Conflict("the change was modified during the assessment; assess again", field="revision")
+    return json.loads(to_json(snapshot) or "{}")
+
+
+@router.get("/changes/{change_id}/history", summary="Who did what to a change, newest first")
+async def change_history(change_id: ChangeId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
+    await _change(driver, settings.neo4j_database, change_id)
+    events, total = await history_of(
+        driver, settings.neo4j_database, change_id, since=None, until=None, limit=500, offset=0
+    )
+    for event in events:
+        for key in ("old", "new"):
+            event[key] = json.loads(event[key]) if event.get(key) is not None else None
+    return {"id": change_id, "items": events, "total": total}
+
+
+@router.post("/freeze-windows", status_code=201, summary="Declare a change freeze (optionally for some services)")
+async def create_freeze(body: FreezeCreate, principal: Manager, driver: DriverDep, settings: SettingsDep) -> Any:
+    db = settings.neo4j_database
+    services = await _checked_cis(driver, db, body.services, "services")
+    props = {"name": body.name, "start": body.start, "end": body.end}
+    freeze_id = await records.create_record(
+        driver, db, records.FREEZE, props, {"APPLIES_TO": services}, {}, actor(principal), datetime.now(UTC)
+    )
+    return await records.get_record(driver, db, records.FREEZE, freeze_id)
+
+
+@router.get("/freeze-windows", summary="List freeze windows")
+async def list_freezes(_: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
+    return {"items": await records.list_records(driver, settings.neo4j_database, records.FREEZE, "name", None)}
