@@ -13,7 +13,18 @@ from fastapi import APIRouter, Depends, FastAPI
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
 from cmdb_server.api.deps import require_ready
-from cmdb_server.api.routes import changes, cis, curation, health, impact, maintenance, reports
+from cmdb_server.api.routes import (
+    audit,
+    changes,
+    cis,
+    curation,
+    health,
+    impact,
+    incidents,
+    maintenance,
+    releases,
+    reports,
+)
 from cmdb_server.config import Settings
 from cmdb_server.db import create_driver
 from cmdb_server.errors import install_error_handlers
@@ -115,6 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(curation.router)
     api.include_router(impact.router)
     api.include_router(changes.router)
+    api.include_router(incidents.router)
+    api.include_router(releases.router)
+    api.include_router(audit.router)
     api.include_router(reports.router)
     api.include_router(maintenance.router)
     app.include_router(api)

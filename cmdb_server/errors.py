@@ -60,6 +60,15 @@ class NotFound(ApiError):
     status = 404
 
 
+class Conflict(ApiError):
+    status = 409
+
+    @classmethod
+    def refused_transition(cls, message: str, allowed: list[str]) -> Conflict:
+        """A state change the record's state machine does not allow, with the ones it does."""
+        return cls(message, fields=[{"field": "to", "in": "body", "message": message, "allowed": allowed}])
+
+
 class Unprocessable(ApiError):
     status = 422
 

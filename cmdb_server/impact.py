@@ -126,3 +126,25 @@ def analyse(schema: Schema, graph: Subgraph, roots: list[str], max_depth: int) -
 
 def propagation_types(schema: Schema) -> list[str]:
     return sorted(name for name, rel in schema.relationships.items() if rel.impact is not ImpactPropagation.NONE)
+
+
+def upstream(schema: Schema, graph: Subgraph, roots: list[str], max_depth: int) -> dict[str, list[Step]]:
+    """The CIs whose trouble reaches the roots, each with the path from it down to a root."""
+    reverse: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for start, neighbours in _propagations(schema, graph).items():
+        for end, rel_type, direction, _ in neighbours:
+            reverse[end].append((start, rel_type, direction))
+    paths: dict[str, list[Step]] = {root: [Step(root, None, None)] for root in roots if root in graph.nodes}
+    queue: deque[str] = deque(sorted(paths))
+    while queue:
+        current = queue.popleft()
+        if len(paths[current]) - 1 >= max_depth:
+            continue
+        for origin, rel_type, direction in sorted(reverse.get(current, [])):
+            if origin not in paths:
+                # Read from the origin down to the root it troubles: each step names the
+                # relationship by which trouble reaches it from the step before.
+                rest = paths[current][1:]
+                paths[origin] = [Step(origin, None, None), Step(current, rel_type, direction), *rest]
+                queue.append(origin)
+    return {uid: path for uid, path in paths.items() if uid not in roots}

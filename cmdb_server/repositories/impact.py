@@ -7,6 +7,7 @@ from typing import Any
 from neo4j import AsyncDriver
 
 from cmdb_server.impact import Edge, Node, Subgraph
+from cmdb_server.reconcile import native
 
 
 def _node(props: dict[str, Any], labels: list[str]) -> Node:
@@ -15,7 +16,7 @@ def _node(props: dict[str, Any], labels: list[str]) -> Node:
         name=props.get("name"),
         ci_class=props.get("class", ""),
         labels=tuple(sorted(labels)),
-        properties={k: v for k, v in props.items() if k in ("criticality", "status")},
+        properties={k: native(v) for k, v in props.items() if k in ("criticality", "status", "first_seen")},
     )
 
 

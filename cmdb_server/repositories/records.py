@@ -299,3 +299,55 @@ async def authorising_changes(driver: AsyncDriver, database: str, states: list[s
         routing_="r",
     )
     return [_plain(dict(r)) for r in records]
+
+
+async def events_between(
+    driver: AsyncDriver, database: str, uids: list[str], since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """What discovery (or anyone) recorded on these CIs in a time range."""
+    records, _, _ = await driver.execute_query(
+        """
+        UNWIND $uids AS uid
+        MATCH (e:Event {ci_uid: uid}) WHERE e.at >= $since AND e.at <= $until AND e.kind <> 'created'
+        RETURN properties(e) AS e ORDER BY e.at DESC
+        """,
+        uids=uids,
+        since=since,
+        until=until,
+        database_=database,
+        routing_="r",
+    )
+    return [_plain(r["e"]) for r in records]
+
+
+async def changes_touching(
+    driver: AsyncDriver, database: str, uids: list[str], since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """Changes targeting these CIs whose window overlaps a time range."""
+    records, _, _ = await driver.execute_query(
+        """
+        MATCH (c:Change)-[:TARGETS]->(t:CI) WHERE t.uid IN $uids
+          AND c.planned_start <= $until AND c.planned_end >= $since
+        RETURN c.id AS id, c.title AS title, c.state AS state, c.planned_start AS planned_start,
+               collect(t.uid) AS targets ORDER BY id
+        """,
+        uids=uids,
+        since=since,
+        until=until,
+        database_=database,
+        routing_="r",
+    )
+    return [_plain(dict(r)) for r in records]
+
+
+async def incidents_of_problem(driver: AsyncDriver, database: str, problem_id: str) -> list[dict[str, Any]]:
+    records, _, _ = await driver.execute_query(
+        """
+        MATCH (i:Incident)-[:INSTANCE_OF]->(:Problem {id: $id})
+        RETURN i.id AS id, i.title AS title, i.status AS status ORDER BY id
+        """,
+        id=problem_id,
+        database_=database,
+        routing_="r",
+    )
+    return [dict(r) for r in records]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.assessment import assess_change
 from cmdb_server.auth import Principal, Reader, require_roles
-from cmdb_server.errors import ApiError, Forbidden, NotFound, Unprocessable
+from cmdb_server.errors import Conflict, Forbidden, NotFound, Unprocessable
 from cmdb_server.itsm import IllegalTransition, check_transition
 from cmdb_server.models.records import ChangeCreate, ChangeUpdate, FreezeCreate, Transition, Window
 from cmdb_server.reconcile import to_json
@@ -27,15 +27,11 @@ Manager = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.CHANGE_MAN
 ChangeId = Annotated[str, Path(min_length=1, max_length=40)]
 
 
-class Conflict(ApiError):
-    status = 409
-
-
 def actor(principal: Principal) -> str:
     return f"user:{principal.name}"
 
 
-async def _checked_cis(driver: DriverDep, database: str, uids: list[str], field: str) -> list[str]:
+async def checked_cis(driver: DriverDep, database: str, uids: list[str], field: str) -> list[str]:
     unique = list(dict.fromkeys(uids))
     missing = await records.missing_cis(driver, database, unique)
     if missing:
@@ -62,7 +58,7 @@ def _public(change: dict[str, Any]) -> dict[str, Any]:
 @router.post("/changes", status_code=201, summary="Raise a change (draft)")
 async def create_change(body: ChangeCreate, principal: Requester, driver: DriverDep, settings: SettingsDep) -> Any:
     db = settings.neo4j_database
-    targets = await _checked_cis(driver, db, body.targets, "targets")
+    targets = await checked_cis(driver, db, body.targets, "targets")
     props = {
         "title": body.title,
         "description": body.description,
@@ -133,9 +129,7 @@ async def transition_change(
     try:
         target = check_transition(CHANGE_TRANSITIONS, current, body.to)
     except IllegalTransition as exc:
-        raise Conflict(
-            str(exc), field="to", fields=[{"field": "to", "in": "body", "message": str(exc), "allowed": exc.allowed}]
-        ) from None
+        raise Conflict.refused_transition(str(exc), exc.allowed) from None
     if target in CHANGE_DECISIONS and principal.role not in (Role.ADMIN, Role.CHANGE_MANAGER):
         raise Forbidden(f"only a change manager may move a change to {target.value}", field="to")
     return await _apply_transition(change, current, target, body, principal, driver, db)
@@ -233,7 +227,7 @@ async def change_history(change_id: ChangeId, _: Reader, driver: DriverDep, sett
 @router.post("/freeze-windows", status_code=201, summary="Declare a change freeze (optionally for some services)")
 async def create_freeze(body: FreezeCreate, principal: Manager, driver: DriverDep, settings: SettingsDep) -> Any:
     db = settings.neo4j_database
-    services = await _checked_cis(driver, db, body.services, "services")
+    services = await checked_cis(driver, db, body.services, "services")
     props = {"name": body.name, "start": body.start, "end": body.end}
     freeze_id = await records.create_record(
         driver, db, records.FREEZE, props, {"APPLIES_TO": services}, {}, actor(principal), datetime.now(UTC)

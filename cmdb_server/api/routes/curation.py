@@ -9,17 +9,13 @@ from neo4j.exceptions import ConstraintError
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Curator, Principal
-from cmdb_server.errors import ApiError, NotFound, Unprocessable
+from cmdb_server.errors import Conflict, NotFound, Unprocessable
 from cmdb_server.models.ci import CICreate, CIPublic, RelationshipCreate
 from cmdb_server.repositories import cis
 from schema import AttributeValueError, check_attributes
 from schema.values import check_value
 
 router = APIRouter(tags=["curation"])
-
-
-class Conflict(ApiError):
-    status = 409
 
 
 def manual_source(principal: Principal) -> str:

@@ -12,7 +12,7 @@ from neo4j.exceptions import ConstraintError
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Principal, require_roles
-from cmdb_server.errors import ApiError, BadRequest, Unprocessable
+from cmdb_server.errors import ApiError, BadRequest, Conflict, Unprocessable
 from cmdb_server.ingest import Caller, ingest_report
 from schema import Role
 from schema.report import ReportError, parse_report
@@ -24,10 +24,6 @@ Reporter = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.COLLECTOR
 
 class PayloadTooLarge(ApiError):
     status = 413
-
-
-class Conflict(ApiError):
-    status = 409
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -1,0 +1,72 @@
+"""Evidence for ISO/IEC 20000: unauthorised changes and the configuration audit."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from cmdb_server.api.deps import DriverDep, SettingsDep
+from cmdb_server.auth import Reader
+from cmdb_server.errors import Unprocessable
+from cmdb_server.repositories import audit, records
+from schema.itsm import CHANGE_AUTHORISED
+
+router = APIRouter(prefix="/reports", tags=["audit"])
+
+
+@router.get("/unauthorised-changes", summary="Changes discovery recorded that no authorised change covers")
+async def unauthorised_changes(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    since: Annotated[datetime, Query(description="From this time (ISO 8601 with a time zone).")],
+) -> dict[str, Any]:
+    """A change to a CI is authorised when an approved (or implementing, implemented,
+    closed) change targets the CI or its parent and its planned window covers the time."""
+    if since.tzinfo is None:
+        raise Unprocessable("a time needs a time zone", field="since", location="query")
+    db = settings.neo4j_database
+    authorising = await records.authorising_changes(driver, db, sorted(CHANGE_AUTHORISED))
+    items = []
+    for row in await records.discovered_changes(driver, db, since):
+        event = row["event"]
+        scope = {row["uid"], row["parent_uid"]} - {None}
+        covered = [c["id"] for c in authorising if scope & set(c["targets"]) and c["start"] <= event["at"] <= c["end"]]
+        if covered:
+            continue
+        items.append(
+            {
+                "ci": {"uid": row["uid"], "name": row["name"], "class": row["class"]},
+                "at": event["at"],
+                "kind": event["kind"],
+                "field": event.get("field"),
+                "old": json.loads(event["old"]) if event.get("old") is not None else None,
+                "new": json.loads(event["new"]) if event.get("new") is not None else None,
+                "source": event["source"],
+                "report_id": event.get("report_id"),
+            }
+        )
+    return {"since": since, "total": len(items), "items": items}
+
+
+@router.get("/configuration-audit", summary="Records not verified, known to one source only, or duplicated")
+async def configuration_audit(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    interval_hours: Annotated[float, Query(gt=0, description="Verified means seen within this many hours.")] = 24,
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(hours=interval_hours)
+    db = settings.neo4j_database
+    return {
+        "generated_at": now,
+        "interval_hours": interval_hours,
+        "not_verified": await audit.not_verified(driver, db, cutoff),
+        "single_source": await audit.single_source(driver, db),
+        "suspected_duplicates": await audit.suspected_duplicates(driver, db),
+        "coverage": await audit.coverage(driver, db),
+    }

@@ -1,0 +1,202 @@
+"""Incidents and problems: what is broken, what caused it, and what changed under it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
+from cmdb_server.api.routes.changes import actor, checked_cis
+from cmdb_server.auth import Principal, Reader, require_roles
+from cmdb_server.errors import Conflict, NotFound, Unprocessable
+from cmdb_server.impact import propagation_types, upstream
+from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH
+from cmdb_server.itsm import IllegalTransition, check_transition
+from cmdb_server.models.records import IncidentCreate, ProblemCreate, Transition
+from cmdb_server.repositories import records
+from cmdb_server.repositories.impact import load_neighbourhood
+from schema import ImpactPropagation, Role
+from schema.itsm import INCIDENT_TRANSITIONS, PROBLEM_TRANSITIONS, IncidentStatus, ProblemStatus
+
+router = APIRouter(tags=["incidents and problems"])
+
+Responder = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.ENGINEER, Role.CHANGE_MANAGER))]
+RecordId = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+async def _record(driver: DriverDep, db: str, kind: records.RecordKind, record_id: str) -> dict[str, Any]:
+    record = await records.get_record(driver, db, kind, record_id)
+    if record is None:
+        raise NotFound(f"no {kind.label.lower()} {record_id!r}", field="id", location="path")
+    return record
+
+
+@router.post("/incidents", status_code=201, summary="Open an incident on the CIs it affects")
+async def create_incident(body: IncidentCreate, principal: Responder, driver: DriverDep, settings: SettingsDep) -> Any:
+    db = settings.neo4j_database
+    affected = await checked_cis(driver, db, body.affected, "affected")
+    problems = [body.problem] if body.problem else []
+    if problems and await records.missing_records(driver, db, "Problem", problems):
+        raise Unprocessable(f"no problem {body.problem!r}", field="problem")
+    if body.opened_at is not None and body.opened_at.tzinfo is None:
+        raise Unprocessable("a time needs a time zone", field="opened_at")
+    now = datetime.now(UTC)
+    props = {
+        "title": body.title,
+        "priority": body.priority.value,
+        "status": IncidentStatus.NEW.value,
+        "opened_at": body.opened_at or now,
+    }
+    incident_id = await records.create_record(
+        driver, db, records.INCIDENT, props, {"AFFECTS": affected}, {"INSTANCE_OF": problems}, actor(principal), now
+    )
+    return await _record(driver, db, records.INCIDENT, incident_id)
+
+
+@router.get("/incidents/{incident_id}", summary="One incident")
+async def get_incident(incident_id: RecordId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
+    return await _record(driver, settings.neo4j_database, records.INCIDENT, incident_id)
+
+
+@router.post("/incidents/{incident_id}/transition", summary="new -> in_progress -> resolved -> closed")
+async def move_incident(
+    incident_id: RecordId, body: Transition, principal: Responder, driver: DriverDep, settings: SettingsDep
+) -> Any:
+    db = settings.neo4j_database
+    incident = await _record(driver, db, records.INCIDENT, incident_id)
+    current = IncidentStatus(incident["status"])
+    try:
+        target = check_transition(INCIDENT_TRANSITIONS, current, body.to)
+    except IllegalTransition as exc:
+        raise Conflict.refused_transition(str(exc), exc.allowed) from None
+    now = datetime.now(UTC)
+    updates: dict[str, Any] = {"status": target.value}
+    if target is IncidentStatus.RESOLVED:
+        updates["resolved_at"] = now
+    if target is IncidentStatus.CLOSED:
+        updates["closed_at"] = now
+    if body.note:
+        updates["note"] = body.note
+    ok = await records.update_record(
+        driver,
+        db,
+        records.INCIDENT,
+        incident_id,
+        {"status": current.value},
+        updates,
+        actor(principal),
+        now,
+        current=incident,
+    )
+    if not ok:
+        raise Conflict("the incident moved meanwhile; read it again", field="status")
+    return await _record(driver, db, records.INCIDENT, incident_id)
+
+
+@router.get("/incidents/{incident_id}/suspects", summary="What changed upstream of the affected CIs before it opened")
+async def incident_suspects(
+    incident_id: RecordId,
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+    hours: Annotated[float, Query(gt=0, le=24 * 90, description="How far back before the incident to look.")] = 72,
+    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = DEFAULT_DEPTH,
+) -> Any:
+    """CIs upstream of the affected ones (whose trouble would reach them) that changed or
+    drifted shortly before the incident opened, ranked nearest and most recent first."""
+    db = settings.neo4j_database
+    incident = await _record(driver, db, records.INCIDENT, incident_id)
+    affected = await records.linked_ci_uids(driver, db, records.INCIDENT, incident_id)
+    member_types = [n for n, r in schema.relationships.items() if r.impact is ImpactPropagation.REDUNDANT]
+    graph = await load_neighbourhood(driver, db, affected, propagation_types(schema), depth, member_types)
+    paths = upstream(schema, graph, affected, depth)
+    candidates: dict[str, list[Any]] = {uid: [] for uid in affected} | dict(paths)
+    opened = incident["opened_at"]
+    since = opened - timedelta(hours=hours)
+    events = await records.events_between(driver, db, sorted(candidates), since, opened)
+    changes = await records.changes_touching(driver, db, sorted(candidates), since, opened)
+    suspects = []
+    for uid, path in candidates.items():
+        node = graph.nodes[uid]
+        first_seen = node.properties.get("first_seen")
+        # Relations started when the CI was first seen are its discovery, not a change.
+        evidence = [
+            e for e in events if e["ci_uid"] == uid and not (e["kind"] == "relation_started" and e["at"] == first_seen)
+        ]
+        touching = [c for c in changes if uid in c["targets"]]
+        if not evidence and not touching:
+            continue
+        latest = max([e["at"] for e in evidence] + [c["planned_start"] for c in touching])
+        suspects.append(
+            {
+                "uid": uid,
+                "name": node.name,
+                "class": node.ci_class,
+                "distance": max(0, len(path) - 1),
+                "latest": latest,
+                "hours_before": round((opened - latest).total_seconds() / 3600, 2),
+                "path": [
+                    {"uid": s.uid, "name": graph.nodes[s.uid].name, "via": s.via, "direction": s.direction}
+                    for s in path
+                ],
+                "events": evidence,
+                "changes": [{"id": c["id"], "title": c["title"], "state": c["state"]} for c in touching],
+            }
+        )
+    suspects.sort(key=lambda s: (s["distance"], s["hours_before"], s["name"] or ""))
+    return {"incident": incident_id, "opened_at": opened, "since": since, "suspects": suspects}
+
+
+@router.post("/problems", status_code=201, summary="Record a problem and its suspected root-cause CIs")
+async def create_problem(body: ProblemCreate, principal: Responder, driver: DriverDep, settings: SettingsDep) -> Any:
+    db = settings.neo4j_database
+    suspects = await checked_cis(driver, db, body.suspects, "suspects")
+    now = datetime.now(UTC)
+    props = {"title": body.title, "status": ProblemStatus.OPEN.value, "known_error": False, "opened_at": now}
+    problem_id = await records.create_record(
+        driver, db, records.PROBLEM, props, {"SUSPECTS": suspects}, {}, actor(principal), now
+    )
+    return await _record(driver, db, records.PROBLEM, problem_id)
+
+
+@router.get("/problems/{problem_id}", summary="One problem, with its incidents")
+async def get_problem(problem_id: RecordId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
+    db = settings.neo4j_database
+    problem = await _record(driver, db, records.PROBLEM, problem_id)
+    problem["incidents"] = await records.incidents_of_problem(driver, db, problem_id)
+    return problem
+
+
+@router.post("/problems/{problem_id}/transition", summary="open -> known_error -> resolved -> closed")
+async def move_problem(
+    problem_id: RecordId, body: Transition, principal: Responder, driver: DriverDep, settings: SettingsDep
+) -> Any:
+    db = settings.neo4j_database
+    problem = await _record(driver, db, records.PROBLEM, problem_id)
+    current = ProblemStatus(problem["status"])
+    try:
+        target = check_transition(PROBLEM_TRANSITIONS, current, body.to)
+    except IllegalTransition as exc:
+        raise Conflict.refused_transition(str(exc), exc.allowed) from None
+    updates: dict[str, Any] = {"status": target.value}
+    if target is ProblemStatus.KNOWN_ERROR:
+        updates["known_error"] = True
+    if body.note:
+        updates["note"] = body.note
+    ok = await records.update_record(
+        driver,
+        db,
+        records.PROBLEM,
+        problem_id,
+        {"status": current.value},
+        updates,
+        actor(principal),
+        datetime.now(UTC),
+        current=problem,
+    )
+    if not ok:
+        raise Conflict("the problem moved meanwhile; read it again", field="status")
+    return await _record(driver, db, records.PROBLEM, problem_id)

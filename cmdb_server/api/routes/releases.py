@@ -1,0 +1,118 @@
+"""Releases: a named version bundling changes, deployed to CIs in a window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+
+from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
+from cmdb_server.api.routes.changes import actor, checked_cis
+from cmdb_server.auth import Principal, Reader, require_roles
+from cmdb_server.errors import Conflict, NotFound, Unprocessable
+from cmdb_server.impact_service import DEFAULT_DEPTH, impact_of
+from cmdb_server.itsm import IllegalTransition, check_transition
+from cmdb_server.models.records import ReleaseCreate, Transition
+from cmdb_server.repositories import records
+from schema import Role
+from schema.itsm import CHANGE_AUTHORISED, INCIDENT_OPEN, RELEASE_TRANSITIONS, ReleaseState
+
+router = APIRouter(tags=["releases"])
+
+ReleaseManager = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.CHANGE_MANAGER, Role.ENGINEER))]
+ReleaseId = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+async def _release(driver: DriverDep, db: str, release_id: str) -> dict[str, Any]:
+    release = await records.get_record(driver, db, records.RELEASE, release_id)
+    if release is None:
+        raise NotFound(f"no release {release_id!r}", field="id", location="path")
+    return release
+
+
+@router.post("/releases", status_code=201, summary="Plan a release")
+async def create_release(
+    body: ReleaseCreate, principal: ReleaseManager, driver: DriverDep, settings: SettingsDep
+) -> Any:
+    db = settings.neo4j_database
+    targets = await checked_cis(driver, db, body.targets, "targets")
+    missing = await records.missing_records(driver, db, "Change", body.changes)
+    if missing:
+        raise Unprocessable(f"no change {', '.join(repr(m) for m in missing)}", field="changes")
+    props = {
+        "name": body.name,
+        "version": body.version,
+        "state": ReleaseState.PLANNED.value,
+        "window_start": body.window_start,
+        "window_end": body.window_end,
+    }
+    now = datetime.now(UTC)
+    release_id = await records.create_record(
+        driver, db, records.RELEASE, props, {"DEPLOYS_TO": targets}, {"BUNDLES": body.changes}, actor(principal), now
+    )
+    return await _release(driver, db, release_id)
+
+
+@router.get("/releases/{release_id}", summary="One release")
+async def get_release(release_id: ReleaseId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
+    return await _release(driver, settings.neo4j_database, release_id)
+
+
+@router.post("/releases/{release_id}/transition", summary="planned -> approved -> deploying -> deployed -> closed")
+async def move_release(
+    release_id: ReleaseId, body: Transition, principal: ReleaseManager, driver: DriverDep, settings: SettingsDep
+) -> Any:
+    db = settings.neo4j_database
+    release = await _release(driver, db, release_id)
+    current = ReleaseState(release["state"])
+    try:
+        target = check_transition(RELEASE_TRANSITIONS, current, body.to)
+    except IllegalTransition as exc:
+        raise Conflict.refused_transition(str(exc), exc.allowed) from None
+    ok = await records.update_record(
+        driver,
+        db,
+        records.RELEASE,
+        release_id,
+        {"state": current.value},
+        {"state": target.value},
+        actor(principal),
+        datetime.now(UTC),
+        current=release,
+    )
+    if not ok:
+        raise Conflict("the release moved meanwhile; read it again", field="state")
+    return await _release(driver, db, release_id)
+
+
+@router.get("/releases/{release_id}/affected", summary="What a release touches, and what keeps it from being ready")
+async def release_affected(
+    release_id: ReleaseId, _: Reader, driver: DriverDep, settings: SettingsDep, schema: SchemaDep
+) -> Any:
+    db = settings.neo4j_database
+    release = await _release(driver, db, release_id)
+    targets = await records.linked_ci_uids(driver, db, records.RELEASE, release_id)
+    impact = await impact_of(targets, DEFAULT_DEPTH, driver, db, schema) if targets else None
+    problems = []
+    bundled = [r["id"] for r in release["records"] if r["type"] == "BUNDLES"]
+    for change_id in bundled:
+        change = await records.get_record(driver, db, records.CHANGE, change_id)
+        if change is not None and change["state"] not in CHANGE_AUTHORISED:
+            problems.append(f"change {change_id} is {change['state']}, not approved")
+    incidents = (
+        await records.records_on_cis(driver, db, records.INCIDENT, "status", sorted(INCIDENT_OPEN), targets)
+        if targets
+        else []
+    )
+    problems += [f"open incident {i['id']} ({i['title']}) on a target" for i in incidents]
+    if not targets:
+        problems.append("the release deploys to no CI")
+    return {
+        "release": release_id,
+        "targets": impact["roots"] if impact else [],
+        "affected": {k: impact[k] for k in ("total", "by_class", "items")} if impact else {"total": 0},
+        "business_services": impact["business_services"] if impact else [],
+        "ready": not problems,
+        "readiness_problems": problems,
+    }
