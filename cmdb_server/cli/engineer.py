@@ -2,6 +2,8 @@
 
     cmdb ci list [--class C] [--status S] [--name TEXT] [--limit N] [--offset N] [--json]
     cmdb ci show UID [--json]
+    cmdb impact UID [UID...] [--depth N] [--json]     what fails with these CIs, and why
+    cmdb change assess ID [--json]                    assess a change and show the result
 
 Reads CMDB_URL (default http://127.0.0.1:8000) and CMDB_TOKEN; --url and --token override.
 Needs only the base install (httpx).
@@ -39,12 +41,26 @@ def _parser() -> argparse.ArgumentParser:
     show = ci.add_parser("show", help="show one CI")
     show.add_argument("uid")
     show.add_argument("--json", action="store_true", help="print the API's JSON")
+    impact = resources.add_parser("impact", help="what these CIs failing affects, as a tree of why")
+    impact.add_argument("uids", nargs="+")
+    impact.add_argument("--depth", type=int, default=8)
+    impact.add_argument("--json", action="store_true", help="print the API's JSON")
+    change = resources.add_parser("change", help="changes").add_subparsers(dest="action", required=True)
+    assess = change.add_parser("assess", help="assess a change: impact, collisions, freezes, risk")
+    assess.add_argument("id")
+    assess.add_argument("--json", action="store_true", help="print the API's JSON")
     return parser
 
 
 def _get(client: httpx.Client, path: str, params: dict[str, Any] | None = None) -> Any:
+    return _call(client, "GET", path, params=params)
+
+
+def _call(client: httpx.Client, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None) -> Any:
     try:
-        response = client.get(path, params={k: v for k, v in (params or {}).items() if v is not None})
+        response = client.request(
+            method, path, params={k: v for k, v in (params or {}).items() if v is not None}, json=body
+        )
     except httpx.HTTPError as exc:
         raise ApiCallError(f"cannot reach {client.base_url}: {exc}") from None
     if response.status_code >= 400:
@@ -94,6 +110,76 @@ def _ci_show(client: httpx.Client, args: argparse.Namespace) -> None:
         print(f"  {key:<20} {value}")
 
 
+def render_tree(roots: list[dict[str, Any]], items: list[dict[str, Any]]) -> list[str]:
+    """Affected CIs as a tree of their paths: each line says how trouble got there."""
+    children: dict[tuple[str, ...], dict[str, dict[str, Any]]] = {}
+    for item in items:
+        path = item["path"]
+        for depth in range(1, len(path)):
+            prefix = tuple(step["uid"] for step in path[:depth])
+            step = path[depth]
+            node = children.setdefault(prefix, {}).setdefault(step["uid"], {"step": step, "state": None})
+            if depth == len(path) - 1:
+                node["state"] = item["state"]
+    lines: list[str] = []
+
+    def walk(prefix: tuple[str, ...], indent: str) -> None:
+        entries = sorted(children.get(prefix, {}).values(), key=lambda n: (n["step"]["class"], n["step"]["name"] or ""))
+        for index, node in enumerate(entries):
+            step = node["step"]
+            last = index == len(entries) - 1
+            arrow = "->" if step["direction"] == "out" else "<-"
+            state = f" [{node['state']}]" if node["state"] else ""
+            lines.append(
+                f"{indent}{'`-- ' if last else '|-- '}{step['name']} ({step['class']}){state}  {arrow} {step['via']}"
+            )
+            walk((*prefix, step["uid"]), indent + ("    " if last else "|   "))
+
+    for root in roots:
+        lines.append(f"{root['name']} ({root['class']}) [fails]")
+        walk((root["uid"],), "")
+    return lines
+
+
+def _impact(client: httpx.Client, args: argparse.Namespace) -> None:
+    if len(args.uids) == 1:
+        result = _get(client, f"/api/v1/cis/{args.uids[0]}/impact", {"depth": args.depth})
+    else:
+        result = _call(client, "POST", "/api/v1/impact", body={"uids": args.uids, "depth": args.depth})
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    for line in render_tree(result["roots"], result["items"]):
+        print(line)
+    services = ", ".join(
+        f"{s['name']} ({s['state']}, {s.get('criticality') or '-'})" for s in result["business_services"]
+    )
+    print(
+        f"\n{result['total']} CIs affected: {json.dumps(result['by_state'])}; business services: {services or 'none'}"
+    )
+
+
+def _assess(client: httpx.Client, args: argparse.Namespace) -> None:
+    snapshot = _call(client, "POST", f"/api/v1/changes/{args.id}/assessment")
+    if args.json:
+        print(json.dumps(snapshot, indent=2))
+        return
+    risk = snapshot["risk"]
+    print(f"{args.id}: risk {risk['level'].upper()} (score {risk['score']})")
+    for reason in risk["reasons"]:
+        print(f"  - {reason}")
+    for collision in snapshot["collisions"]:
+        shared = ", ".join(s["name"] or s["uid"] for s in collision["shared"])
+        print(f"collides with {collision['id']} ({collision['title']}, {collision['state']}) on: {shared}")
+    for freeze in snapshot["freeze_conflicts"]:
+        print(f"inside freeze window {freeze['name']} ({freeze['start']} - {freeze['end']})")
+    for incident in snapshot["open_incidents"]:
+        print(f"open incident {incident['id']}: {incident['title']}")
+    print()
+    for line in render_tree(snapshot["targets"], snapshot["affected"]["items"]):
+        print(line)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if not args.token:
@@ -102,7 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     headers = {"Authorization": f"Bearer {args.token}"}
     with httpx.Client(base_url=args.url, headers=headers, timeout=args.timeout) as client:
         try:
-            if args.action == "list":
+            if args.resource == "impact":
+                _impact(client, args)
+            elif args.resource == "change":
+                _assess(client, args)
+            elif args.action == "list":
                 _ci_list(client, args)
             else:
                 _ci_show(client, args)

@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
 
 from tests.integration.conftest import BOOTSTRAP_TOKEN, bearer
 
@@ -99,14 +99,14 @@ def switch_report() -> dict[str, Any]:
     return envelope("snmp", "collector@sw1", records, relations)
 
 
-def post(client: TestClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def post(client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
     response = client.post(path, json=body, headers=ADMIN)
     assert response.status_code in (200, 201), response.text
     result: dict[str, Any] = response.json()
     return result
 
 
-def build_estate(client: TestClient) -> dict[str, str]:
+def build_estate(client: httpx.Client) -> dict[str, str]:
     uids: dict[str, str] = {}
     for hostname in HOSTS:
         summary = post(client, "/api/v1/reports", agent_report(hostname))

@@ -99,3 +99,38 @@ def test_token_command_reports_an_unreachable_database(settings: Settings) -> No
     )
     assert done.returncode == 1
     assert "is unreachable" in done.stderr
+
+
+def test_engineer_cli_shows_impact_and_change_assessment_as_trees(server_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.integration.estate import build_estate
+
+    with httpx.Client(base_url=server_url, headers=bearer(BOOTSTRAP_TOKEN), timeout=30) as api:
+        estate = build_estate(api)
+        start = datetime.now(UTC) + timedelta(days=1)
+        window = {"planned_start": start.isoformat(), "planned_end": (start + timedelta(hours=2)).isoformat()}
+        first = api.post(
+            "/api/v1/changes", json={"title": "switch firmware", "targets": [estate["sw1"]], **window}
+        ).json()
+        second = api.post("/api/v1/changes", json={"title": "db patch", "targets": [estate["db1"]], **window}).json()
+        for change in (first, second):
+            api.post(f"/api/v1/changes/{change['id']}/transition", json={"to": "submitted"})
+    env = dict(os.environ, CMDB_URL=server_url, CMDB_TOKEN=BOOTSTRAP_TOKEN)
+
+    impact = subprocess.run([str(BIN / "cmdb"), "impact", estate["app1"]], env=env, capture_output=True, text=True)
+    assert impact.returncode == 0, impact.stderr
+    lines = impact.stdout.splitlines()
+    assert lines[0] == "app1 (LinuxHost) [fails]"
+    assert any("app1:8080 (ListeningService) [down]  <- RUNS_ON" in line for line in lines)
+    assert any("shop (Application) [degraded]  -> MEMBER_OF" in line for line in lines)
+    assert any("web shop (BusinessService) [degraded]  <- DEPENDS_ON" in line for line in lines)
+    assert "business services: web shop (degraded, high)" in impact.stdout
+
+    assess = subprocess.run(
+        [str(BIN / "cmdb"), "change", "assess", first["id"]], env=env, capture_output=True, text=True
+    )
+    assert assess.returncode == 0, assess.stderr
+    assert assess.stdout.startswith(f"{first['id']}: risk HIGH")
+    assert f"collides with {second['id']} (db patch, submitted) on:" in assess.stdout
+    assert "sw1 (Switch) [fails]" in assess.stdout
