@@ -31,12 +31,8 @@ EXIT_OK, EXIT_CONFIG, EXIT_REJECTED, EXIT_TEMPFAIL = 0, 1, 2, 75
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="cmdb-agent", description="Report this host's inventory to the CMDB."
-    )
-    parser.add_argument(
-        "--config", help="config file (default: CMDB_AGENT_CONFIG or /etc/cmdb-agent/agent.toml)"
-    )
+    parser = argparse.ArgumentParser(prog="cmdb-agent", description="Report this host's inventory to the CMDB.")
+    parser.add_argument("--config", help="config file (default: CMDB_AGENT_CONFIG or /etc/cmdb-agent/agent.toml)")
     parser.add_argument("-v", "--verbose", action="store_true")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("collect", help="print this host's report as JSON")

@@ -99,9 +99,7 @@ def build_report(
                         "mtu": nic.get("mtu"),
                         "speed_mbps": nic.get("speed_mbps"),
                         "oper_status": nic.get("oper_status"),
-                        "addresses": [
-                            f"{a['address']}/{a['prefix_length']}" for a in nic.get("addresses", [])
-                        ],
+                        "addresses": [f"{a['address']}/{a['prefix_length']}" for a in nic.get("addresses", [])],
                     }
                 ),
             }
@@ -121,7 +119,10 @@ def build_report(
                 "parent": HOST_REF,
                 "identity": {"mount_point": fs["mount_point"]},
                 "attributes": drop_none(
-                    {k: fs.get(k) for k in ("device", "fs_type", "size_bytes", "used_bytes")}
+                    {
+                        "name": fs["mount_point"],
+                        **{k: fs.get(k) for k in ("device", "fs_type", "size_bytes", "used_bytes")},
+                    }
                 ),
             }
         )

@@ -133,17 +133,12 @@ class LiveSystem:
         result: dict[str, list[NicAddress]] = {}
         for nic, addresses in self._psutil.net_if_addrs().items():
             result[nic] = [
-                NicAddress(families[a.family], a.address, a.netmask)
-                for a in addresses
-                if a.family in families
+                NicAddress(families[a.family], a.address, a.netmask) for a in addresses if a.family in families
             ]
         return result
 
     def nic_stats(self) -> dict[str, NicStats]:
-        return {
-            nic: NicStats(bool(s.isup), int(s.mtu), int(s.speed))
-            for nic, s in self._psutil.net_if_stats().items()
-        }
+        return {nic: NicStats(bool(s.isup), int(s.mtu), int(s.speed)) for nic, s in self._psutil.net_if_stats().items()}
 
     def sockets(self) -> list[Socket]:
         result = []
@@ -206,9 +201,7 @@ class RecordedSystem:
     stats: dict[str, NicStats] = field(default_factory=dict)
     socket_table: list[Socket] = field(default_factory=list)
     processes: dict[int, ProcessInfo] = field(default_factory=dict)
-    uname: dict[str, str] = field(
-        default_factory=lambda: {"system": "Linux", "kernel": "", "architecture": ""}
-    )
+    uname: dict[str, str] = field(default_factory=lambda: {"system": "Linux", "kernel": "", "architecture": ""})
 
     def read_text(self, path: str) -> str | None:
         return self.files.get(path)

@@ -15,9 +15,7 @@ class IdentityCollector(Collector):
     name = "identity"
 
     def collect(self, system: System, facts: Facts) -> dict[str, Any]:
-        machine_id = (
-            system.read_text("/etc/machine-id") or system.read_text("/var/lib/dbus/machine-id") or ""
-        ).strip()
+        machine_id = (system.read_text("/etc/machine-id") or system.read_text("/var/lib/dbus/machine-id") or "").strip()
         hostname = system.hostname().split(".", 1)[0]
         fqdn = system.fqdn()
         return {

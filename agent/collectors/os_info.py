@@ -14,9 +14,7 @@ class OsCollector(Collector):
     name = "os"
 
     def collect(self, system: System, facts: Facts) -> dict[str, Any]:
-        release = parse_os_release(
-            system.read_text("/etc/os-release") or system.read_text("/usr/lib/os-release") or ""
-        )
+        release = parse_os_release(system.read_text("/etc/os-release") or system.read_text("/usr/lib/os-release") or "")
         cpu = parse_cpuinfo(system.read_text("/proc/cpuinfo") or "")
         uname = system.platform()
         return {
