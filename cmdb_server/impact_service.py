@@ -8,7 +8,7 @@ from typing import Any
 from neo4j import AsyncDriver
 
 from cmdb_server.errors import NotFound
-from cmdb_server.impact import Affected, Subgraph, analyse, propagation_types
+from cmdb_server.impact import Affected, Subgraph, analyse, propagation_types, upstream
 from cmdb_server.repositories.impact import load_neighbourhood
 from schema import ImpactPropagation, Schema
 
@@ -33,17 +33,52 @@ def _item(graph: Subgraph, affected: Affected) -> dict[str, Any]:
     }
 
 
-async def impact_of(uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema) -> dict[str, Any]:
+async def _graph(uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema) -> Subgraph:
     member_types = [n for n, r in schema.relationships.items() if r.impact is ImpactPropagation.REDUNDANT]
     graph = await load_neighbourhood(driver, database, uids, propagation_types(schema), depth, member_types)
     missing = [uid for uid in uids if uid not in graph.nodes]
     if missing:
         raise NotFound(f"no CI with uid {', '.join(repr(m) for m in missing)}", field="uids")
+    return graph
+
+
+async def dependencies_of(
+    uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema
+) -> dict[str, Any]:
+    """The other direction: the CIs whose trouble would reach these, each with the path down to one of them."""
+    graph = await _graph(uids, depth, driver, database, schema)
+    paths = upstream(schema, graph, uids, depth)
+    items = [
+        {
+            "uid": uid,
+            "name": graph.nodes[uid].name,
+            "class": graph.nodes[uid].ci_class,
+            "state": None,
+            "depth": len(path) - 1,
+            "path": [_step(graph, s.uid, s.via, s.direction) for s in path],
+        }
+        for uid, path in paths.items()
+    ]
+    items.sort(key=lambda i: (i["depth"], i["class"], i["name"] or "", i["uid"]))
+    return {
+        "roots": [_step(graph, uid, None, None) for uid in uids],
+        "direction": "up",
+        "depth": depth,
+        "total": len(items),
+        "by_class": dict(sorted(Counter(i["class"] for i in items).items())),
+        "items": items,
+    }
+
+
+async def impact_of(uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema) -> dict[str, Any]:
+    """What these CIs failing (or changing) affects, with states and paths."""
+    graph = await _graph(uids, depth, driver, database, schema)
     result = analyse(schema, graph, uids, depth)
     items = sorted(result.values(), key=lambda a: (a.depth, a.node.ci_class, a.node.name or "", a.node.uid))
     services = [a for a in items if "BusinessService" in a.node.labels]
     return {
         "roots": [_step(graph, uid, None, None) for uid in uids],
+        "direction": "down",
         "depth": depth,
         "total": len(items),
         "by_class": dict(sorted(Counter(a.node.ci_class for a in items).items())),

@@ -53,6 +53,14 @@ def to_json(value: Any) -> str | None:
     return json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, date | datetime) else str(v))
 
 
+def decode_event(event: dict[str, Any]) -> dict[str, Any]:
+    """An Event as the API shows it: old and new values decoded from their JSON text."""
+    for key in ("old", "new"):
+        value = event.get(key)
+        event[key] = json.loads(value) if value is not None else None
+    return event
+
+
 def _rank(ci_class: CIClass, kind: SourceKind | str) -> int:
     try:
         return ci_class.precedence.index(SourceKind(kind))

@@ -57,6 +57,12 @@ class CICreate(BaseModel):
     parent_uid: str | None = Field(None, description="The parent CI of a dependent class (an interface's host).")
 
 
+class CIUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    attributes: dict[str, Any] = Field(min_length=1, description="Attributes to set; null clears one.")
+
+
 class RelationshipCreate(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 

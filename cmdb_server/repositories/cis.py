@@ -337,3 +337,37 @@ async def end_relationship(
     )
     ended: int = records[0]["ended"]
     return ended
+
+
+async def update_attributes(
+    driver: AsyncDriver, database: str, uid: str, current: dict[str, Any], changes: dict[str, Any], source: str
+) -> list[str]:
+    """Set attributes by hand (manual precedence); one history event per changed field; the fields changed."""
+    now = datetime.now(UTC)
+    changed = {k: v for k, v in changes.items() if current.get(k) != v}
+    if not changed:
+        return []
+    props = dict(changed) | {f"{PROVENANCE_PREFIX}{k}": SourceKind.MANUAL.value for k in changed}
+    events = [
+        {
+            "ci_uid": uid,
+            "kind": "attribute",
+            "field": k,
+            "old": to_json(current.get(k)),
+            "new": to_json(v),
+            "source": source,
+            "at": now,
+        }
+        for k, v in changed.items()
+    ]
+    await driver.execute_query(
+        """
+        MATCH (n:CI {uid: $uid}) SET n += $props
+        WITH n UNWIND $events AS e CREATE (ev:Event) SET ev = e
+        """,
+        uid=uid,
+        props=props,
+        events=events,
+        database_=database,
+    )
+    return sorted(changed)

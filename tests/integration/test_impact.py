@@ -137,3 +137,15 @@ def test_curation_refuses_bad_input_by_field(client: TestClient, estate: dict[st
     )
     assert wrong_end.status_code == 422
     assert wrong_end.json()["error"]["fields"][0]["field"] == "from_uid"
+
+
+def test_upstream_lists_what_a_service_depends_on(client: TestClient, estate: dict[str, str]) -> None:
+    response = client.get(f"/api/v1/cis/{estate['service']}/impact", params={"direction": "up"}, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    names = {i["name"] for i in result["items"]}
+    assert {"shop", "app1", "app2", "db1", "db1:5432", "sw1"} <= names
+    switch = next(i for i in result["items"] if i["name"] == "sw1")
+    assert switch["path"][0]["name"] == "sw1"
+    assert switch["path"][-1]["name"] == "web shop"
+    assert result["direction"] == "up"

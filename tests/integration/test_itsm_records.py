@@ -163,3 +163,32 @@ def test_the_configuration_audit(client: TestClient, estate: dict[str, str]) -> 
     assert audit["not_verified"] == []
     stale = client.get("/api/v1/reports/configuration-audit", params={"interval_hours": 0.000001}, headers=ADMIN).json()
     assert {"app1", "sw1"} <= {n["name"] for n in stale["not_verified"]}
+
+
+def test_services_are_edited_through_the_api_with_history(client: TestClient, estate: dict[str, str]) -> None:
+    response = client.patch(
+        f"/api/v1/cis/{estate['service']}", json={"attributes": {"criticality": "critical"}}, headers=ADMIN
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["attributes"]["criticality"] == "critical"
+    history = client.get(f"/api/v1/cis/{estate['service']}/history", headers=ADMIN).json()["items"]
+    latest = history[0]
+    assert (latest["field"], latest["old"], latest["new"]) == ("criticality", "high", "critical")
+    assert latest["source"] == "manual:bootstrap admin (environment)"
+    renamed = client.patch(f"/api/v1/cis/{estate['shop']}", json={"attributes": {"name": "shop2"}}, headers=ADMIN)
+    assert renamed.status_code == 422  # an application is identified by its name
+    assert renamed.json()["error"]["fields"][0]["field"] == "attributes.name"
+    bad = client.patch(f"/api/v1/cis/{estate['service']}", json={"attributes": {"criticality": "meh"}}, headers=ADMIN)
+    assert bad.status_code == 422
+    assert bad.json()["error"]["fields"][0]["field"] == "attributes.criticality"
+
+
+def test_every_record_keeps_its_history(client: TestClient, estate: dict[str, str]) -> None:
+    incident = post(client, "/api/v1/incidents", {"title": "down", "affected": [estate["db1"]]})
+    post(client, f"/api/v1/incidents/{incident['id']}/transition", {"to": "in_progress"})
+    history = client.get(f"/api/v1/incidents/{incident['id']}/history", headers=ADMIN).json()["items"]
+    assert [(e["kind"], e.get("field"), e["new"] if e["kind"] == "field" else None) for e in history] == [
+        ("field", "status", "in_progress"),
+        ("created", None, None),
+    ]
+    assert all(e["source"] == "user:bootstrap admin (environment)" for e in history)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Query
 from cmdb_server.api.deps import DriverDep, SettingsDep
 from cmdb_server.auth import Reader
 from cmdb_server.errors import Unprocessable
+from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import audit, records
 from schema.itsm import CHANGE_AUTHORISED
 
@@ -32,7 +32,7 @@ async def unauthorised_changes(
     authorising = await records.authorising_changes(driver, db, sorted(CHANGE_AUTHORISED))
     items = []
     for row in await records.discovered_changes(driver, db, since):
-        event = row["event"]
+        event = decode_event(row["event"])
         scope = {row["uid"], row["parent_uid"]} - {None}
         covered = [c["id"] for c in authorising if scope & set(c["targets"]) and c["start"] <= event["at"] <= c["end"]]
         if covered:
@@ -43,8 +43,8 @@ async def unauthorised_changes(
                 "at": event["at"],
                 "kind": event["kind"],
                 "field": event.get("field"),
-                "old": json.loads(event["old"]) if event.get("old") is not None else None,
-                "new": json.loads(event["new"]) if event.get("new") is not None else None,
+                "old": event["old"],
+                "new": event["new"],
                 "source": event["source"],
                 "report_id": event.get("report_id"),
             }

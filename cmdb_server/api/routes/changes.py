@@ -14,7 +14,7 @@ from cmdb_server.auth import Principal, Reader, require_roles
 from cmdb_server.errors import Conflict, Forbidden, NotFound, Unprocessable
 from cmdb_server.itsm import IllegalTransition, check_transition
 from cmdb_server.models.records import ChangeCreate, ChangeUpdate, FreezeCreate, Transition, Window
-from cmdb_server.reconcile import to_json
+from cmdb_server.reconcile import decode_event, to_json
 from cmdb_server.repositories import records
 from cmdb_server.repositories.cis import history_of
 from schema import Role
@@ -215,13 +215,13 @@ async def assess(
 @router.get("/changes/{change_id}/history", summary="Who did what to a change, newest first")
 async def change_history(change_id: ChangeId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
     await _change(driver, settings.neo4j_database, change_id)
-    events, total = await history_of(
-        driver, settings.neo4j_database, change_id, since=None, until=None, limit=500, offset=0
-    )
-    for event in events:
-        for key in ("old", "new"):
-            event[key] = json.loads(event[key]) if event.get(key) is not None else None
-    return {"id": change_id, "items": events, "total": total}
+    return await record_history(driver, settings.neo4j_database, change_id)
+
+
+async def record_history(driver: DriverDep, database: str, record_id: str) -> dict[str, Any]:
+    """The history of any ITSM record: its events, newest first, values decoded."""
+    events, total = await history_of(driver, database, record_id, since=None, until=None, limit=500, offset=0)
+    return {"id": record_id, "items": [decode_event(e) for e in events], "total": total}
 
 
 @router.post("/freeze-windows", status_code=201, summary="Declare a change freeze (optionally for some services)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -12,6 +11,7 @@ from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Reader
 from cmdb_server.errors import NotFound, Unprocessable
 from cmdb_server.models.ci import CIList, CIPublic
+from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import cis
 from schema import CIStatus
 
@@ -118,9 +118,7 @@ async def get_history(
     events, total = await cis.history_of(
         driver, settings.neo4j_database, uid, since=since, until=until, limit=limit, offset=offset
     )
-    for event in events:
-        for key in ("old", "new"):
-            event[key] = json.loads(event[key]) if event.get(key) is not None else None
+    events = [decode_event(e) for e in events]
     next_offset = offset + limit if offset + limit < total else None
     return {
         "uid": uid,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from neo4j.exceptions import ConstraintError
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Curator, Principal
 from cmdb_server.errors import Conflict, NotFound, Unprocessable
-from cmdb_server.models.ci import CICreate, CIPublic, RelationshipCreate
+from cmdb_server.models.ci import CICreate, CIPublic, CIUpdate, RelationshipCreate
 from cmdb_server.repositories import cis
 from schema import AttributeValueError, check_attributes
 from schema.values import check_value
@@ -20,6 +20,38 @@ router = APIRouter(tags=["curation"])
 
 def manual_source(principal: Principal) -> str:
     return f"manual:{principal.name}"
+
+
+@router.patch("/cis/{uid}", response_model=CIPublic, summary="Edit a CI's attributes by hand")
+async def update_ci(
+    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    body: CIUpdate,
+    principal: Curator,
+    driver: DriverDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+) -> CIPublic:
+    """Manual values outrank discovery's (see source precedence); identity keys cannot change here."""
+    record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
+    if record is None:
+        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+    ci_class = schema.classes[record.ci_class]
+    try:
+        attributes = check_attributes(ci_class, body.attributes)
+    except AttributeValueError as exc:
+        raise Unprocessable(exc.message, field=f"attributes.{exc.field}") from None
+    keys = {k for rule in ci_class.identity for k in rule.keys if rule.unique}
+    for key in sorted(keys & set(attributes)):
+        if attributes[key] != record.attributes.get(key):
+            raise Unprocessable(
+                f"{key} identifies this {ci_class.name} and cannot be edited", field=f"attributes.{key}"
+            )
+    await cis.update_attributes(
+        driver, settings.neo4j_database, uid, record.attributes, attributes, manual_source(principal)
+    )
+    updated = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
+    assert updated is not None
+    return CIPublic.from_record(updated)
 
 
 @router.post("/cis", status_code=201, response_model=CIPublic, summary="Declare a CI by hand")

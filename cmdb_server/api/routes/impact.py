@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Reader
-from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, impact_of
+from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, dependencies_of, impact_of
 
 router = APIRouter(tags=["impact"])
 
@@ -27,8 +27,13 @@ async def ci_impact(
     schema: SchemaDep,
     uid: Annotated[str, Path(min_length=1, max_length=100)],
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH, description="How many relationships to follow.")] = DEFAULT_DEPTH,
+    direction: Annotated[
+        Literal["down", "up"],
+        Query(description="down: what this CI failing affects; up: what this CI depends on."),
+    ] = "down",
 ) -> dict[str, Any]:
-    return await impact_of([uid], depth, driver, settings.neo4j_database, schema)
+    walk = impact_of if direction == "down" else dependencies_of
+    return await walk([uid], depth, driver, settings.neo4j_database, schema)
 
 
 @router.post("/impact", summary="What several CIs failing together affect (a rack, a switch stack)")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
-from cmdb_server.api.routes.changes import actor, checked_cis
+from cmdb_server.api.routes.changes import actor, checked_cis, record_history
 from cmdb_server.auth import Principal, Reader, require_roles
 from cmdb_server.errors import Conflict, NotFound, Unprocessable
 from cmdb_server.impact import propagation_types, upstream
@@ -200,3 +200,15 @@ async def move_problem(
     if not ok:
         raise Conflict("the problem moved meanwhile; read it again", field="status")
     return await _record(driver, db, records.PROBLEM, problem_id)
+
+
+@router.get("/incidents/{incident_id}/history", summary="Who did what to an incident, newest first")
+async def incident_history(incident_id: RecordId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
+    await _record(driver, settings.neo4j_database, records.INCIDENT, incident_id)
+    return await record_history(driver, settings.neo4j_database, incident_id)
+
+
+@router.get("/problems/{problem_id}/history", summary="Who did what to a problem, newest first")
+async def problem_history(problem_id: RecordId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
+    await _record(driver, settings.neo4j_database, records.PROBLEM, problem_id)
+    return await record_history(driver, settings.neo4j_database, problem_id)

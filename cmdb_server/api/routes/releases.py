@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
-from cmdb_server.api.routes.changes import actor, checked_cis
+from cmdb_server.api.routes.changes import actor, checked_cis, record_history
 from cmdb_server.auth import Principal, Reader, require_roles
 from cmdb_server.errors import Conflict, NotFound, Unprocessable
 from cmdb_server.impact_service import DEFAULT_DEPTH, impact_of
@@ -116,3 +116,9 @@ async def release_affected(
         "ready": not problems,
         "readiness_problems": problems,
     }
+
+
+@router.get("/releases/{release_id}/history", summary="Who did what to a release, newest first")
+async def release_history(release_id: ReleaseId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
+    await _release(driver, settings.neo4j_database, release_id)
+    return await record_history(driver, settings.neo4j_database, release_id)
