@@ -160,6 +160,9 @@ class _Apply:
                 f"applied from {self.report.source_key} ({newest.isoformat()}); not applied",
                 field="collected_at",
             )
+        state = await repo.source_state(tx, self.report.source_key) if self.report.complete else None
+        if state is not None and state.get("fingerprint") == self.report.fingerprint:
+            return await self._unchanged(tx, state)
         for level in _levels(self.report.records):
             current = await self._identify(tx, level)
             await self._check_agent_binding(tx, level, current)
@@ -168,6 +171,15 @@ class _Apply:
         await repo.write_events(tx, self.events)
         self.summary.events = len(self.events)
         self.summary.cis = dict(self.uids)
+        if self.report.complete:
+            classes = {name: c.created + c.updated + c.unchanged for name, c in self.summary.classes.items()}
+            relations = {name: r.started + r.unchanged for name, r in self.summary.relations.items()}
+            state = {"fingerprint": self.report.fingerprint, "cis": json.dumps(self.uids)}
+            state |= {"classes": json.dumps(classes), "relations": json.dumps(relations)}
+            await repo.save_source_state(tx, self.report.source_key, state)
+        return await self._record(tx)
+
+    async def _record(self, tx: AsyncManagedTransaction) -> IngestSummary:
         await repo.record_report(
             tx,
             self.report.report_id,
@@ -177,6 +189,34 @@ class _Apply:
             json.dumps(self.summary.to_json()),
         )
         return self.summary
+
+    async def _unchanged(self, tx: AsyncManagedTransaction, state: dict[str, Any]) -> IngestSummary:
+        """The report says what the source's last one said: only last_seen (and volatile values) move."""
+        uids: dict[str, str] = json.loads(state["cis"])
+        if self.caller.role is Role.AGENT:
+            hosts = [r for r in self.report.records if r.parent_ref is None and r.ci_class.is_a("Host")]
+            for host in hosts:
+                bound = await repo.bind_agent_token(tx, self.caller.token_id, uids[host.ref])
+                if bound != uids[host.ref]:
+                    raise Forbidden(f"this agent token is bound to the host {bound}", field=f"records[{host.index}]")
+        seen = {"last_seen": self.now, seen_property(self.report.source_kind): self.now}
+        reactivated = await repo.mark_seen(
+            tx, sorted(set(uids.values())), seen, self.report.source_key, self.report.report_id
+        )
+        volatile = []
+        for record in self.report.records:
+            values = {k: v for k, v in record.attributes.items() if record.ci_class.attributes[k].volatile}
+            if values and record.ref in uids:
+                volatile.append({"uid": uids[record.ref], "props": values})
+        await repo.set_properties(tx, volatile)
+        for name, count in json.loads(state["classes"]).items():
+            self.summary.classes[name].unchanged = count
+        for name, count in json.loads(state.get("relations", "{}")).items():
+            if count:
+                self.summary.relations[name].unchanged = count
+        self.summary.events = len(reactivated)
+        self.summary.cis = uids
+        return await self._record(tx)
 
     async def _identify(
         self, tx: AsyncManagedTransaction, level: list[Record]
@@ -290,12 +330,13 @@ class _Apply:
                     write["name"] = default_name(record)
                 self._event(uid, "created", new={k: v for k, v in record.attributes.items() if v is not None})
             else:
-                for change in merge.changes:
+                recorded = [c for c in merge.changes if not existing_class.attributes[c.field].volatile]
+                for change in recorded:
                     self._event(uid, "attribute", change.field, change.old, change.new)
                 if props.get("status") != CIStatus.ACTIVE.value:
                     write["status"] = CIStatus.ACTIVE.value
                     self._event(uid, "status", "status", props.get("status"), CIStatus.ACTIVE.value)
-                if merge.changes or labels:
+                if recorded or labels:
                     counts.updated += 1
                 else:
                     counts.unchanged += 1

@@ -65,6 +65,7 @@ def derive_index_specs(schema: Schema) -> list[IndexSpec]:
         _spec(IndexKind.RANGE, EVENT_LABEL, ("ci_uid", "at")),
         _spec(IndexKind.RANGE, EVENT_LABEL, ("at",)),
         _spec(IndexKind.UNIQUE, "Counter", ("name",)),
+        _spec(IndexKind.UNIQUE, "SourceState", ("source",)),
         *(_spec(IndexKind.UNIQUE, label, ("id",)) for label in RECORD_LABELS),
     ]
     # Ending what a source no longer reports looks its edges up by source.

@@ -43,6 +43,7 @@ class Attribute:
     type: AttributeType
     description: str
     values: tuple[str, ...] = ()  # allowed values when type is ENUM
+    volatile: bool = False  # changes all the time (used space): kept current, not recorded as history
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,9 @@ def _parse_attribute(
     if values and attr_type is not AttributeType.ENUM:
         raise SchemaError(f"{where}: 'values' is only for enum attributes")
     description = _require(raw, "description", where)
-    return Attribute(name=name, type=attr_type, description=description, values=values)
+    return Attribute(
+        name=name, type=attr_type, description=description, values=values, volatile=bool(raw.get("volatile", False))
+    )
 
 
 def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:

@@ -33,6 +33,8 @@ and returns it typed, or raises ``ReportError`` listing every problem with its p
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -121,6 +123,7 @@ class Report:
     records: list[Record]
     relations: list[Relation]
     complete: bool = True
+    fingerprint: str = ""  # what the report says, volatile values left out: equal reports, equal prints
 
     @property
     def source_key(self) -> str:
@@ -291,6 +294,22 @@ def _check_relation(
     return Relation(index, rel_type.name, ends["from"].ref, ends["to"].ref, checked)
 
 
+def fingerprint(data: Mapping[str, Any], schema: Schema) -> str:
+    """A hash of what a (valid) report says about the estate: not its id, time, or volatile values."""
+    records = []
+    for raw in data["records"]:
+        ci_class = schema.classes[raw["class"]]
+        attributes = {k: v for k, v in raw.get("attributes", {}).items() if not ci_class.attributes[k].volatile}
+        records.append({**raw, "attributes": attributes})
+    content = {
+        "source": data["source"],
+        "complete": data.get("complete", True),
+        "records": records,
+        "relations": data.get("relations", []),
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
 def parse_report(data: Any, schema: Schema) -> Report:
     """Check ``data`` (parsed JSON) against the contract and the schema; raise ReportError."""
     problems = _Problems()
@@ -339,6 +358,7 @@ def parse_report(data: Any, schema: Schema) -> Report:
     assert kind is not None
     assert collected_at is not None
     return Report(
+        fingerprint=fingerprint(data, schema),
         report_id=data["report_id"],
         source_kind=kind,
         source_name=data["source"]["name"],

@@ -247,3 +247,46 @@ async def bound_host_of(tx: AsyncManagedTransaction, token_id: str) -> str | Non
     result = await tx.run("MATCH (t:ApiToken {token_id: $token_id}) RETURN t.bound_ci_uid AS bound", token_id=token_id)
     row = await result.single()
     return row["bound"] if row else None
+
+
+async def source_state(tx: AsyncManagedTransaction, source: str) -> dict[str, Any] | None:
+    """What the last complete report of a source said: its fingerprint and the CIs it named."""
+    result = await tx.run("MATCH (s:SourceState {source: $source}) RETURN properties(s) AS s", source=source)
+    row = await result.single()
+    return dict(row["s"]) if row else None
+
+
+async def save_source_state(tx: AsyncManagedTransaction, source: str, state: dict[str, Any]) -> None:
+    await tx.run("MERGE (s:SourceState {source: $source}) SET s += $state", source=source, state=state)
+
+
+async def mark_seen(
+    tx: AsyncManagedTransaction, uids: list[str], seen: dict[str, Any], source: str, report_id: str
+) -> list[dict[str, Any]]:
+    """Only last_seen (and the source's seen time) on the CIs of an unchanged report.
+
+    A CI that had gone stale is active again, as a history event. Returns those.
+    """
+    result = await tx.run(
+        """
+        UNWIND $uids AS uid
+        MATCH (n:CI {uid: uid})
+        SET n += $seen
+        WITH n WHERE n.status = 'stale'
+        SET n.status = 'active'
+        CREATE (:Event {ci_uid: n.uid, kind: 'status', field: 'status', old: '"stale"', new: '"active"',
+                        source: $source, report_id: $report_id, at: $seen.last_seen})
+        RETURN n.uid AS uid
+        """,
+        uids=uids,
+        seen=seen,
+        source=source,
+        report_id=report_id,
+    )
+    return [dict(row) async for row in result]
+
+
+async def set_properties(tx: AsyncManagedTransaction, rows: list[dict[str, Any]]) -> None:
+    """Plain property updates without history (volatile values): rows of {uid, props}."""
+    if rows:
+        await tx.run("UNWIND $rows AS row MATCH (n:CI {uid: row.uid}) SET n += row.props", rows=rows)

@@ -395,3 +395,26 @@ def test_history_filters_by_time_range(client: TestClient) -> None:
     bad = client.get(f"/api/v1/cis/{host_uid}/history", params={"since": "2026-01-01T00:00:00"}, headers=ADMIN)
     assert bad.status_code == 422
     assert bad.json()["error"]["fields"][0]["field"] == "since"
+
+
+def test_volatile_values_stay_current_without_history(client: TestClient) -> None:
+    disk = {
+        "ref": "fs",
+        "class": "Filesystem",
+        "parent": "host",
+        "identity": {"mount_point": "/"},
+        "attributes": {"size_bytes": 1000, "used_bytes": 100},
+    }
+    first = host_report(extra_records=[disk])
+    fs_uid = send(client, first).json()["cis"]["fs"]
+    fuller = again(first)
+    fuller["records"][-1]["attributes"]["used_bytes"] = 700
+    summary = send(client, fuller).json()
+    assert summary["events"] == 0
+    assert summary["classes"]["Filesystem"] == {"created": 0, "updated": 0, "unchanged": 1}
+    assert client.get(f"/api/v1/cis/{fs_uid}", headers=ADMIN).json()["attributes"]["used_bytes"] == 700
+    history = client.get(f"/api/v1/cis/{fs_uid}/history", headers=ADMIN).json()
+    assert [e["kind"] for e in history["items"]] == ["created"]
+    resized = again(fuller)
+    resized["records"][-1]["attributes"]["size_bytes"] = 2000  # not volatile: a real change
+    assert send(client, resized).json()["events"] == 1
