@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Server processes; ingest is CPU-bound, so about one per core.")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     schema_retry_seconds: float = Field(
         5.0, gt=0, description="While Neo4j is unreachable at start-up, retry applying the schema this often."

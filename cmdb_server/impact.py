@@ -124,10 +124,6 @@ def analyse(schema: Schema, graph: Subgraph, roots: list[str], max_depth: int) -
     }
 
 
-def propagation_types(schema: Schema) -> list[str]:
-    return sorted(name for name, rel in schema.relationships.items() if rel.impact is not ImpactPropagation.NONE)
-
-
 def upstream(schema: Schema, graph: Subgraph, roots: list[str], max_depth: int) -> dict[str, list[Step]]:
     """The CIs whose trouble reaches the roots, each with the path from it down to a root."""
     reverse: dict[str, list[tuple[str, str, str]]] = defaultdict(list)

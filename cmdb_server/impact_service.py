@@ -8,7 +8,7 @@ from typing import Any
 from neo4j import AsyncDriver
 
 from cmdb_server.errors import NotFound
-from cmdb_server.impact import Affected, Subgraph, analyse, propagation_types, upstream
+from cmdb_server.impact import Affected, Subgraph, analyse, upstream
 from cmdb_server.repositories.impact import load_neighbourhood
 from schema import ImpactPropagation, Schema
 
@@ -33,20 +33,33 @@ def _item(graph: Subgraph, affected: Affected) -> dict[str, Any]:
     }
 
 
-async def _graph(uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema) -> Subgraph:
+async def _graph(
+    uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema, upstream: bool = False
+) -> Subgraph:
+    """The part of the graph trouble can travel through from (or, upstream, to) these CIs."""
     member_types = [n for n, r in schema.relationships.items() if r.impact is ImpactPropagation.REDUNDANT]
-    graph = await load_neighbourhood(driver, database, uids, propagation_types(schema), depth, member_types)
+    along = [n for n, r in schema.relationships.items() if r.propagates(outgoing=True)]
+    against = [n for n, r in schema.relationships.items() if r.propagates(outgoing=False)]
+    if upstream:
+        graph = await load_neighbourhood(driver, database, uids, against, along, depth, member_types)
+    else:
+        stops = {n: r.stops_at for n, r in schema.relationships.items() if r.stops_at}
+        graph = await load_neighbourhood(driver, database, uids, along, against, depth, member_types, stops)
     missing = [uid for uid in uids if uid not in graph.nodes]
     if missing:
         raise NotFound(f"no CI with uid {', '.join(repr(m) for m in missing)}", field="uids")
     return graph
 
 
+async def upstream_graph(uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema) -> Subgraph:
+    return await _graph(uids, depth, driver, database, schema, upstream=True)
+
+
 async def dependencies_of(
     uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema
 ) -> dict[str, Any]:
     """The other direction: the CIs whose trouble would reach these, each with the path down to one of them."""
-    graph = await _graph(uids, depth, driver, database, schema)
+    graph = await _graph(uids, depth, driver, database, schema, upstream=True)
     paths = upstream(schema, graph, uids, depth)
     items = [
         {

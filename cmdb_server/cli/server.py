@@ -34,8 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     serve_options = argparse.ArgumentParser(add_help=False)
     serve_options.add_argument("--host", help="address to listen on (default: CMDB_HOST or 127.0.0.1)")
     serve_options.add_argument("--port", type=int, help="port to listen on (default: CMDB_PORT or 8000)")
+    serve_options.add_argument("--workers", type=int, help="server processes (default: CMDB_WORKERS or 1)")
     parser.add_argument("--host", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", parents=[serve_options], help="run the API server (the default)")
 
@@ -87,7 +89,19 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         settings.host = args.host
     if args.port:
         settings.port = args.port
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    workers = args.workers or settings.workers
+    if workers > 1:
+        # Each worker process builds its own app (and driver) from the environment.
+        uvicorn.run(
+            "cmdb_server.app:create_app",
+            factory=True,
+            workers=workers,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+        )
+    else:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
     return 0
 
 

@@ -24,11 +24,20 @@ async def load_neighbourhood(
     driver: AsyncDriver,
     database: str,
     roots: list[str],
-    types: list[str],
+    out_types: list[str],
+    in_types: list[str],
     depth: int,
     member_types: list[str],
+    stops_at: dict[str, tuple[str, ...]] | None = None,
 ) -> Subgraph:
-    """The CIs within ``depth`` hops of the roots over ``types``, and the members of every group met."""
+    """The CIs within ``depth`` hops of the roots, and the members of every group met.
+
+    Only edges trouble can travel along are followed: ``out_types`` from their source,
+    ``in_types`` from their target; a CI of a class an edge type ``stops_at`` is kept but
+    not expanded from. Following edges both ways would load everything a shared CI (a
+    package installed on every host) touches.
+    """
+    stops = stops_at or {}
     graph = Subgraph()
     async with driver.session(database=database, default_access_mode="READ") as session:
 
@@ -46,13 +55,20 @@ async def load_neighbourhood(
                 result = await tx.run(
                     """
                     UNWIND $uids AS uid
-                    MATCH (n:CI {uid: uid})-[r]-(m:CI)
-                    WHERE type(r) IN $types AND r.ended_at IS NULL
+                    MATCH (n:CI {uid: uid})
+                    CALL (n) {
+                      MATCH (n)-[r]->(m:CI) WHERE type(r) IN $out_types AND r.ended_at IS NULL
+                      RETURN r, m
+                      UNION
+                      MATCH (n)<-[r]-(m:CI) WHERE type(r) IN $in_types AND r.ended_at IS NULL
+                      RETURN r, m
+                    }
                     RETURN startNode(r).uid AS source, endNode(r).uid AS target, type(r) AS type,
                            properties(m) AS p, labels(m) AS l
                     """,
                     uids=sorted(frontier),
-                    types=types,
+                    out_types=out_types,
+                    in_types=in_types,
                 )
                 found: set[str] = set()
                 async for row in result:
@@ -60,7 +76,8 @@ async def load_neighbourhood(
                     uid = row["p"]["uid"]
                     if uid not in graph.nodes:
                         graph.nodes[uid] = _node(row["p"], row["l"])
-                        found.add(uid)
+                        if not set(row["l"]) & set(stops.get(row["type"], ())):
+                            found.add(uid)
                 frontier = found
             # A group's state depends on all its members, reached or not.
             groups = sorted({e.target for e in graph.edges if e.type in member_types})

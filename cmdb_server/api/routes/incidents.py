@@ -11,13 +11,12 @@ from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.api.routes.changes import actor, checked_cis, record_history
 from cmdb_server.auth import Principal, Reader, require_roles
 from cmdb_server.errors import Conflict, NotFound, Unprocessable
-from cmdb_server.impact import propagation_types, upstream
-from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH
+from cmdb_server.impact import upstream
+from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, upstream_graph
 from cmdb_server.itsm import IllegalTransition, check_transition
 from cmdb_server.models.records import IncidentCreate, ProblemCreate, Transition
 from cmdb_server.repositories import records
-from cmdb_server.repositories.impact import load_neighbourhood
-from schema import ImpactPropagation, Role
+from schema import Role
 from schema.itsm import INCIDENT_TRANSITIONS, PROBLEM_TRANSITIONS, IncidentStatus, ProblemStatus
 
 router = APIRouter(tags=["incidents and problems"])
@@ -110,8 +109,7 @@ async def incident_suspects(
     db = settings.neo4j_database
     incident = await _record(driver, db, records.INCIDENT, incident_id)
     affected = await records.linked_ci_uids(driver, db, records.INCIDENT, incident_id)
-    member_types = [n for n, r in schema.relationships.items() if r.impact is ImpactPropagation.REDUNDANT]
-    graph = await load_neighbourhood(driver, db, affected, propagation_types(schema), depth, member_types)
+    graph = await upstream_graph(affected, depth, driver, db, schema)
     paths = upstream(schema, graph, affected, depth)
     candidates: dict[str, list[Any]] = {uid: [] for uid in affected} | dict(paths)
     opened = incident["opened_at"]

@@ -1,0 +1,214 @@
+"""A synthetic estate as reports of the contract, for ingest and impact benchmarks.
+
+Hosts (800-1,500 packages drawn from a shared pool, 2-4 interfaces, 5-20 listening
+services, connections to other hosts' services), access switches (48 ports) with LLDP
+links to their hosts and uplinks to two core switches, and applications and business
+services on top (declared through the API, as people would). Deterministic per seed.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+PACKAGE_POOL = 6000
+HOSTS_PER_SWITCH = 40
+
+
+@dataclass
+class Host:
+    index: int
+    machine_id: str
+    hostname: str
+    mac: str
+    address: str
+    packages: list[int]
+    services: list[int]
+    peers: list[tuple[int, int]] = field(default_factory=list)  # (host index, port)
+
+
+def _mac(prefix: int, index: int) -> str:
+    return ":".join(f"{b:02x}" for b in (0x52, 0x54, prefix, (index >> 16) & 255, (index >> 8) & 255, index & 255))
+
+
+def _address(index: int) -> str:
+    return f"10.{100 + (index >> 16)}.{(index >> 8) & 255}.{index & 255}"
+
+
+def make_hosts(count: int, seed: int = 7) -> list[Host]:
+    rng = random.Random(seed)
+    hosts = []
+    for i in range(count):
+        services = sorted(rng.sample(range(1024, 9000), rng.randint(5, 20)))
+        hosts.append(
+            Host(
+                index=i,
+                machine_id=uuid.UUID(int=rng.getrandbits(128)).hex,
+                hostname=f"host{i:05d}",
+                mac=_mac(0, i),
+                address=_address(i + 1),
+                packages=sorted(rng.sample(range(PACKAGE_POOL), rng.randint(800, 1500))),
+                services=services,
+            )
+        )
+    for host in hosts:
+        for _ in range(rng.randint(1, 4)):
+            other = hosts[rng.randrange(count)]
+            if other is not host:
+                host.peers.append((other.index, rng.choice(other.services)))
+    return hosts
+
+
+def host_report(
+    host: Host, hosts: list[Host], *, kernel: str = "6.1.0-28-amd64", now: datetime | None = None
+) -> dict[str, Any]:
+    records: list[dict[str, Any]] = [
+        {
+            "ref": "host",
+            "class": "LinuxHost",
+            "identity": {"machine_id": host.machine_id, "hostname": host.hostname, "primary_mac": host.mac},
+            "attributes": {
+                "name": host.hostname,
+                "os_name": "Debian GNU/Linux",
+                "os_version": "12",
+                "kernel": kernel,
+                "cpu_cores": 8,
+                "memory_bytes": 32 * 2**30,
+            },
+        },
+    ]
+    relations: list[dict[str, Any]] = []
+    for n in range(2 + host.index % 3):
+        nic = f"if:eth{n}"
+        records.append(
+            {
+                "ref": nic,
+                "class": "Interface",
+                "parent": "host",
+                "identity": {"name": f"eth{n}"},
+                "attributes": {"mac": _mac(n + 1, host.index), "mtu": 1500, "oper_status": "up"},
+            }
+        )
+    records.append(
+        {
+            "ref": "ip",
+            "class": "IPAddress",
+            "identity": {"address": host.address, "domain": "global"},
+            "attributes": {"prefix_length": 16, "version": 4},
+        }
+    )
+    relations.append({"type": "HAS_IP", "from": "if:eth0", "to": "ip"})
+    for p in host.packages:
+        ref = f"pkg:{p}"
+        records.append(
+            {
+                "ref": ref,
+                "class": "SoftwarePackage",
+                "identity": {
+                    "package_name": f"pkg{p:04d}",
+                    "version": f"1.{p % 7}.{p % 13}",
+                    "architecture": "amd64",
+                    "manager": "dpkg",
+                },
+                "attributes": {"name": f"pkg{p:04d}"},
+            }
+        )
+        relations.append({"type": "INSTALLED", "from": "host", "to": ref})
+    for port in host.services:
+        records.append(
+            {
+                "ref": f"svc:{port}",
+                "class": "ListeningService",
+                "parent": "host",
+                "identity": {"protocol": "tcp", "address": "0.0.0.0", "port": port},
+                "attributes": {"name": f"svc{port}", "process_name": f"daemon{port % 50}"},
+            }
+        )
+    if host.peers:
+        records.append({"ref": "proc:app", "class": "SoftwareInstance", "parent": "host", "identity": {"name": "app"}})
+        for other, port in host.peers:
+            ip_ref = f"ip:{hosts[other].address}"
+            if not any(r["ref"] == ip_ref for r in records):
+                records.append(
+                    {
+                        "ref": ip_ref,
+                        "class": "IPAddress",
+                        "identity": {"address": hosts[other].address, "domain": "global"},
+                    }
+                )
+            relations.append({"type": "DEPENDS_ON", "from": "proc:app", "to": ip_ref, "properties": {"port": port}})
+    return {
+        "version": 1,
+        "report_id": str(uuid.uuid4()),
+        "source": {"kind": "agent", "name": f"{host.hostname}/{host.machine_id}"},
+        "collected_at": (now or datetime.now(UTC)).isoformat(),
+        "records": records,
+        "relations": relations,
+    }
+
+
+def switch_reports(hosts: list[Host], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Two core switches and one access switch per 40 hosts, with LLDP links (as placeholders)."""
+    reports = []
+    access_count = (len(hosts) + HOSTS_PER_SWITCH - 1) // HOSTS_PER_SWITCH
+    for a in range(access_count):
+        members = hosts[a * HOSTS_PER_SWITCH : (a + 1) * HOSTS_PER_SWITCH]
+        records: list[dict[str, Any]] = [
+            {
+                "ref": "device",
+                "class": "Switch",
+                "identity": {"serial": f"ACC{a:05d}", "vendor": "Cisco"},
+                "attributes": {"name": f"access{a:03d}", "model": "C9300-48T"},
+            },
+        ]
+        relations: list[dict[str, Any]] = []
+        for port in range(1, 49):
+            records.append(
+                {
+                    "ref": f"p{port}",
+                    "class": "Interface",
+                    "parent": "device",
+                    "identity": {"name": f"Gi1/0/{port}"},
+                    "attributes": {"oper_status": "up"},
+                }
+            )
+        for n, host in enumerate(members, start=1):
+            records += [
+                {
+                    "ref": f"h{n}",
+                    "class": "Host",
+                    "identity": {"hostname": host.hostname, "primary_mac": host.mac, "management_ip": host.address},
+                },
+                {"ref": f"h{n}:eth0", "class": "Interface", "parent": f"h{n}", "identity": {"name": "eth0"}},
+            ]
+            relations.append({"type": "CONNECTED_TO", "from": f"p{n}", "to": f"h{n}:eth0"})
+        for up, core in ((47, 0), (48, 1)):
+            records += [
+                {
+                    "ref": f"core{core}",
+                    "class": "Switch",
+                    "identity": {"serial": f"CORE{core}", "vendor": "Cisco"},
+                    "attributes": {"name": f"core{core}"},
+                },
+                {
+                    "ref": f"core{core}:port",
+                    "class": "Interface",
+                    "parent": f"core{core}",
+                    "identity": {"name": f"Te1/0/{a + 1}"},
+                },
+            ]
+            relations.append({"type": "CONNECTED_TO", "from": f"p{up}", "to": f"core{core}:port"})
+        reports.append(
+            {
+                "version": 1,
+                "report_id": str(uuid.uuid4()),
+                "source": {"kind": "snmp", "name": f"bench@access{a:03d}"},
+                "collected_at": (now or datetime.now(UTC)).isoformat(),
+                "records": records,
+                "relations": relations,
+            }
+        )
+    return reports

@@ -1,0 +1,127 @@
+"""Ingest throughput and impact latency on a synthetic estate, through the real HTTP API.
+
+    python -m bench.ingest_impact --url URL --token TOKEN --hosts 200 --concurrency 4
+
+Prints one JSON line per figure (bench/run collects them into docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from bench.estate import host_report, make_hosts, switch_reports
+
+
+def emit(name: str, value: float, unit: str, **extra: Any) -> None:
+    print(json.dumps({"figure": name, "value": round(value, 3), "unit": unit, **extra}), flush=True)
+
+
+def post_all(client: httpx.Client, reports: Iterable[dict[str, Any]], concurrency: int) -> tuple[int, float]:
+    items = list(reports)
+
+    def send(report: dict[str, Any]) -> None:
+        response = client.post("/api/v1/reports", json=report)
+        response.raise_for_status()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(send, items))
+    return len(items), time.perf_counter() - started
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def at(p: float) -> float:
+        return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))] * 1000
+
+    return {"p50": at(0.5), "p95": at(0.95), "p99": at(0.99)}
+
+
+def timed(call: Callable[[], httpx.Response], runs: int) -> dict[str, float]:
+    call()  # warm the query plans
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call().raise_for_status()
+        samples.append(time.perf_counter() - started)
+    return percentiles(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--hosts", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    hosts = make_hosts(args.hosts)
+    client = httpx.Client(
+        base_url=args.url,
+        headers={"Authorization": f"Bearer {args.token}"},
+        timeout=600,
+        limits=httpx.Limits(max_connections=args.concurrency * 2),
+    )
+    start = datetime.now(UTC)
+    size = {"hosts": args.hosts}
+
+    n, seconds = post_all(client, (host_report(h, hosts, now=start) for h in hosts), args.concurrency)
+    emit(
+        "ingest: full host reports",
+        n / seconds,
+        "reports/s",
+        **size,
+        records=len(host_report(hosts[0], hosts)["records"]),
+    )
+    n, seconds = post_all(client, switch_reports(hosts, now=start), args.concurrency)
+    emit("ingest: switch reports (48 ports, LLDP links)", n / seconds, "reports/s", **size)
+    later = start + timedelta(seconds=1)
+    n, seconds = post_all(client, (host_report(h, hosts, now=later) for h in hosts), args.concurrency)
+    emit("ingest: unchanged host re-reports", n / seconds, "reports/s", **size)
+    latest = start + timedelta(seconds=2)
+    n, seconds = post_all(
+        client, (host_report(h, hosts, now=latest, kernel="6.1.0-29-amd64") for h in hosts), args.concurrency
+    )
+    emit("ingest: one-attribute-change reports", n / seconds, "reports/s", **size)
+
+    def uid_of(class_name: str, name: str) -> str:
+        found = client.get("/api/v1/cis", params={"class": class_name, "name": name, "limit": 1}).json()["items"]
+        return str(found[0]["uid"])
+
+    targets = {
+        "core switch": uid_of("Switch", "core0"),
+        "access switch": uid_of("Switch", "access000"),
+        "leaf host": uid_of("Host", hosts[-1].hostname),
+        "database-like host (most depended on)": uid_of(
+            "Host",
+            hosts[max(range(len(hosts)), key=lambda i: sum(1 for h in hosts for o, _ in h.peers if o == i))].hostname,
+        ),
+    }
+    for label, uid in targets.items():
+        stats = timed(lambda uid=uid: client.get(f"/api/v1/cis/{uid}/impact", params={"depth": 6}), args.runs)
+        emit(f"impact latency: {label}, depth 6", stats["p95"], "ms p95", **size, **stats)
+    change = client.post(
+        "/api/v1/changes",
+        json={
+            "title": "bench",
+            "targets": [targets["leaf host"], targets["access switch"], targets["core switch"]],
+            "planned_start": (start + timedelta(days=1)).isoformat(),
+            "planned_end": (start + timedelta(days=1, hours=1)).isoformat(),
+        },
+    ).json()
+    client.post(f"/api/v1/changes/{change['id']}/transition", json={"to": "submitted"}).raise_for_status()
+    stats = timed(lambda: client.post(f"/api/v1/changes/{change['id']}/assessment"), max(5, args.runs // 3))
+    emit("change assessment, 3 targets", stats["p95"], "ms p95", **size, **stats)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Turn the benchmarks' JSON lines into docs/benchmarks.md, with the machine's description."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+
+TARGETS = {
+    "ingest: full host reports": (">=", 20.0),
+    "ingest: unchanged host re-reports": (">=", 300.0),
+    "impact latency: leaf host, depth 6": ("<=", 50.0),
+    "impact latency: core switch, depth 6": ("<=", 250.0),
+}
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} CPUs ({cpu}), {memory:.0f} GiB, {platform.system()} {platform.release()}"
+
+
+def main() -> None:
+    path, command = sys.argv[1], sys.argv[2]
+    with open(path, encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.startswith("{")]
+    print("# Benchmarks\n")
+    print(f"Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.\n")
+    print(f"Machine: {machine()}. Neo4j 5.26 Community (deploy/neo4j/start, 2 GiB heap and page cache), one")
+    print("cmdb-server process, clients on the same machine.\n")
+    print("| figure | value | target | met |")
+    print("|---|---|---|---|")
+    for row in rows:
+        target = TARGETS.get(row["figure"])
+        met = ""
+        if target:
+            op, limit = target
+            met = "yes" if (row["value"] >= limit if op == ">=" else row["value"] <= limit) else "**no**"
+        detail = ", ".join(f"{k} {v:.1f}" for k, v in row.items() if k in ("p50", "p99"))
+        value = f"{row['value']:.1f} {row['unit']}" + (f" ({detail})" if detail else "")
+        print(
+            f"| {row['figure']} ({row.get('hosts', '?')} hosts) | {value} | "
+            f"{f'{target[0]} {target[1]:g}' if target else ''} | {met} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
