@@ -11,12 +11,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neo4j import AsyncDriver
+from neo4j.exceptions import ClientError
 
 from schema import IndexKind, IndexSpec
 
 log = logging.getLogger(__name__)
 
 INDEX_ONLINE_TIMEOUT_SECONDS = 300
+ALREADY_EXISTS = frozenset(
+    {
+        "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+        "Neo.ClientError.Schema.IndexAlreadyExists",
+        "Neo.ClientError.Schema.ConstraintAlreadyExists",
+    }
+)
 
 
 def quote(identifier: str) -> str:
@@ -120,7 +128,13 @@ async def apply_schema(driver: AsyncDriver, database: str, specs: list[IndexSpec
             report.replaced.append(spec.name)
         else:
             report.created.append(spec.name)
-        await driver.execute_query(render_ddl(spec), database_=database)
+        try:
+            await driver.execute_query(render_ddl(spec), database_=database)
+        except ClientError as exc:
+            # Another server (a replica, a second worker) created it between our read and now.
+            if exc.code not in ALREADY_EXISTS:
+                raise
+            log.info("schema object %s was created concurrently", spec.name)
     if report.created or report.replaced:
         await driver.execute_query(
             "CALL db.awaitIndexes($seconds)", seconds=INDEX_ONLINE_TIMEOUT_SECONDS, database_=database

@@ -74,3 +74,22 @@ def test_dependent_identity_is_scoped_to_the_parent(client: TestClient, seed_ci:
     seed_ci("Interface", parent_uid=web2.uid, name="eth0")  # same name, other host: fine
     with pytest.raises(ConstraintError):
         seed_ci("Interface", parent_uid=web1.uid, name="eth0")
+
+
+def test_servers_starting_together_apply_the_schema_once(settings: Settings, neo4j_driver: Driver) -> None:
+    """Two workers or replicas on a fresh database race to create the same indexes."""
+    specs = derive_index_specs(load_schema())
+    neo4j_driver.execute_query("DROP INDEX host_fqdn_range IF EXISTS")
+    neo4j_driver.execute_query("DROP CONSTRAINT application_name_unique IF EXISTS")
+
+    async def race() -> list[schema_setup.SchemaReport]:
+        async with AsyncGraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth()) as driver:
+            return list(
+                await asyncio.gather(
+                    *(schema_setup.apply_schema(driver, settings.neo4j_database, specs) for _ in range(4))
+                )
+            )
+
+    reports = asyncio.run(race())
+    assert all("host_fqdn_range" in r.created + r.present for r in reports)
+    assert _missing(settings) == []
