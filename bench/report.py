@@ -7,12 +7,14 @@ import os
 import platform
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 TARGETS = {
     "ingest: full host reports": (">=", 20.0),
     "ingest: unchanged host re-reports": (">=", 300.0),
     "impact latency: leaf host, depth 6": ("<=", 50.0),
     "impact latency: core switch, depth 6": ("<=", 250.0),
+    "SNMP, one device: ours / snmpbulkwalk": ("<=", 3.0),
 }
 
 
@@ -33,8 +35,8 @@ def main() -> None:
         rows = [json.loads(line) for line in handle if line.startswith("{")]
     print("# Benchmarks\n")
     print(f"Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.\n")
-    print(f"Machine: {machine()}. Neo4j 5.26 Community (deploy/neo4j/start, 2 GiB heap and page cache), one")
-    print("cmdb-server process, clients on the same machine.\n")
+    print(f"Machine: {machine()}. Neo4j 5.26 Community (deploy/neo4j/start, 2 GiB heap and page")
+    print("cache), cmdb-server with the workers the command names, clients on the same machine.\n")
     print("| figure | value | target | met |")
     print("|---|---|---|---|")
     for row in rows:
@@ -45,10 +47,15 @@ def main() -> None:
             met = "yes" if (row["value"] >= limit if op == ">=" else row["value"] <= limit) else "**no**"
         detail = ", ".join(f"{k} {v:.1f}" for k, v in row.items() if k in ("p50", "p99"))
         value = f"{row['value']:.1f} {row['unit']}" + (f" ({detail})" if detail else "")
-        print(
-            f"| {row['figure']} ({row.get('hosts', '?')} hosts) | {value} | "
-            f"{f'{target[0]} {target[1]:g}' if target else ''} | {met} |"
-        )
+        scale = f" ({row['hosts']} hosts)" if "hosts" in row else ""
+        goal = f"{target[0]} {target[1]:g}" if target else ""
+        print(f"| {row['figure']}{scale} | {value} | {goal} | {met} |")
+
+
+    analysis = Path(__file__).with_name("analysis.md")
+    if analysis.exists():
+        print()
+        print(analysis.read_text(encoding="utf-8"), end="")
 
 
 if __name__ == "__main__":
