@@ -9,14 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
+from cmdb_server.api.records import actor, apply_transition, checked_cis, load_record, record_history
 from cmdb_server.assessment import assess_change
 from cmdb_server.auth import Principal, Reader, require_roles
-from cmdb_server.errors import Conflict, Forbidden, NotFound, Unprocessable
-from cmdb_server.itsm import IllegalTransition, check_transition
+from cmdb_server.errors import Conflict, Forbidden, Unprocessable
 from cmdb_server.models.records import ChangeCreate, ChangeUpdate, FreezeCreate, Transition, Window
-from cmdb_server.reconcile import decode_event, to_json
+from cmdb_server.reconcile import to_json
 from cmdb_server.repositories import records
-from cmdb_server.repositories.cis import history_of
 from schema import Role
 from schema.itsm import CHANGE_DECISIONS, CHANGE_TRANSITIONS, ChangeState, ChangeType
 
@@ -27,23 +26,8 @@ Manager = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.CHANGE_MAN
 ChangeId = Annotated[str, Path(min_length=1, max_length=40)]
 
 
-def actor(principal: Principal) -> str:
-    return f"user:{principal.name}"
-
-
-async def checked_cis(driver: DriverDep, database: str, uids: list[str], field: str) -> list[str]:
-    unique = list(dict.fromkeys(uids))
-    missing = await records.missing_cis(driver, database, unique)
-    if missing:
-        raise Unprocessable(f"no CI with uid {', '.join(repr(m) for m in missing)}", field=field)
-    return unique
-
-
 async def _change(driver: DriverDep, database: str, change_id: str) -> dict[str, Any]:
-    change = await records.get_record(driver, database, records.CHANGE, change_id)
-    if change is None:
-        raise NotFound(f"no change {change_id!r}", field="id", location="path")
-    return change
+    return await load_record(driver, database, records.CHANGE, change_id)
 
 
 def _public(change: dict[str, Any]) -> dict[str, Any]:
@@ -125,55 +109,29 @@ async def transition_change(
 ) -> Any:
     db = settings.neo4j_database
     change = await _change(driver, db, change_id)
-    current = ChangeState(change["state"])
-    try:
-        target = check_transition(CHANGE_TRANSITIONS, current, body.to)
-    except IllegalTransition as exc:
-        raise Conflict.refused_transition(str(exc), exc.allowed) from None
-    if target in CHANGE_DECISIONS and principal.role not in (Role.ADMIN, Role.CHANGE_MANAGER):
-        raise Forbidden(f"only a change manager may move a change to {target.value}", field="to")
-    return await _apply_transition(change, current, target, body, principal, driver, db)
 
+    def rules(target: ChangeState) -> dict[str, Any]:
+        """Who may decide, and that a normal change is assessed as it stands now."""
+        if target in CHANGE_DECISIONS and principal.role not in (Role.ADMIN, Role.CHANGE_MANAGER):
+            raise Forbidden(f"only a change manager may move a change to {target.value}", field="to")
+        if (
+            target is ChangeState.APPROVED
+            and ChangeType(change["type"]) is ChangeType.NORMAL
+            and change.get("assessed_revision") != change["revision"]
+        ):
+            raise Conflict(
+                "a normal change needs a current assessment before approval: POST .../assessment first", field="to"
+            )
+        updates: dict[str, Any] = {}
+        if body.note:
+            finished = target in (ChangeState.IMPLEMENTED, ChangeState.FAILED, ChangeState.CLOSED)
+            updates["result" if finished else "note"] = body.note
+        if target is ChangeState.APPROVED:
+            updates["approved_by"] = principal.name
+        return updates
 
-async def _apply_transition(
-    change: dict[str, Any],
-    current: ChangeState,
-    target: ChangeState,
-    body: Transition,
-    principal: Principal,
-    driver: DriverDep,
-    db: str,
-) -> Any:
-    change_type = ChangeType(change["type"])
-    if (
-        target is ChangeState.APPROVED
-        and change_type is ChangeType.NORMAL
-        and (change.get("assessed_revision") != change["revision"])
-    ):
-        raise Conflict(
-            "a normal change needs a current assessment before approval: POST .../assessment first", field="to"
-        )
-    updates: dict[str, Any] = {"state": target.value}
-    if body.note:
-        updates["result" if target in (ChangeState.IMPLEMENTED, ChangeState.FAILED, ChangeState.CLOSED) else "note"] = (
-            body.note
-        )
-    if target is ChangeState.APPROVED:
-        updates["approved_by"] = principal.name
-    ok = await records.update_record(
-        driver,
-        db,
-        records.CHANGE,
-        change["id"],
-        {"state": current.value},
-        updates,
-        actor(principal),
-        datetime.now(UTC),
-        current=change,
-    )
-    if not ok:
-        raise Conflict("the change moved meanwhile; read it again", field="state")
-    return _public(await _change(driver, db, change["id"]))
+    await apply_transition(driver, db, records.CHANGE, change, CHANGE_TRANSITIONS, "state", body.to, principal, rules)
+    return _public(await _change(driver, db, change_id))
 
 
 @router.post("/changes/{change_id}/assessment", summary="Assess a change and store the snapshot")
@@ -216,12 +174,6 @@ async def assess(
 async def change_history(change_id: ChangeId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
     await _change(driver, settings.neo4j_database, change_id)
     return await record_history(driver, settings.neo4j_database, change_id)
-
-
-async def record_history(driver: DriverDep, database: str, record_id: str) -> dict[str, Any]:
-    """The history of any ITSM record: its events, newest first, values decoded."""
-    events, total = await history_of(driver, database, record_id, since=None, until=None, limit=500, offset=0)
-    return {"id": record_id, "items": [decode_event(e) for e in events], "total": total}
 
 
 @router.post("/freeze-windows", status_code=201, summary="Declare a change freeze (optionally for some services)")

@@ -8,12 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
-from cmdb_server.api.routes.changes import actor, checked_cis, record_history
+from cmdb_server.api.records import actor, apply_transition, checked_cis, load_record, record_history
 from cmdb_server.auth import Principal, Reader, require_roles
-from cmdb_server.errors import Conflict, NotFound, Unprocessable
+from cmdb_server.errors import Unprocessable
 from cmdb_server.impact import upstream
 from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, upstream_graph
-from cmdb_server.itsm import IllegalTransition, check_transition
 from cmdb_server.models.records import IncidentCreate, ProblemCreate, Transition
 from cmdb_server.repositories import records
 from schema import Role
@@ -25,11 +24,7 @@ Responder = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.ENGINEER
 RecordId = Annotated[str, Path(min_length=1, max_length=40)]
 
 
-async def _record(driver: DriverDep, db: str, kind: records.RecordKind, record_id: str) -> dict[str, Any]:
-    record = await records.get_record(driver, db, kind, record_id)
-    if record is None:
-        raise NotFound(f"no {kind.label.lower()} {record_id!r}", field="id", location="path")
-    return record
+_record = load_record
 
 
 @router.post("/incidents", status_code=201, summary="Open an incident on the CIs it affects")
@@ -65,32 +60,19 @@ async def move_incident(
 ) -> Any:
     db = settings.neo4j_database
     incident = await _record(driver, db, records.INCIDENT, incident_id)
-    current = IncidentStatus(incident["status"])
-    try:
-        target = check_transition(INCIDENT_TRANSITIONS, current, body.to)
-    except IllegalTransition as exc:
-        raise Conflict.refused_transition(str(exc), exc.allowed) from None
-    now = datetime.now(UTC)
-    updates: dict[str, Any] = {"status": target.value}
-    if target is IncidentStatus.RESOLVED:
-        updates["resolved_at"] = now
-    if target is IncidentStatus.CLOSED:
-        updates["closed_at"] = now
-    if body.note:
-        updates["note"] = body.note
-    ok = await records.update_record(
-        driver,
-        db,
-        records.INCIDENT,
-        incident_id,
-        {"status": current.value},
-        updates,
-        actor(principal),
-        now,
-        current=incident,
+
+    def times(target: IncidentStatus) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        updates: dict[str, Any] = {"note": body.note} if body.note else {}
+        if target is IncidentStatus.RESOLVED:
+            updates["resolved_at"] = now
+        if target is IncidentStatus.CLOSED:
+            updates["closed_at"] = now
+        return updates
+
+    await apply_transition(
+        driver, db, records.INCIDENT, incident, INCIDENT_TRANSITIONS, "status", body.to, principal, times
     )
-    if not ok:
-        raise Conflict("the incident moved meanwhile; read it again", field="status")
     return await _record(driver, db, records.INCIDENT, incident_id)
 
 
@@ -174,29 +156,16 @@ async def move_problem(
 ) -> Any:
     db = settings.neo4j_database
     problem = await _record(driver, db, records.PROBLEM, problem_id)
-    current = ProblemStatus(problem["status"])
-    try:
-        target = check_transition(PROBLEM_TRANSITIONS, current, body.to)
-    except IllegalTransition as exc:
-        raise Conflict.refused_transition(str(exc), exc.allowed) from None
-    updates: dict[str, Any] = {"status": target.value}
-    if target is ProblemStatus.KNOWN_ERROR:
-        updates["known_error"] = True
-    if body.note:
-        updates["note"] = body.note
-    ok = await records.update_record(
-        driver,
-        db,
-        records.PROBLEM,
-        problem_id,
-        {"status": current.value},
-        updates,
-        actor(principal),
-        datetime.now(UTC),
-        current=problem,
+
+    def flags(target: ProblemStatus) -> dict[str, Any]:
+        updates: dict[str, Any] = {"note": body.note} if body.note else {}
+        if target is ProblemStatus.KNOWN_ERROR:
+            updates["known_error"] = True
+        return updates
+
+    await apply_transition(
+        driver, db, records.PROBLEM, problem, PROBLEM_TRANSITIONS, "status", body.to, principal, flags
     )
-    if not ok:
-        raise Conflict("the problem moved meanwhile; read it again", field="status")
     return await _record(driver, db, records.PROBLEM, problem_id)
 
 

@@ -8,11 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
-from cmdb_server.api.routes.changes import actor, checked_cis, record_history
+from cmdb_server.api.records import actor, apply_transition, checked_cis, load_record, record_history
 from cmdb_server.auth import Principal, Reader, require_roles
-from cmdb_server.errors import Conflict, NotFound, Unprocessable
+from cmdb_server.errors import Unprocessable
 from cmdb_server.impact_service import DEFAULT_DEPTH, impact_of
-from cmdb_server.itsm import IllegalTransition, check_transition
 from cmdb_server.models.records import ReleaseCreate, Transition
 from cmdb_server.repositories import records
 from schema import Role
@@ -25,10 +24,7 @@ ReleaseId = Annotated[str, Path(min_length=1, max_length=40)]
 
 
 async def _release(driver: DriverDep, db: str, release_id: str) -> dict[str, Any]:
-    release = await records.get_record(driver, db, records.RELEASE, release_id)
-    if release is None:
-        raise NotFound(f"no release {release_id!r}", field="id", location="path")
-    return release
+    return await load_record(driver, db, records.RELEASE, release_id)
 
 
 @router.post("/releases", status_code=201, summary="Plan a release")
@@ -65,24 +61,7 @@ async def move_release(
 ) -> Any:
     db = settings.neo4j_database
     release = await _release(driver, db, release_id)
-    current = ReleaseState(release["state"])
-    try:
-        target = check_transition(RELEASE_TRANSITIONS, current, body.to)
-    except IllegalTransition as exc:
-        raise Conflict.refused_transition(str(exc), exc.allowed) from None
-    ok = await records.update_record(
-        driver,
-        db,
-        records.RELEASE,
-        release_id,
-        {"state": current.value},
-        {"state": target.value},
-        actor(principal),
-        datetime.now(UTC),
-        current=release,
-    )
-    if not ok:
-        raise Conflict("the release moved meanwhile; read it again", field="state")
+    await apply_transition(driver, db, records.RELEASE, release, RELEASE_TRANSITIONS, "state", body.to, principal)
     return await _release(driver, db, release_id)
 
 

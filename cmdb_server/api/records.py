@@ -1,0 +1,80 @@
+"""What every ITSM record's routes share: loading, CI checks, transitions, history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from neo4j import AsyncDriver
+
+from cmdb_server.auth import Principal
+from cmdb_server.errors import Conflict, NotFound, Unprocessable
+from cmdb_server.itsm import IllegalTransition, check_transition
+from cmdb_server.reconcile import decode_event
+from cmdb_server.repositories import records
+from cmdb_server.repositories.cis import history_of
+
+S = TypeVar("S", bound=StrEnum)
+
+
+def actor(principal: Principal) -> str:
+    return f"user:{principal.name}"
+
+
+async def checked_cis(driver: AsyncDriver, database: str, uids: list[str], field: str) -> list[str]:
+    """The uids, each once, or 422 naming the field and the uids that are no CI."""
+    unique = list(dict.fromkeys(uids))
+    missing = await records.missing_cis(driver, database, unique)
+    if missing:
+        raise Unprocessable(f"no CI with uid {', '.join(repr(m) for m in missing)}", field=field)
+    return unique
+
+
+async def load_record(driver: AsyncDriver, database: str, kind: records.RecordKind, record_id: str) -> dict[str, Any]:
+    record = await records.get_record(driver, database, kind, record_id)
+    if record is None:
+        raise NotFound(f"no {kind.label.lower()} {record_id!r}", field="id", location="path")
+    return record
+
+
+async def apply_transition(
+    driver: AsyncDriver,
+    database: str,
+    kind: records.RecordKind,
+    record: dict[str, Any],
+    machine: Mapping[S, tuple[S, ...]],
+    field: str,
+    to: str,
+    principal: Principal,
+    extra: Callable[[S], dict[str, Any]] | None = None,
+    now: datetime | None = None,
+) -> S:
+    """Move a record along its state machine, or 409 with the allowed states; no lost updates."""
+    current = type(next(iter(machine)))(record[field])
+    try:
+        target = check_transition(machine, current, to)
+    except IllegalTransition as exc:
+        raise Conflict.refused_transition(str(exc), exc.allowed) from None
+    updates = {field: target.value} | (extra(target) if extra else {})
+    ok = await records.update_record(
+        driver,
+        database,
+        kind,
+        record["id"],
+        {field: current.value},
+        updates,
+        actor(principal),
+        now or datetime.now(UTC),
+        current=record,
+    )
+    if not ok:
+        raise Conflict(f"the {kind.label.lower()} moved meanwhile; read it again", field=field)
+    return target
+
+
+async def record_history(driver: AsyncDriver, database: str, record_id: str) -> dict[str, Any]:
+    """The history of any ITSM record: its events, newest first, values decoded."""
+    events, total = await history_of(driver, database, record_id, since=None, until=None, limit=500, offset=0)
+    return {"id": record_id, "items": [decode_event(e) for e in events], "total": total}
