@@ -15,6 +15,8 @@ TARGETS = {
     "impact latency: leaf host, depth 6": ("<=", 50.0),
     "impact latency: core switch, depth 6": ("<=", 250.0),
     "SNMP, one device: ours / snmpbulkwalk": ("<=", 3.0),
+    "agent CPU: cmdb-agent / FusionInventory": ("<=", 1 / 3),
+    "agent peak RSS: cmdb-agent / FusionInventory": ("<=", 0.7),
 }
 
 
@@ -46,11 +48,10 @@ def main() -> None:
             op, limit = target
             met = "yes" if (row["value"] >= limit if op == ">=" else row["value"] <= limit) else "**no**"
         detail = ", ".join(f"{k} {v:.1f}" for k, v in row.items() if k in ("p50", "p99"))
-        value = f"{row['value']:.1f} {row['unit']}" + (f" ({detail})" if detail else "")
+        value = f"{row['value']:.3g} {row['unit']}" + (f" ({detail})" if detail else "")
         scale = f" ({row['hosts']} hosts)" if "hosts" in row else ""
-        goal = f"{target[0]} {target[1]:g}" if target else ""
+        goal = f"{target[0]} {target[1]:.3g}" if target else ""
         print(f"| {row['figure']}{scale} | {value} | {goal} | {met} |")
-
 
     analysis = Path(__file__).with_name("analysis.md")
     if analysis.exists():
