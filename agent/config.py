@@ -9,9 +9,10 @@ import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.transport import TransportSettings
+if TYPE_CHECKING:  # the HTTP client is imported only by the commands that send
+    from agent.transport import TransportSettings
 
 DEFAULT_CONFIG_PATH = "/etc/cmdb-agent/agent.toml"
 
@@ -35,6 +36,8 @@ class AgentConfig:
     network_domain: str = "global"
 
     def transport_settings(self) -> TransportSettings:
+        from agent.transport import TransportSettings
+
         return TransportSettings(
             server_url=self.server_url,
             token=self.resolved_token(),

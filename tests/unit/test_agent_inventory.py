@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from agent.collectors import collect_facts
@@ -148,3 +149,14 @@ def test_the_agent_does_not_import_the_server_stack() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_collect_prints_this_host_as_one_json_line_that_passes_the_contract() -> None:
+    agent = Path(sys.executable).parent / "cmdb-agent"
+    done = subprocess.run([str(agent), "collect"], capture_output=True, text=True, check=True)
+    assert done.stdout.count("\n") == 1
+    report = json.loads(done.stdout)
+    parsed = parse_report(report, load_schema())
+    assert parsed.records[0].identity["machine_id"] == Path("/etc/machine-id").read_text().strip()
+    pretty = subprocess.run([str(agent), "collect", "--pretty"], capture_output=True, text=True, check=True)
+    assert pretty.stdout.startswith("{\n  ")
