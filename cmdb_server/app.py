@@ -73,7 +73,8 @@ async def _mark_stale_periodically(app: FastAPI) -> None:
         try:
             now = datetime.now(UTC)
             cutoff = now - timedelta(hours=settings.stale_after_hours)
-            marked = await cis_repo.mark_stale(app.state.driver, settings.neo4j_database, cutoff, now)
+            shared = app.state.schema.shared_labels()
+            marked = await cis_repo.mark_stale(app.state.driver, settings.neo4j_database, cutoff, now, shared)
             if marked:
                 log.info("stale check: %d CI(s) marked stale", marked)
         except (Neo4jError, ServiceUnavailable, SessionExpired, OSError) as exc:

@@ -200,9 +200,8 @@ class _Apply:
                 if bound != uids[host.ref]:
                     raise Forbidden(f"this agent token is bound to the host {bound}", field=f"records[{host.index}]")
         seen = {"last_seen": self.now, seen_property(self.report.source_kind): self.now}
-        reactivated = await repo.mark_seen(
-            tx, sorted(set(uids.values())), seen, self.report.source_key, self.report.report_id
-        )
+        owned = {uids[r.ref] for r in self.report.records if r.ref in uids and not r.ci_class.shared}
+        reactivated = await repo.mark_seen(tx, sorted(owned), seen, self.report.source_key, self.report.report_id)
         volatile = []
         for record in self.report.records:
             values = {k: v for k, v in record.attributes.items() if record.ci_class.attributes[k].volatile}
@@ -340,6 +339,8 @@ class _Apply:
                     counts.updated += 1
                 else:
                     counts.unchanged += 1
+            if existing_class.shared and not created and not write:
+                continue  # nothing changed on a CI many hosts share: do not lock it for last_seen
             write["last_seen"] = self.now
             write[seen_property(kind)] = self.now
             updates.append({"uid": uid, "props": write, "labels": labels or list(record.ci_class.labels[:1])})

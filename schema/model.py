@@ -78,6 +78,7 @@ class CIClass:
     precedence: tuple[SourceKind, ...]  # highest first; own if declared, else inherited
     ancestors: tuple[str, ...]  # nearest first, ending with ROOT_CLASS
     parent_ci: ParentSpec | None = None
+    shared: bool = False  # one CI that many hosts' reports name (a package version): see ci_classes.toml
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -126,6 +127,10 @@ class Schema:
 
     def concrete_classes(self) -> list[CIClass]:
         return [c for c in self.classes.values() if not c.abstract]
+
+    def shared_labels(self) -> list[str]:
+        """Labels of the classes whose CIs many sources share (and never go stale alone)."""
+        return sorted(c.name for c in self.classes.values() if c.shared)
 
     def subclasses(self, name: str) -> tuple[str, ...]:
         """The class itself and every class descending from it."""
@@ -239,6 +244,7 @@ def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
             parent_ci = parent.parent_ci
 
         ci_class = CIClass(
+            shared=bool(raw.get("shared", parent.shared if parent else False)),
             name=name,
             parent=parent.name if parent else None,
             description=_require(raw, "description", where),

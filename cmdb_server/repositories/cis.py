@@ -257,12 +257,18 @@ async def history_of(
         return await session.execute_read(read)
 
 
-async def mark_stale(driver: AsyncDriver, database: str, cutoff: datetime, now: datetime) -> int:
-    """Mark active CIs that discovery reported but no source has seen since ``cutoff``; record it."""
+async def mark_stale(
+    driver: AsyncDriver, database: str, cutoff: datetime, now: datetime, shared_labels: list[str]
+) -> int:
+    """Mark active CIs that discovery reported but no source has seen since ``cutoff``; record it.
+
+    Shared CIs (``shared_labels``) are left alone: reports do not refresh their last_seen.
+    """
     records, _, _ = await driver.execute_query(
         """
         MATCH (n:CI) WHERE n.status = 'active' AND n.last_seen < $cutoff
           AND any(k IN keys(n) WHERE k STARTS WITH '_seen_')
+          AND NOT any(l IN labels(n) WHERE l IN $shared)
         SET n.status = 'stale'
         CREATE (:Event {ci_uid: n.uid, kind: 'status', field: 'status', old: '"active"', new: '"stale"',
                         source: 'cmdb:stale-check', at: $now})
@@ -270,6 +276,7 @@ async def mark_stale(driver: AsyncDriver, database: str, cutoff: datetime, now: 
         """,
         cutoff=cutoff,
         now=now,
+        shared=shared_labels,
         database_=database,
     )
     marked: int = records[0]["marked"]

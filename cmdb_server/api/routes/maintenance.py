@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from cmdb_server.api.deps import DriverDep, SettingsDep
+from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Principal, require_roles
 from cmdb_server.repositories import cis
 from schema import Role
@@ -22,11 +22,13 @@ async def mark_stale(
     _: Admin,
     driver: DriverDep,
     settings: SettingsDep,
+    schema: SchemaDep,
     older_than_hours: Annotated[
         float | None, Query(gt=0, description="Window; default CMDB_STALE_AFTER_HOURS.")
     ] = None,
 ) -> dict[str, object]:
     hours = older_than_hours if older_than_hours is not None else settings.stale_after_hours
     now = datetime.now(UTC)
-    marked = await cis.mark_stale(driver, settings.neo4j_database, now - timedelta(hours=hours), now)
+    cutoff = now - timedelta(hours=hours)
+    marked = await cis.mark_stale(driver, settings.neo4j_database, cutoff, now, schema.shared_labels())
     return {"marked_stale": marked, "older_than_hours": hours}
