@@ -17,6 +17,8 @@ TARGETS = {
     "SNMP, one device: ours / snmpbulkwalk": ("<=", 3.0),
     "agent CPU: cmdb-agent / FusionInventory": ("<=", 1 / 3),
     "agent peak RSS: cmdb-agent / FusionInventory": ("<=", 0.7),
+    "SSH inventory: cmdb-discover / Ansible": (">=", 5.0),
+    "SSH inventory: cmdb-discover (SSH), 8 hosts, 8 at once": (">=", 25.0),
 }
 
 

@@ -47,12 +47,8 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=text)
         command.add_argument("targets", nargs="*", help="addresses, CIDR ranges, first-last ranges")
         command.add_argument("--config", help="TOML config (deploy/discovery/discover.toml.example)")
-        command.add_argument(
-            "--dry-run", action="store_true", help="print the reports, one per line; send nothing"
-        )
-        command.add_argument(
-            "--exclude", action="append", default=[], help="addresses or ranges to leave out"
-        )
+        command.add_argument("--dry-run", action="store_true", help="print the reports, one per line; send nothing")
+        command.add_argument("--exclude", action="append", default=[], help="addresses or ranges to leave out")
         command.add_argument("--show-all", action="store_true", help="list silent targets in the summary too")
         command.add_argument("--name", help="this collector's name (default: the config's, or 'collector')")
         command.add_argument("--server", help="CMDB API URL (overrides the config)")
@@ -61,9 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--timeout", type=float, help="seconds per SNMP request and SSH connection")
         command.add_argument("--concurrency", type=int, help="targets scanned at once")
         snmp = command.add_argument_group("SNMP (ad hoc)")
-        snmp.add_argument(
-            "--snmp-community", action="append", default=[], help="a v2c community (repeatable)"
-        )
+        snmp.add_argument("--snmp-community", action="append", default=[], help="a v2c community (repeatable)")
         snmp.add_argument("--snmp-community-env", action="append", default=[], help="variable holding one")
         snmp.add_argument("--snmp-user", help="SNMPv3 user")
         snmp.add_argument("--snmp-auth-protocol", default="sha", help="sha (default), sha256, md5...")
@@ -115,15 +109,11 @@ def _ad_hoc_config(args: argparse.Namespace) -> DiscoveryConfig:
     ssh_credentials = []
     if args.ssh_user:
         password = (
-            read_secret({"p_env": args.ssh_password_env}, "p", "--ssh-password-env")
-            if args.ssh_password_env
-            else None
+            read_secret({"p_env": args.ssh_password_env}, "p", "--ssh-password-env") if args.ssh_password_env else None
         )
         if password is None and not args.ssh_key:
             raise ConfigError("--ssh-user needs --ssh-key or --ssh-password-env")
-        ssh_credentials.append(
-            SshCredential(args.ssh_user, args.ssh_user, key_file=args.ssh_key, password=password)
-        )
+        ssh_credentials.append(SshCredential(args.ssh_user, args.ssh_user, key_file=args.ssh_key, password=password))
     if not snmp_credentials and not ssh_credentials:
         raise ConfigError("no credentials: give --snmp-community, --snmp-user or --ssh-user (or --config)")
     return DiscoveryConfig(
@@ -152,9 +142,7 @@ def _config(args: argparse.Namespace) -> DiscoveryConfig:
     if args.token_env or args.token_file:
         key = "token_env" if args.token_env else "token_file"
         try:
-            config.token = read_secret(
-                {key: args.token_env or args.token_file}, "token", f"--{key.replace('_', '-')}"
-            )
+            config.token = read_secret({key: args.token_env or args.token_file}, "token", f"--{key.replace('_', '-')}")
         except SecretError as exc:
             raise ConfigError(str(exc)) from None
     if args.timeout:
@@ -170,9 +158,7 @@ def _config(args: argparse.Namespace) -> DiscoveryConfig:
     if args.trust_on_first_use:
         config.ssh.trust_on_first_use = True
     if not args.dry_run and (not config.server_url or config.token is None):
-        raise ConfigError(
-            "to send reports, set server_url and a token (token_file / token_env), or use --dry-run"
-        )
+        raise ConfigError("to send reports, set server_url and a token (token_file / token_env), or use --dry-run")
     return config
 
 
@@ -208,9 +194,7 @@ def print_summary(
         stream.write(f"{'TARGET'.ljust(width)}  {'STATUS':<16}  DETAIL\n")
         for result in interesting:
             if result.status is Status.OK:
-                detail = "; ".join(
-                    f"{p.protocol}: {p.reason}" for p in result.protocols if p.status is Status.OK
-                )
+                detail = "; ".join(f"{p.protocol}: {p.reason}" for p in result.protocols if p.status is Status.OK)
             else:
                 detail = result.reason
             stream.write(f"{result.address.ljust(width)}  {result.status.value:<16}  {detail}\n")
@@ -227,9 +211,7 @@ def _deliver(config: DiscoveryConfig, reports: list[dict[str, Any]]) -> int:
     for report in reports:
         spool.put(report)
     transport = Transport(
-        TransportSettings(
-            server_url=config.server_url, token=config.token.reveal(), user_agent="cmdb-discover"
-        )
+        TransportSettings(server_url=config.server_url, token=config.token.reveal(), user_agent="cmdb-discover")
     )
     try:
         result = transport.flush(spool)
@@ -260,9 +242,7 @@ def scan_once(config: DiscoveryConfig, dry_run: bool, show_all: bool = False) ->
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
-    )
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         config = _config(args)
     except ConfigError as exc:

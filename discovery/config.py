@@ -85,9 +85,7 @@ def _table(raw: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
 def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
     unknown = set(table) - allowed
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(allowed))}"
-        )
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(allowed))}")
 
 
 def _ssh_credential(raw: Mapping[str, Any], where: str, env: Mapping[str, str] | None) -> SshCredential:
@@ -111,9 +109,7 @@ def _snmp_credential(raw: Mapping[str, Any], where: str, env: Mapping[str, str] 
         _check_keys(raw, {"name", "version", "community", "community_env", "community_file"}, where)
         community = read_secret(raw, "community", where, env)
         if community is None:
-            raise ConfigError(
-                f"{where}: an SNMP v2c credential needs community (or community_env, community_file)"
-            )
+            raise ConfigError(f"{where}: an SNMP v2c credential needs community (or community_env, community_file)")
         return SnmpCredential(name=str(raw.get("name", "v2c")), version="2c", community=community)
     if version != "3":
         raise ConfigError(f"{where}.version: {version!r} is not 2c or 3")
@@ -125,13 +121,9 @@ def _snmp_credential(raw: Mapping[str, Any], where: str, env: Mapping[str, str] 
     auth_protocol = str(raw["auth_protocol"]).lower() if "auth_protocol" in raw else None
     priv_protocol = str(raw["priv_protocol"]).lower() if "priv_protocol" in raw else None
     if auth_protocol is not None and auth_protocol not in SNMP_AUTH_PROTOCOLS:
-        raise ConfigError(
-            f"{where}.auth_protocol: {auth_protocol!r} is not one of {', '.join(SNMP_AUTH_PROTOCOLS)}"
-        )
+        raise ConfigError(f"{where}.auth_protocol: {auth_protocol!r} is not one of {', '.join(SNMP_AUTH_PROTOCOLS)}")
     if priv_protocol is not None and priv_protocol not in SNMP_PRIV_PROTOCOLS:
-        raise ConfigError(
-            f"{where}.priv_protocol: {priv_protocol!r} is not one of {', '.join(SNMP_PRIV_PROTOCOLS)}"
-        )
+        raise ConfigError(f"{where}.priv_protocol: {priv_protocol!r} is not one of {', '.join(SNMP_PRIV_PROTOCOLS)}")
     auth_key = read_secret(raw, "auth_key", where, env)
     priv_key = read_secret(raw, "priv_key", where, env)
     if (auth_protocol is None) != (auth_key is None):
@@ -177,8 +169,7 @@ def parse_config(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
             known_hosts=ssh_raw.get("known_hosts"),
             trust_on_first_use=bool(ssh_raw.get("trust_on_first_use", False)),
             credentials=[
-                _ssh_credential(c, f"ssh.credentials[{i}]", env)
-                for i, c in enumerate(ssh_raw.get("credentials", []))
+                _ssh_credential(c, f"ssh.credentials[{i}]", env) for i, c in enumerate(ssh_raw.get("credentials", []))
             ],
         )
         snmp_raw = _table(raw, "snmp", "")

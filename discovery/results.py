@@ -49,6 +49,4 @@ class TargetResult:
     @property
     def reason(self) -> str:
         wanted = self.status
-        return "; ".join(
-            f"{p.protocol}: {p.reason}" for p in self.protocols if p.status is wanted and p.reason
-        )
+        return "; ".join(f"{p.protocol}: {p.reason}" for p in self.protocols if p.status is wanted and p.reason)

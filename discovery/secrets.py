@@ -30,9 +30,7 @@ class Secret:
     __str__ = __repr__
 
 
-def read_secret(
-    table: Mapping[str, Any], name: str, where: str, env: Mapping[str, str] | None = None
-) -> Secret | None:
+def read_secret(table: Mapping[str, Any], name: str, where: str, env: Mapping[str, str] | None = None) -> Secret | None:
     """``name``, ``name_env`` or ``name_file`` from a config table (at most one of them)."""
     environ = os.environ if env is None else env
     given = [k for k in (name, f"{name}_env", f"{name}_file") if k in table]

@@ -35,17 +35,13 @@ async def _scan_target(address: str, config: DiscoveryConfig, engine: SnmpEngine
         strict=True,
     ):
         if isinstance(outcome, BaseException):
-            protocols.append(
-                ProtocolResult(job_protocol, Status.ERROR, f"{type(outcome).__name__}: {outcome}")
-            )
+            protocols.append(ProtocolResult(job_protocol, Status.ERROR, f"{type(outcome).__name__}: {outcome}"))
         else:
             protocols.append(outcome)
     return TargetResult(address=address, protocols=protocols, seconds=time.monotonic() - started)
 
 
-async def sweep(
-    config: DiscoveryConfig, on_result: Callable[[TargetResult], None] | None = None
-) -> list[TargetResult]:
+async def sweep(config: DiscoveryConfig, on_result: Callable[[TargetResult], None] | None = None) -> list[TargetResult]:
     """Scan every target of the config; ``on_result`` hears of each as it finishes."""
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(max_workers=max(1, config.concurrency)))

@@ -101,10 +101,7 @@ def _classify(error_indication: Any) -> SnmpError:
     lowered = message.lower()
     if "timeout" in lowered or "no snmp response" in lowered:
         return SnmpError(message, no_answer=True)
-    if any(
-        w in lowered
-        for w in ("unknown usm user", "unknown user", "digest", "decryption error", "authorization")
-    ):
+    if any(w in lowered for w in ("unknown usm user", "unknown user", "digest", "decryption error", "authorization")):
         return SnmpError(message, auth=True)
     return SnmpError(message)
 

@@ -163,21 +163,14 @@ def _lldp_id(subtype: WalkValue | None, value: WalkValue | None, kind: str) -> s
     address_subtype = 5 if kind == "chassis" else 4
     if subtype == mac_subtype:
         return mac(value) or text(value)
-    if (
-        subtype == address_subtype
-        and isinstance(value, bytes)
-        and len(value) in (5, 17)
-        and value[0] in (1, 2)
-    ):
+    if subtype == address_subtype and isinstance(value, bytes) and len(value) in (5, 17) and value[0] in (1, 2):
         return str(ipaddress.ip_address(value[1:]))
     return text(value)
 
 
 def parse_lldp(walk: Walk) -> dict[str, Any]:
     """Local chassis id, local ports and remote neighbours (by local port number) from LLDP-MIB."""
-    local_chassis = _lldp_id(
-        walk.get(oids.LLDP_LOC_CHASSIS_ID_SUBTYPE), walk.get(oids.LLDP_LOC_CHASSIS_ID), "chassis"
-    )
+    local_chassis = _lldp_id(walk.get(oids.LLDP_LOC_CHASSIS_ID_SUBTYPE), walk.get(oids.LLDP_LOC_CHASSIS_ID), "chassis")
     port_subtypes = column(walk, oids.LLDP_LOC_PORT_ID_SUBTYPE)
     local_ports = {
         int(num): {

@@ -68,9 +68,7 @@ async def read_device(client: SnmpClient) -> Walk:
     return walk
 
 
-async def scan_snmp(
-    address: str, config: DiscoveryConfig, engine: SnmpEngine | None = None
-) -> ProtocolResult:
+async def scan_snmp(address: str, config: DiscoveryConfig, engine: SnmpEngine | None = None) -> ProtocolResult:
     if not config.snmp.credentials:
         return ProtocolResult("snmp", Status.NO_ANSWER, "no SNMP credentials configured")
     engine = engine or SnmpEngine()

@@ -43,9 +43,7 @@ class Vendor:
 
 @cache
 def vendors() -> dict[int, Vendor]:
-    raw = tomllib.loads(
-        resources.files("discovery.snmp").joinpath("vendors.toml").read_text(encoding="utf-8")
-    )
+    raw = tomllib.loads(resources.files("discovery.snmp").joinpath("vendors.toml").read_text(encoding="utf-8"))
     return {
         int(number): Vendor(
             number=int(number),

@@ -83,9 +83,7 @@ def parse_cpu_topology(cpuinfo: str) -> dict[str, int | None]:
     threads = sum(1 for b in blocks if re.search(r"^processor\s*:", b, re.MULTILINE))
     cores = set()
     for block in blocks:
-        fields = dict(
-            (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in block.splitlines()) if k
-        )
+        fields = dict((k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in block.splitlines()) if k)
         if "core id" in fields:
             cores.add((fields.get("physical id", "0"), fields["core id"]))
     return {"cpu_threads": threads or None, "cpu_cores": len(cores) or threads or None}
@@ -118,11 +116,7 @@ def parse_df(df_output: str, real_fs_types: set[str]) -> list[dict[str, Any]]:
 
 def parse_real_fs_types(proc_filesystems: str) -> set[str]:
     """Filesystem types backed by a device: /proc/filesystems lines without ``nodev``."""
-    return {
-        line.strip()
-        for line in proc_filesystems.splitlines()
-        if line.strip() and not line.startswith("nodev")
-    }
+    return {line.strip() for line in proc_filesystems.splitlines() if line.strip() and not line.startswith("nodev")}
 
 
 _USERS = re.compile(r'\("([^"]+)",pid=(\d+)')

@@ -34,6 +34,45 @@ COMMANDS: dict[str, str] = {
 }
 
 
+MARKER = "@@cmdb-discover@@"
+
+
+def batch_script(commands: dict[str, str], timeout: float) -> str:
+    """One shell script for all commands: one channel and one shell instead of one per command.
+
+    Each command runs under ``timeout`` in its own shell, between markers that split the output.
+    """
+    seconds = max(1, int(timeout))
+    parts = []
+    for name, command in commands.items():
+        quoted = command.replace("'", "'\\''")
+        # The newline before each marker ends an output that has none of its own.
+        parts.append(f"printf '\\n%s\\n' '{MARKER} {name}'; timeout {seconds} sh -c '{quoted}' 2>/dev/null")
+    return "\n".join(parts) + "\nprintf '\\n'\n"
+
+
+def split_batch(output: str) -> dict[str, str]:
+    """The batch's output back into one text per command (pure)."""
+    outputs: dict[str, str] = {}
+    name = None
+    lines: list[str] = []
+    for line in output.splitlines(keepends=True):
+        if line.startswith(MARKER + " "):
+            if name is not None:
+                outputs[name] = "".join(lines)[:-1]  # the newline the script put before the marker
+            name, lines = line[len(MARKER) + 1 :].strip(), []
+        elif name is not None:
+            lines.append(line)
+    if name is not None:
+        outputs[name] = "".join(lines)[:-1]
+    return outputs
+
+
+def run_all(session: SshSession, commands: dict[str, str], timeout: float) -> dict[str, str]:
+    result = session.run(batch_script(commands, timeout), timeout=timeout * len(commands))
+    return split_batch(result.stdout)
+
+
 def facts_from_outputs(outputs: dict[str, str]) -> dict[str, Any]:
     """Facts in the agent's shape from the commands' outputs (pure)."""
     release = parse_os_release(outputs.get("os_release", ""))
@@ -92,7 +131,7 @@ def scan_ssh(address: str, config: DiscoveryConfig) -> ProtocolResult:
     for credential in config.ssh.credentials:
         try:
             with SshSession(address, config.ssh, credential) as session:
-                outputs = {name: session.run(command).stdout for name, command in COMMANDS.items()}
+                outputs = run_all(session, COMMANDS, config.ssh.command_timeout_seconds)
                 fingerprint = session.host_key_fingerprint
         except SshFailure as exc:
             last = ProtocolResult("ssh", exc.status, exc.reason, credential=credential.name)
@@ -101,9 +140,7 @@ def scan_ssh(address: str, config: DiscoveryConfig) -> ProtocolResult:
             continue
         facts = facts_from_outputs(outputs)
         if not facts["identity"]["machine_id"] and not facts["identity"]["hostname"]:
-            return ProtocolResult(
-                "ssh", Status.ERROR, "logged in, but no command answered", credential=credential.name
-            )
+            return ProtocolResult("ssh", Status.ERROR, "logged in, but no command answered", credential=credential.name)
         report: dict[str, Any] = dict(
             build_report(
                 facts,

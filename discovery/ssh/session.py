@@ -98,17 +98,12 @@ class SshSession:
         except paramiko.BadHostKeyException as exc:
             raise SshFailure(
                 Status.HOST_KEY_REFUSED,
-                f"host key changed: known {fingerprint(exc.expected_key)}, "
-                f"offered {fingerprint(exc.key)}; refused",
+                f"host key changed: known {fingerprint(exc.expected_key)}, offered {fingerprint(exc.key)}; refused",
             ) from None
         except paramiko.AuthenticationException:
-            raise SshFailure(
-                Status.AUTH_FAILED, f"authentication failed for user {self.credential.user}"
-            ) from None
+            raise SshFailure(Status.AUTH_FAILED, f"authentication failed for user {self.credential.user}") from None
         except paramiko.ssh_exception.IncompatiblePeer as exc:
-            raise SshFailure(
-                Status.UNSUPPORTED, f"no common algorithms (an old SSH server?): {exc}"
-            ) from None
+            raise SshFailure(Status.UNSUPPORTED, f"no common algorithms (an old SSH server?): {exc}") from None
         except paramiko.ssh_exception.NoValidConnectionsError:
             raise SshFailure(Status.NO_ANSWER, f"nothing listens on port {settings.port}") from None
         except TimeoutError:
@@ -126,10 +121,10 @@ class SshSession:
         if transport is not None:
             self.host_key_fingerprint = fingerprint(transport.get_remote_server_key())
 
-    def run(self, command: str) -> CommandResult:
+    def run(self, command: str, timeout: float | None = None) -> CommandResult:
         """Run one read-only command; a timeout or failure is an empty result, not an exception."""
         try:
-            _, stdout, _ = self.client.exec_command(command, timeout=self.settings.command_timeout_seconds)
+            _, stdout, _ = self.client.exec_command(command, timeout=timeout or self.settings.command_timeout_seconds)
             output = stdout.read().decode("utf-8", errors="replace")
             return CommandResult(stdout.channel.recv_exit_status(), output)
         except (TimeoutError, paramiko.SSHException):

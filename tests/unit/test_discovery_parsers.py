@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +109,13 @@ def test_cdp_device_id_loses_its_serial_suffix() -> None:
     assert neighbour["sys_name"] == "core-sw1.example.org"
     assert neighbour["management_ip"] == "10.0.0.2"
     assert neighbour["local_if_index"] == 10101
+
+
+def test_the_ssh_batch_runs_every_command_between_markers_and_splits_back() -> None:
+    from discovery.ssh.scanner import COMMANDS, MARKER, batch_script, split_batch
+
+    script = batch_script({"quote": "printf '%s' \"it's\"", "tab": "printf 'a\\tb'"}, 30)
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+    assert split_batch(done.stdout) == {"quote": "it's", "tab": "a\tb"}
+    script = batch_script(COMMANDS, 30)
+    assert all(script.count(f"'{MARKER} {name}'") == 1 for name in COMMANDS)
