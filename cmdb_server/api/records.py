@@ -50,14 +50,18 @@ async def apply_transition(
     principal: Principal,
     extra: Callable[[S], dict[str, Any]] | None = None,
     now: datetime | None = None,
+    note: str = "",
 ) -> S:
-    """Move a record along its state machine, or 409 with the allowed states; no lost updates."""
+    """Move a record along its state machine, or 409 with the allowed states; no lost updates.
+
+    ``note`` (why) is kept as the record's ``note`` unless ``extra`` files it elsewhere.
+    """
     current = type(next(iter(machine)))(record[field])
     try:
         target = check_transition(machine, current, to)
     except IllegalTransition as exc:
         raise Conflict.refused_transition(str(exc), exc.allowed) from None
-    updates = {field: target.value} | (extra(target) if extra else {})
+    updates = {field: target.value} | ({"note": note} if note else {}) | (extra(target) if extra else {})
     ok = await records.update_record(
         driver,
         database,

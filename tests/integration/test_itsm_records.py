@@ -96,7 +96,10 @@ def test_problems_gather_incidents_and_become_known_errors(client: TestClient, e
     illegal = client.post(f"/api/v1/problems/{problem['id']}/transition", json={"to": "open"}, headers=ADMIN)
     assert illegal.status_code == 409
     assert illegal.json()["error"]["fields"][0]["allowed"] == ["resolved"]
-    resolved = post(client, f"/api/v1/incidents/{incident['id']}/transition", {"to": "resolved"})
+    resolved = post(
+        client, f"/api/v1/incidents/{incident['id']}/transition", {"to": "resolved", "note": "pool size raised"}
+    )
+    assert resolved["note"] == "pool size raised"
     assert resolved["status"] == "resolved"
     assert resolved["resolved_at"] is not None
     bad = client.post("/api/v1/incidents", json={"title": "x", "affected": ["nope"]}, headers=ADMIN)

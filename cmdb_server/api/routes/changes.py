@@ -123,14 +123,15 @@ async def transition_change(
                 "a normal change needs a current assessment before approval: POST .../assessment first", field="to"
             )
         updates: dict[str, Any] = {}
-        if body.note:
-            finished = target in (ChangeState.IMPLEMENTED, ChangeState.FAILED, ChangeState.CLOSED)
-            updates["result" if finished else "note"] = body.note
+        if body.note and target in (ChangeState.IMPLEMENTED, ChangeState.FAILED, ChangeState.CLOSED):
+            updates = {"result": body.note}  # the implementation result
         if target is ChangeState.APPROVED:
             updates["approved_by"] = principal.name
         return updates
 
-    await apply_transition(driver, db, records.CHANGE, change, CHANGE_TRANSITIONS, "state", body.to, principal, rules)
+    await apply_transition(
+        driver, db, records.CHANGE, change, CHANGE_TRANSITIONS, "state", body.to, principal, rules, note=body.note
+    )
     return _public(await _change(driver, db, change_id))
 
 

@@ -63,7 +63,7 @@ async def move_incident(
 
     def times(target: IncidentStatus) -> dict[str, Any]:
         now = datetime.now(UTC)
-        updates: dict[str, Any] = {"note": body.note} if body.note else {}
+        updates: dict[str, Any] = {}
         if target is IncidentStatus.RESOLVED:
             updates["resolved_at"] = now
         if target is IncidentStatus.CLOSED:
@@ -71,7 +71,16 @@ async def move_incident(
         return updates
 
     await apply_transition(
-        driver, db, records.INCIDENT, incident, INCIDENT_TRANSITIONS, "status", body.to, principal, times
+        driver,
+        db,
+        records.INCIDENT,
+        incident,
+        INCIDENT_TRANSITIONS,
+        "status",
+        body.to,
+        principal,
+        times,
+        note=body.note,
     )
     return await _record(driver, db, records.INCIDENT, incident_id)
 
@@ -158,13 +167,13 @@ async def move_problem(
     problem = await _record(driver, db, records.PROBLEM, problem_id)
 
     def flags(target: ProblemStatus) -> dict[str, Any]:
-        updates: dict[str, Any] = {"note": body.note} if body.note else {}
+        updates: dict[str, Any] = {}
         if target is ProblemStatus.KNOWN_ERROR:
             updates["known_error"] = True
         return updates
 
     await apply_transition(
-        driver, db, records.PROBLEM, problem, PROBLEM_TRANSITIONS, "status", body.to, principal, flags
+        driver, db, records.PROBLEM, problem, PROBLEM_TRANSITIONS, "status", body.to, principal, flags, note=body.note
     )
     return await _record(driver, db, records.PROBLEM, problem_id)
 

@@ -61,7 +61,9 @@ async def move_release(
 ) -> Any:
     db = settings.neo4j_database
     release = await _release(driver, db, release_id)
-    await apply_transition(driver, db, records.RELEASE, release, RELEASE_TRANSITIONS, "state", body.to, principal)
+    await apply_transition(
+        driver, db, records.RELEASE, release, RELEASE_TRANSITIONS, "state", body.to, principal, note=body.note
+    )
     return await _release(driver, db, release_id)
 
 
