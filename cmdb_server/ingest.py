@@ -29,6 +29,13 @@ log = logging.getLogger(__name__)
 
 MERGE_ATTEMPTS = 3
 
+EdgeKey = tuple[str, str, tuple[tuple[str, Any], ...]]
+"""An edge as a source reports it: (from uid, to uid, its key properties as sorted pairs)."""
+
+Found = tuple[dict[str, Any], list[str] | None, bool]
+"""A record's CI: its stored properties, labels (None: a shared CI found unchanged, props
+hold only its uid) and whether this report created it."""
+
 
 class OutOfOrderReport(ApiError):
     status = 409
@@ -134,11 +141,12 @@ class _Apply:
                 "new": to_json(new),
                 "source": self.report.source_key,
                 "report_id": self.report.report_id,
-                "at": self.now,
             }
         )
 
     async def __call__(self, tx: AsyncManagedTransaction) -> IngestSummary:
+        # Reports of one source apply one after the other: the edge diff below relies on it.
+        state = await repo.lock_source_state(tx, self.report.source_key, self.now)
         stored = await repo.find_report(tx, self.report.report_id)
         if stored is not None:
             replay = json.loads(stored)
@@ -160,15 +168,14 @@ class _Apply:
                 f"applied from {self.report.source_key} ({newest.isoformat()}); not applied",
                 field="collected_at",
             )
-        state = await repo.source_state(tx, self.report.source_key) if self.report.complete else None
-        if state is not None and state.get("fingerprint") == self.report.fingerprint:
+        if self.report.complete and state.get("fingerprint") == self.report.fingerprint:
             return await self._unchanged(tx, state)
         for level in _levels(self.report.records):
             current = await self._identify(tx, level)
             await self._check_agent_binding(tx, level, current)
             await self._write(tx, level, current)
         await self._relations(tx)
-        await repo.write_events(tx, self.events)
+        await repo.write_events(tx, self.events, self.now)
         self.summary.events = len(self.events)
         self.summary.cis = dict(self.uids)
         if self.report.complete:
@@ -217,11 +224,9 @@ class _Apply:
         self.summary.cis = uids
         return await self._record(tx)
 
-    async def _identify(
-        self, tx: AsyncManagedTransaction, level: list[Record]
-    ) -> dict[str, tuple[dict[str, Any], list[str], bool]]:
+    async def _identify(self, tx: AsyncManagedTransaction, level: list[Record]) -> dict[str, Found]:
         """ref -> (current properties, labels, created now) for every record of the level."""
-        found: dict[str, tuple[dict[str, Any], list[str], bool]] = {}
+        found: dict[str, Found] = {}
         by_class: dict[str, list[Record]] = defaultdict(list)
         for record in level:
             by_class[record.ci_class.name].append(record)
@@ -230,12 +235,12 @@ class _Apply:
             label = _identity_label(ci_class, self.schema)
             for rule in ci_class.identity:
                 rows = [
-                    self._key_row(r, rule.keys)
+                    self._lookup_row(r, rule.keys)
                     for r in records
                     if r.ref not in found and all(k in r.identity for k in rule.keys)
                 ]
                 if rows:
-                    matches = await repo.identify(tx, label, rule.keys, ci_class.dependent, rows)
+                    matches = await repo.identify(tx, label, rule.keys, ci_class.dependent, rows, rule.unique)
                     found.update({ref: (props, labels, False) for ref, (props, labels) in matches.items()})
             await self._create(tx, ci_class, label, [r for r in records if r.ref not in found], found)
         return found
@@ -244,13 +249,23 @@ class _Apply:
         parent_uid = self.uids[record.parent_ref] if record.parent_ref else None
         return {"ref": record.ref, "parent_uid": parent_uid, "key": {k: record.identity[k] for k in keys}}
 
+    def _lookup_row(self, record: Record, keys: tuple[str, ...]) -> dict[str, Any]:
+        """A key row for identification; for a shared CI also what the record says, so an
+        unchanged one comes back as its uid alone (see repo.identify)."""
+        row = self._key_row(record, keys)
+        row["same"] = None
+        if record.ci_class.shared:
+            attributes = {k: v for k, v in record.attributes.items() if not record.ci_class.attributes[k].volatile}
+            row["same"] = {"class": record.ci_class.name, "attributes": attributes}
+        return row
+
     async def _create(
         self,
         tx: AsyncManagedTransaction,
         ci_class: CIClass,
         label: str,
         records: list[Record],
-        found: dict[str, tuple[dict[str, Any], list[str], bool]],
+        found: dict[str, Found],
     ) -> None:
         if not records:
             return
@@ -262,7 +277,6 @@ class _Apply:
                 "uid": str(uuid.uuid4()),
                 "class": ci_class.name,
                 "status": CIStatus.ACTIVE.value,
-                "first_seen": self.now,
             }
             if record.parent_ref is not None:
                 props["parent_uid"] = self.uids[record.parent_ref]
@@ -276,17 +290,17 @@ class _Apply:
         for keys, rows in merges.items():
             # Sorted, so that racing transactions lock index entries in the same order.
             rows.sort(key=lambda r: json.dumps(r["key"], sort_keys=True, default=str))
-            merged = await repo.merge_nodes(tx, label, keys, ci_class.dependent, rows)
+            merged = await repo.merge_nodes(tx, label, keys, ci_class.dependent, rows, self.now)
             found.update({ref: (props, [], created) for ref, (props, created) in merged.items()})
         if plain:
-            created_plain = await repo.create_nodes(tx, plain)
+            created_plain = await repo.create_nodes(tx, plain, self.now)
             found.update({ref: (props, [], True) for ref, props in created_plain.items()})
 
     async def _check_agent_binding(
         self,
         tx: AsyncManagedTransaction,
         level: list[Record],
-        current: dict[str, tuple[dict[str, Any], list[str], bool]],
+        current: dict[str, Found],
     ) -> None:
         if self.caller.role is not Role.AGENT:
             return
@@ -305,15 +319,18 @@ class _Apply:
         self,
         tx: AsyncManagedTransaction,
         level: list[Record],
-        current: dict[str, tuple[dict[str, Any], list[str], bool]],
+        current: dict[str, Found],
     ) -> None:
         kind = self.report.source_kind
         updates = []
         for record in level:
-            props, _, created = current[record.ref]
+            props, labels_found, created = current[record.ref]
             uid = props["uid"]
             self.uids[record.ref] = uid
             counts = self.summary.classes[record.ci_class.name]
+            if labels_found is None:  # a shared CI that already says what the record says
+                counts.unchanged += 1
+                continue
             existing_class = self.schema.classes.get(props.get("class", ""), record.ci_class)
             merge = merge_attributes(existing_class, props, record.attributes, kind, self.now, self.stale_after)
             write = dict(merge.properties)
@@ -341,66 +358,110 @@ class _Apply:
                     counts.unchanged += 1
             if existing_class.shared and not created and not write:
                 continue  # nothing changed on a CI many hosts share: do not lock it for last_seen
-            write["last_seen"] = self.now
-            write[seen_property(kind)] = self.now
             updates.append({"uid": uid, "props": write, "labels": labels or list(record.ci_class.labels[:1])})
         updates.sort(key=lambda u: u["uid"])
-        await repo.update_nodes(tx, updates)
+        # Timestamps go once as a parameter: the driver packs each datetime value slowly.
+        await repo.update_nodes(tx, updates, {"last_seen": self.now, seen_property(kind): self.now})
 
-    async def _relations(self, tx: AsyncManagedTransaction) -> None:
-        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        records = {r.ref: r for r in self.report.records}
+    def _reported_edges(self) -> dict[str, dict[EdgeKey, dict[str, Any]]]:
+        """type -> edge key -> non-key properties, for the parent edges and relations of the report."""
+        by_type: dict[str, dict[EdgeKey, dict[str, Any]]] = defaultdict(dict)
         for record in self.report.records:
             spec = record.ci_class.parent_ci
             if spec is None or record.parent_ref is None:
                 continue
             parent_uid, child_uid = self.uids[record.parent_ref], self.uids[record.ref]
-            from_uid, to_uid = (parent_uid, child_uid) if spec.parent_is_source else (child_uid, parent_uid)
-            by_type[spec.relationship].append({"from_uid": from_uid, "to_uid": to_uid, "key": {}, "props": {}})
+            ends = (parent_uid, child_uid) if spec.parent_is_source else (child_uid, parent_uid)
+            by_type[spec.relationship][(*ends, ())] = {}
         for relation in self.report.relations:
             rel_type = self.schema.relationships[relation.type]
-            # A key property the relation lacks is no key: MERGE cannot match on null.
-            key = {k: relation.properties[k] for k in rel_type.key_properties if relation.properties.get(k) is not None}
+            # A key property the relation lacks is no key: an edge without it is another edge.
+            key = tuple(
+                (k, relation.properties[k]) for k in rel_type.key_properties if relation.properties.get(k) is not None
+            )
             props = {k: v for k, v in relation.properties.items() if k not in rel_type.key_properties}
-            by_type[relation.type].append(
-                {
-                    "from_uid": self.uids[relation.from_ref],
-                    "to_uid": self.uids[relation.to_ref],
-                    "key": key,
-                    "props": props,
-                }
-            )
-        source, report_id = self.report.source_key, self.report.report_id
+            by_type[relation.type][(self.uids[relation.from_ref], self.uids[relation.to_ref], key)] = props
+        return by_type
+
+    def _observations(self) -> set[tuple[str, Any, Any]]:
+        """(client uid, address, port) of every connection the report observed to an address."""
+        records = {r.ref: r for r in self.report.records}
+        seen = set()
+        for relation in self.report.relations:
+            target = records[relation.to_ref]
+            if relation.type == "DEPENDS_ON" and target.ci_class.is_a("IPAddress"):
+                address = target.attributes.get("address")
+                seen.add((self.uids[relation.from_ref], address, relation.properties.get("port")))
+        return seen
+
+    async def _relations(self, tx: AsyncManagedTransaction) -> None:
+        """Diff the report's edges against the source's: create the new, end the missing, leave the rest.
+
+        An edge the report repeats is not written at all, so a host's thousand INSTALLED
+        edges cost one read when nothing about them changed. Edges that start from a CI
+        created by this report are part of its creation and get no event of their own
+        (their first_seen says when they began).
+        """
+        reported = self._reported_edges()
+        observations = self._observations()
+        created = {uid for uid, kind in ((e["ci_uid"], e["kind"]) for e in self.events) if kind == "created"}
+        source = self.report.source_key
         for rel_name in sorted(self.schema.relationships):
-            rows = by_type.get(rel_name, [])
+            rows = reported.get(rel_name, {})
             counts = self.summary.relations[rel_name]
-            by_key_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-            for row in rows:
-                by_key_shape[tuple(sorted(row["key"]))].append(row)
-            for key_names, shaped in sorted(by_key_shape.items()):
-                shaped.sort(key=lambda r: (r["from_uid"], r["to_uid"], json.dumps(r["key"], sort_keys=True)))
-                started = await repo.upsert_relations(tx, rel_name, key_names, shaped, source, report_id, self.now)
-                counts.started += len(started)
-                counts.unchanged += len(shaped) - len(started)
-                for row in started:
-                    self._event(
-                        row["from_uid"],
-                        "relation_started",
-                        rel_name,
-                        None,
-                        {"to": row["to_uid"], **row["key"]},
+            existing = await repo.source_edges(tx, rel_name, source) if rows or self.report.complete else []
+            known: dict[EdgeKey, dict[str, Any]] = {}
+            ended_rows, updates = [], []
+            key_names = self.schema.relationships[rel_name].key_properties
+            for edge in existing:
+                props = edge["props"]
+                key = tuple((k, props[k]) for k in key_names if props.get(k) is not None)
+                edge_key: EdgeKey = (edge["from_uid"], edge["to_uid"], key)
+                via = props.get("via")
+                if via is None:
+                    known[edge_key] = edge
+                    if edge_key in rows:
+                        continue
+                elif (edge["from_uid"], via, props.get("port")) in observations:
+                    continue  # derived from a connection the report still observes: lives as long as it
+                if props.get("ended_at") is not None or not self.report.complete:
+                    continue
+                ended_rows.append(edge)
+            new_edges: list[dict[str, Any]] = []
+            for edge_key, props in sorted(rows.items(), key=lambda item: (item[0][0], item[0][1], repr(item[0][2]))):
+                from_uid, to_uid, key = edge_key
+                found = known.get(edge_key)
+                if found is None:
+                    new_edges.append(
+                        {
+                            "from_uid": from_uid,
+                            "to_uid": to_uid,
+                            "props": {"source": source, **dict(key), **props},
+                        }
                     )
-            ended = (
-                await repo.end_unreported_relations(tx, rel_name, source, report_id, self.now)
-                if self.report.complete
-                else []
-            )
-            counts.ended += len(ended)
-            for row in ended:
-                self._event(row["from_uid"], "relation_ended", rel_name, {"to": row["to_uid"]}, None)
+                    counts.started += 1
+                    if from_uid not in created:
+                        self._event(from_uid, "relation_started", rel_name, None, {"to": to_uid, **dict(key)})
+                    continue
+                stored = found["props"]
+                changed = {k: v for k, v in props.items() if stored.get(k) != v}
+                if stored.get("ended_at") is not None:
+                    changed["ended_at"] = None
+                    counts.started += 1
+                    self._event(from_uid, "relation_started", rel_name, None, {"to": to_uid, **dict(key)})
+                else:
+                    counts.unchanged += 1
+                if changed:
+                    updates.append({"id": found["id"], "props": changed})
+            await repo.create_edges(tx, rel_name, new_edges, self.now)
+            await repo.set_edge_properties(tx, updates)
+            await repo.end_edges(tx, [edge["id"] for edge in ended_rows], self.now)
+            counts.ended += len(ended_rows)
+            for edge in ended_rows:
+                self._event(edge["from_uid"], "relation_ended", rel_name, {"to": edge["to_uid"]}, None)
             if not (counts.started or counts.unchanged or counts.ended):
                 del self.summary.relations[rel_name]
-        ip_uids = [self.uids[r.ref] for r in records.values() if r.ci_class.is_a("IPAddress")]
+        ip_uids = [self.uids[r.ref] for r in self.report.records if r.ci_class.is_a("IPAddress")]
         if ip_uids:
             for row in await repo.resolve_observed_dependencies(tx, ip_uids, self.now):
                 self.summary.relations["DEPENDS_ON"].started += 1

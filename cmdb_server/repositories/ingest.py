@@ -71,22 +71,31 @@ async def identify(
     keys: tuple[str, ...],
     dependent: bool,
     rows: list[dict[str, Any]],
+    unique: bool = False,
 ) -> dict[str, tuple[dict[str, Any], list[str]]]:
-    """Find CIs by one identity rule: ``rows`` are {ref, parent_uid, key: {k: v}}.
+    """Find CIs by one identity rule: ``rows`` are {ref, parent_uid, key: {k: v}, same: {...} | null}.
 
-    Returns ref -> (properties, labels) of the oldest matching CI.
+    Returns ref -> (properties, labels) of the oldest matching CI. A row that carries
+    ``same`` (a class and attribute values) and whose CI already holds exactly those gets
+    only {uid} and no labels: reading every property of a thousand shared packages back
+    costs more than the rest of a report.
     """
+    # A unique rule matches one node at most; otherwise the oldest wins.
+    oldest = "" if unique else "WITH row, n ORDER BY n.first_seen WITH row, collect(n)[0] AS n"
     result = await tx.run(
         f"""
         UNWIND $rows AS row
         MATCH (n:{quote(label)} {_key_map(keys, "row.key", dependent)})
-        WITH row, n ORDER BY n.first_seen
-        WITH row, collect(n)[0] AS n
-        RETURN row.ref AS ref, properties(n) AS props, labels(n) AS labels
+        {oldest}
+        WITH row, n, row.same IS NOT NULL AND n.class = row.same.class
+                     AND all(k IN keys(row.same.attributes) WHERE n[k] = row.same.attributes[k]) AS same
+        RETURN collect(CASE WHEN same THEN [row.ref, {{uid: n.uid}}, null]
+                            ELSE [row.ref, properties(n), labels(n)] END) AS found
         """,
         rows=rows,
     )
-    return {row["ref"]: (row["props"], row["labels"]) async for row in result}
+    row = await result.single(strict=True)
+    return {ref: (props, labels) for ref, props, labels in row["found"]}
 
 
 async def merge_nodes(
@@ -95,104 +104,106 @@ async def merge_nodes(
     keys: tuple[str, ...],
     dependent: bool,
     rows: list[dict[str, Any]],
+    now: datetime,
 ) -> dict[str, tuple[dict[str, Any], bool]]:
     """Create CIs, merging on a unique identity rule so that racing reports make one node.
 
-    ``rows`` are {ref, parent_uid, key, labels, props}; ``props`` holds uid and first_seen.
+    ``rows`` are {ref, parent_uid, key, labels, props}; ``props`` holds the new uid.
     Returns ref -> (properties, created); created is False when another transaction won.
     """
     result = await tx.run(
         f"""
         UNWIND $rows AS row
         MERGE (n:{quote(label)} {_key_map(keys, "row.key", dependent)})
-        ON CREATE SET n += row.props, n:$(row.labels)
-        RETURN row.ref AS ref, properties(n) AS props, n.uid = row.props.uid AS created
+        ON CREATE SET n += row.props, n.first_seen = $now, n:$(row.labels)
+        RETURN collect([row.ref, properties(n), n.uid = row.props.uid]) AS merged
         """,
         rows=rows,
+        now=now,
     )
-    return {row["ref"]: (row["props"], row["created"]) async for row in result}
+    row = await result.single(strict=True)
+    return {ref: (props, created) for ref, props, created in row["merged"]}
 
 
-async def create_nodes(tx: AsyncManagedTransaction, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+async def create_nodes(
+    tx: AsyncManagedTransaction, rows: list[dict[str, Any]], now: datetime
+) -> dict[str, dict[str, Any]]:
     """Create CIs that have no unique identity key to merge on: {ref, labels, props}."""
-    result = await tx.run(
+    await tx.run(
         """
         UNWIND $rows AS row
         CREATE (n:$(row.labels))
-        SET n = row.props
-        RETURN row.ref AS ref, properties(n) AS props
+        SET n = row.props, n.first_seen = $now
         """,
         rows=rows,
+        now=now,
     )
-    return {row["ref"]: row["props"] async for row in result}
+    return {row["ref"]: {**row["props"], "first_seen": now} for row in rows}
 
 
-async def update_nodes(tx: AsyncManagedTransaction, rows: list[dict[str, Any]]) -> None:
-    """Set properties (a null removes one) and add labels: {uid, props, labels}."""
+async def update_nodes(tx: AsyncManagedTransaction, rows: list[dict[str, Any]], seen: dict[str, Any]) -> None:
+    """Set properties (a null removes one) and add labels: {uid, props, labels}; and on all,
+    the properties of ``seen`` (when they were last seen)."""
     await tx.run(
         """
         UNWIND $rows AS row
         MATCH (n:CI {uid: row.uid})
-        SET n += row.props, n:$(row.labels)
+        SET n += row.props, n += $seen, n:$(row.labels)
         """,
         rows=rows,
+        seen=seen,
     )
 
 
-async def write_events(tx: AsyncManagedTransaction, events: list[dict[str, Any]]) -> None:
+async def write_events(tx: AsyncManagedTransaction, events: list[dict[str, Any]], at: datetime) -> None:
+    """History events of one transaction, all at the same time."""
     if events:
-        await tx.run("UNWIND $events AS e CREATE (ev:Event) SET ev = e", events=events)
+        await tx.run("UNWIND $events AS e CREATE (ev:Event) SET ev = e, ev.at = $at", events=events, at=at)
 
 
-async def upsert_relations(
-    tx: AsyncManagedTransaction,
-    rel_type: str,
-    key_properties: tuple[str, ...],
-    rows: list[dict[str, Any]],
-    source: str,
-    report_id: str,
-    now: datetime,
-) -> list[dict[str, Any]]:
-    """Merge this source's edges: {from_uid, to_uid, key, props}.
-
-    Returns the rows whose edge is new or had been ended (started again), for history.
-    """
-    key = ", ".join(["source: $source", *(f"{quote(k)}: row.key.{quote(k)}" for k in key_properties)])
-    result = await tx.run(
-        f"""
-        UNWIND $rows AS row
-        MATCH (a:CI {{uid: row.from_uid}}), (b:CI {{uid: row.to_uid}})
-        MERGE (a)-[r:{quote(rel_type)} {{{key}}}]->(b)
-        ON CREATE SET r.first_seen = $now
-        WITH row, r, r.first_seen = $now OR r.ended_at IS NOT NULL AS started
-        SET r += row.props, r.last_seen = $now, r.report_id = $report_id, r.ended_at = null
-        WITH row, started WHERE started
-        RETURN row.from_uid AS from_uid, row.to_uid AS to_uid, row.key AS key
-        """,
-        rows=rows,
-        source=source,
-        report_id=report_id,
-        now=now,
-    )
-    return [dict(row) async for row in result]
-
-
-async def end_unreported_relations(
-    tx: AsyncManagedTransaction, rel_type: str, source: str, report_id: str, now: datetime
-) -> list[dict[str, Any]]:
-    """End this source's edges of a type that its latest report no longer has."""
+async def source_edges(tx: AsyncManagedTransaction, rel_type: str, source: str) -> list[dict[str, Any]]:
+    """Every edge of one type a source has reported (ended ones too): its ends, properties and id."""
     result = await tx.run(
         f"""
         MATCH (a:CI)-[r:{quote(rel_type)} {{source: $source}}]->(b:CI)
-        WHERE r.ended_at IS NULL AND r.report_id <> $report_id
-        SET r.ended_at = $now
-        RETURN a.uid AS from_uid, b.uid AS to_uid
+        RETURN a.uid AS from_uid, b.uid AS to_uid, properties(r) AS props, elementId(r) AS id
         """,
         source=source,
-        report_id=report_id,
-        now=now,
     )
     return [dict(row) async for row in result]
+
+
+async def create_edges(tx: AsyncManagedTransaction, rel_type: str, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Create edges the caller knows to be new, first seen now: rows of {from_uid, to_uid, props}."""
+    if rows:
+        await tx.run(
+            f"""
+            UNWIND $rows AS row
+            MATCH (a:CI {{uid: row.from_uid}})
+            MATCH (b:CI {{uid: row.to_uid}})
+            CREATE (a)-[r:{quote(rel_type)}]->(b)
+            SET r = row.props, r.first_seen = $now
+            """,
+            rows=rows,
+            now=now,
+        )
+
+
+async def set_edge_properties(tx: AsyncManagedTransaction, rows: list[dict[str, Any]]) -> None:
+    """Update edges by element id: rows of {id, props} (a null removes a property)."""
+    if rows:
+        await tx.run(
+            "UNWIND $rows AS row MATCH ()-[r]->() WHERE elementId(r) = row.id SET r += row.props",
+            rows=rows,
+        )
+
+
+async def end_edges(tx: AsyncManagedTransaction, ids: list[str], now: datetime) -> None:
+    """End edges by element id."""
+    if ids:
+        await tx.run(
+            "UNWIND $ids AS id MATCH ()-[r]->() WHERE elementId(r) = id SET r.ended_at = $now", ids=ids, now=now
+        )
 
 
 async def resolve_observed_dependencies(
@@ -217,7 +228,7 @@ async def resolve_observed_dependencies(
         MERGE (client)-[r:DEPENDS_ON {source: seen.source, port: seen.port}]->(service)
         ON CREATE SET r.first_seen = $now
         WITH client, service, seen, ip, r, r.first_seen = $now OR r.ended_at IS NOT NULL AS started
-        SET r.last_seen = $now, r.report_id = seen.report_id, r.ended_at = null, r.via = ip.address
+        SET r.last_seen = $now, r.ended_at = null, r.via = ip.address
         WITH client, service, r WHERE started
         RETURN client.uid AS from_uid, service.uid AS to_uid, r.source AS source, r.port AS port
         """,
@@ -249,11 +260,17 @@ async def bound_host_of(tx: AsyncManagedTransaction, token_id: str) -> str | Non
     return row["bound"] if row else None
 
 
-async def source_state(tx: AsyncManagedTransaction, source: str) -> dict[str, Any] | None:
-    """What the last complete report of a source said: its fingerprint and the CIs it named."""
-    result = await tx.run("MATCH (s:SourceState {source: $source}) RETURN properties(s) AS s", source=source)
-    row = await result.single()
-    return dict(row["s"]) if row else None
+async def lock_source_state(tx: AsyncManagedTransaction, source: str, now: datetime) -> dict[str, Any]:
+    """Write-lock a source's state node (made on first use) and return what its last complete
+    report said: its fingerprint and the CIs it named. Concurrent reports of the same
+    source wait here for each other."""
+    result = await tx.run(
+        "MERGE (s:SourceState {source: $source}) SET s.received_at = $now RETURN properties(s) AS s",
+        source=source,
+        now=now,
+    )
+    row = await result.single(strict=True)
+    return dict(row["s"])
 
 
 async def save_source_state(tx: AsyncManagedTransaction, source: str, state: dict[str, Any]) -> None:

@@ -149,8 +149,13 @@ def test_one_changed_attribute_is_exactly_one_event(client: TestClient) -> None:
     latest = history["items"][0]
     assert (latest["kind"], latest["field"], latest["old"], latest["new"]) == ("attribute", "cpu_cores", 4, 8)
     assert latest["source"] == "agent:web1"
+    # The edges a CI starts with are part of its creation: their first_seen says so, no event each.
     kinds = sorted(e["kind"] for e in history["items"])
-    assert kinds == ["attribute", "created", "relation_started", "relation_started", "relation_started"]
+    assert kinds == ["attribute", "created"]
+    created_at = next(e["at"] for e in history["items"] if e["kind"] == "created")
+    edges = client.get(f"/api/v1/cis/{host_uid}/relationships", headers=ADMIN).json()["items"]
+    assert len(edges) == 3
+    assert {e["first_seen"] for e in edges} == {created_at}
 
 
 def test_a_package_no_longer_reported_ends_exactly_that_relation(client: TestClient) -> None:
