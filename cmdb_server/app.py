@@ -25,6 +25,7 @@ from cmdb_server.api.routes import (
     releases,
     reports,
 )
+from cmdb_server.auth import TokenCache
 from cmdb_server.config import Settings
 from cmdb_server.db import create_driver
 from cmdb_server.errors import install_error_handlers
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings or Settings()
     app.state.schema = load_schema()
+    app.state.token_cache = TokenCache(app.state.settings.token_cache_seconds)
     app.state.schema_ready = False
     install_error_handlers(app)
     app.include_router(health.router)

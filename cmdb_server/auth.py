@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -11,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cmdb_server.errors import Forbidden, Unauthorized
 from cmdb_server.repositories import tokens
+from cmdb_server.security import hash_token
 from schema import Role
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer cmdb_...`")
@@ -25,6 +27,33 @@ class Principal:
     role: Role
 
 
+class TokenCache:
+    """Tokens verified in the last few seconds, by their hash: agents report every few
+    minutes each, and a fleet's worth of token look-ups was a database read per report.
+    Only valid tokens are kept; a revocation takes effect once the entry expires."""
+
+    def __init__(self, ttl_seconds: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl_seconds
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(hash_token(token))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            now = time.monotonic()
+            self._entries = {k: v for k, v in self._entries.items() if v[0] >= now}
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+        self._entries[hash_token(token)] = (time.monotonic() + self.ttl, principal)
+
+
 async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -32,10 +61,16 @@ async def current_principal(
     if credentials is None or not credentials.credentials:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     state = request.app.state
+    cache: TokenCache = state.token_cache
+    principal = cache.get(credentials.credentials)
+    if principal is not None:
+        return principal
     record = await tokens.find_active_token(state.driver, state.settings.neo4j_database, credentials.credentials)
     if record is None:
         raise Unauthorized("invalid or revoked token")
-    return Principal(token_id=record.token_id, name=record.name, role=record.role)
+    principal = Principal(token_id=record.token_id, name=record.name, role=record.role)
+    cache.put(credentials.credentials, principal)
+    return principal
 
 
 def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest report accepted, in bytes after decompression (413 above).",
     )
+    token_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long a verified token is trusted without asking the database again "
+        "(a revocation takes effect within this time; 0 checks every request).",
+    )
     stale_after_hours: float = Field(72.0, gt=0, description="A CI no source has reported for this long becomes stale.")
     stale_check_interval_seconds: float = Field(
         3600.0, ge=0, description="How often the server marks stale CIs; 0 turns the periodic job off."

@@ -20,10 +20,11 @@ from neo4j import AsyncDriver, AsyncManagedTransaction
 from neo4j.exceptions import ConstraintError
 
 from cmdb_server.errors import ApiError, Forbidden
-from cmdb_server.reconcile import merge_attributes, seen_property, to_json
+from cmdb_server.intake import IncomingReport
+from cmdb_server.reconcile import merge_attributes, native, seen_property, to_json
 from cmdb_server.repositories import ingest as repo
 from schema import CIClass, CIStatus, Role, Schema, SourceKind
-from schema.report import Record, Report
+from schema.report import Record, Report, ReportError
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +122,30 @@ def _levels(records: list[Record]) -> list[list[Record]]:
 class _Apply:
     """The work of one transaction; kept on an object so a retry starts from scratch."""
 
-    def __init__(self, report: Report, schema: Schema, caller: Caller, stale_after: timedelta, now: datetime) -> None:
-        self.report = report
+    def __init__(
+        self,
+        incoming: IncomingReport,
+        schema: Schema,
+        caller: Caller,
+        stale_after: timedelta,
+        now: datetime,
+        volatile: dict[str, dict[str, Any]],
+    ) -> None:
+        self.incoming = incoming
+        self.volatile = volatile
+        self.header = incoming.header
         self.schema = schema
         self.caller = caller
         self.stale_after = stale_after
         self.now = now
-        self.summary = IngestSummary(report_id=report.report_id, source=report.source_key)
+        self.summary = IngestSummary(report_id=self.header.report_id, source=self.header.source_key)
         self.uids: dict[str, str] = {}
         self.events: list[dict[str, Any]] = []
+
+    @property
+    def report(self) -> Report:
+        """The records and relations, checked on first use (an unchanged report never needs them)."""
+        return self.incoming.report()
 
     def _event(self, ci_uid: str, kind: str, field: str | None = None, old: Any = None, new: Any = None) -> None:
         self.events.append(
@@ -139,36 +155,35 @@ class _Apply:
                 "field": field,
                 "old": to_json(old),
                 "new": to_json(new),
-                "source": self.report.source_key,
-                "report_id": self.report.report_id,
+                "source": self.header.source_key,
+                "report_id": self.header.report_id,
             }
         )
 
     async def __call__(self, tx: AsyncManagedTransaction) -> IngestSummary:
         # Reports of one source apply one after the other: the edge diff below relies on it.
-        state = await repo.lock_source_state(tx, self.report.source_key, self.now)
-        stored = await repo.find_report(tx, self.report.report_id)
+        state, stored = await repo.lock_source_state(tx, self.header.source_key, self.header.report_id, self.now)
         if stored is not None:
             replay = json.loads(stored)
             replay["replayed"] = True
-            summary = IngestSummary(report_id=self.report.report_id, source=self.report.source_key, replayed=True)
+            summary = IngestSummary(report_id=self.header.report_id, source=self.header.source_key, replayed=True)
             summary.classes.update({k: ClassCounts(**v) for k, v in replay["classes"].items()})
             summary.relations.update({k: RelationCounts(**v) for k, v in replay["relations"].items()})
             summary.events = replay["events"]
             summary.cis = replay["cis"]
             return summary
-        newest = (
-            await repo.newer_report_of(tx, self.report.source_key, self.report.collected_at)
-            if self.report.complete
-            else None
-        )
-        if newest is not None:
-            raise OutOfOrderReport(
-                f"report collected at {self.report.collected_at.isoformat()} is older than the last report "
-                f"applied from {self.report.source_key} ({newest.isoformat()}); not applied",
-                field="collected_at",
-            )
-        if self.report.complete and state.get("fingerprint") == self.report.fingerprint:
+        if self.header.complete:
+            last = native(state.get("collected_at"))
+            if last is None:  # a state saved before it kept the time: ask the reports
+                last = await repo.newer_report_of(tx, self.header.source_key, self.header.collected_at)
+            if last is not None and last > self.header.collected_at:
+                raise OutOfOrderReport(
+                    f"report collected at {self.header.collected_at.isoformat()} is older than the last report "
+                    f"applied from {self.header.source_key} ({last.isoformat()}); not applied",
+                    field="collected_at",
+                )
+        unchanged = state.get("owned") is not None and state.get("fingerprint") == self.incoming.fingerprint
+        if self.header.complete and unchanged:
             return await self._unchanged(tx, state)
         for level in _levels(self.report.records):
             current = await self._identify(tx, level)
@@ -178,42 +193,46 @@ class _Apply:
         await repo.write_events(tx, self.events, self.now)
         self.summary.events = len(self.events)
         self.summary.cis = dict(self.uids)
-        if self.report.complete:
+        if self.header.complete:
             classes = {name: c.created + c.updated + c.unchanged for name, c in self.summary.classes.items()}
             relations = {name: r.started + r.unchanged for name, r in self.summary.relations.items()}
-            state = {"fingerprint": self.report.fingerprint, "cis": json.dumps(self.uids)}
+            records = self.report.records
+            hosts = [self.uids[r.ref] for r in records if r.parent_ref is None and r.ci_class.is_a("Host")]
+            owned = sorted({self.uids[r.ref] for r in records if not r.ci_class.shared})
+            state = {"fingerprint": self.incoming.fingerprint, "cis": json.dumps(self.uids)}
             state |= {"classes": json.dumps(classes), "relations": json.dumps(relations)}
-            await repo.save_source_state(tx, self.report.source_key, state)
+            state |= {"hosts": json.dumps(hosts), "owned": json.dumps(owned), "collected_at": self.header.collected_at}
+            await repo.save_source_state(tx, self.header.source_key, state)
         return await self._record(tx)
 
     async def _record(self, tx: AsyncManagedTransaction) -> IngestSummary:
         await repo.record_report(
             tx,
-            self.report.report_id,
-            self.report.source_key,
-            self.report.collected_at,
+            self.header.report_id,
+            self.header.source_key,
+            self.header.collected_at,
             self.now,
             json.dumps(self.summary.to_json()),
         )
         return self.summary
 
     async def _unchanged(self, tx: AsyncManagedTransaction, state: dict[str, Any]) -> IngestSummary:
-        """The report says what the source's last one said: only last_seen (and volatile values) move."""
+        """The report says what the source's last one said: only last_seen (and volatile values) move.
+
+        Nothing but the volatile values of the report is read: the CIs it names, the host
+        an agent reports for and the counts are those the last full report left in the
+        source's state.
+        """
         uids: dict[str, str] = json.loads(state["cis"])
         if self.caller.role is Role.AGENT:
-            hosts = [r for r in self.report.records if r.parent_ref is None and r.ci_class.is_a("Host")]
-            for host in hosts:
-                bound = await repo.bind_agent_token(tx, self.caller.token_id, uids[host.ref])
-                if bound != uids[host.ref]:
-                    raise Forbidden(f"this agent token is bound to the host {bound}", field=f"records[{host.index}]")
-        seen = {"last_seen": self.now, seen_property(self.report.source_kind): self.now}
-        owned = {uids[r.ref] for r in self.report.records if r.ref in uids and not r.ci_class.shared}
-        reactivated = await repo.mark_seen(tx, sorted(owned), seen, self.report.source_key, self.report.report_id)
-        volatile = []
-        for record in self.report.records:
-            values = {k: v for k, v in record.attributes.items() if record.ci_class.attributes[k].volatile}
-            if values and record.ref in uids:
-                volatile.append({"uid": uids[record.ref], "props": values})
+            for host_uid in json.loads(state["hosts"]):
+                bound = await repo.bind_agent_token(tx, self.caller.token_id, host_uid)
+                if bound != host_uid:
+                    raise Forbidden(f"this agent token is bound to the host {bound}", field="records")
+        seen = {"last_seen": self.now, seen_property(self.header.source_kind): self.now}
+        owned: list[str] = json.loads(state["owned"])
+        reactivated = await repo.mark_seen(tx, owned, seen, self.header.source_key, self.header.report_id)
+        volatile = [{"uid": uids[ref], "props": values} for ref, values in self.volatile.items() if ref in uids]
         await repo.set_properties(tx, volatile)
         for name, count in json.loads(state["classes"]).items():
             self.summary.classes[name].unchanged = count
@@ -321,7 +340,7 @@ class _Apply:
         level: list[Record],
         current: dict[str, Found],
     ) -> None:
-        kind = self.report.source_kind
+        kind = self.header.source_kind
         updates = []
         for record in level:
             props, labels_found, created = current[record.ref]
@@ -405,11 +424,11 @@ class _Apply:
         reported = self._reported_edges()
         observations = self._observations()
         created = {uid for uid, kind in ((e["ci_uid"], e["kind"]) for e in self.events) if kind == "created"}
-        source = self.report.source_key
+        source = self.header.source_key
         for rel_name in sorted(self.schema.relationships):
             rows = reported.get(rel_name, {})
             counts = self.summary.relations[rel_name]
-            existing = await repo.source_edges(tx, rel_name, source) if rows or self.report.complete else []
+            existing = await repo.source_edges(tx, rel_name, source) if rows or self.header.complete else []
             known: dict[EdgeKey, dict[str, Any]] = {}
             ended_rows, updates = [], []
             key_names = self.schema.relationships[rel_name].key_properties
@@ -424,7 +443,7 @@ class _Apply:
                         continue
                 elif (edge["from_uid"], via, props.get("port")) in observations:
                     continue  # derived from a connection the report still observes: lives as long as it
-                if props.get("ended_at") is not None or not self.report.complete:
+                if props.get("ended_at") is not None or not self.header.complete:
                     continue
                 ended_rows.append(edge)
             new_edges: list[dict[str, Any]] = []
@@ -478,22 +497,27 @@ async def ingest_report(
     driver: AsyncDriver,
     database: str,
     schema: Schema,
-    report: Report,
+    incoming: IncomingReport,
     caller: Caller,
     stale_after: timedelta,
 ) -> IngestSummary:
     """Apply one report in one transaction; a report applied before is answered from its record."""
-    if caller.role is Role.AGENT and report.source_kind is not SourceKind.AGENT:
+    if caller.role is Role.AGENT and incoming.header.source_kind is not SourceKind.AGENT:
         raise Forbidden("an agent token may only send reports whose source kind is 'agent'", field="source.kind")
+    try:
+        volatile = incoming.volatile_values()
+    except ReportError:
+        incoming.report()  # the full check names every problem
+        raise
     last_error: ConstraintError | None = None
     for _ in range(MERGE_ATTEMPTS):
-        work = _Apply(report, schema, caller, stale_after, datetime.now(UTC))
+        work = _Apply(incoming, schema, caller, stale_after, datetime.now(UTC), volatile)
         try:
             async with driver.session(database=database) as session:
                 return await session.execute_write(work)
         except ConstraintError as exc:
             # A concurrent report created a CI this one could not see yet; identify again.
-            log.info("report %s raced another writer (%s); retrying", report.report_id, exc.message)
+            log.info("report %s raced another writer (%s); retrying", incoming.header.report_id, exc.message)
             last_error = exc
     assert last_error is not None
     raise last_error

@@ -8,6 +8,8 @@ in the schema stops the server at start-up instead of corrupting the graph later
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import tomllib
 from collections.abc import Mapping
@@ -118,6 +120,7 @@ class Schema:
     classes: Mapping[str, CIClass]
     relationships: Mapping[str, RelationshipType]
     _subclasses: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    digest: str = ""  # of the vocabulary's source: what was valid under one digest may not be under another
 
     def ci_class(self, name: str) -> CIClass:
         try:
@@ -342,7 +345,9 @@ def build_schema(raw_classes: Mapping[str, Any], raw_relationships: Mapping[str,
     classes = _build_classes(raw_classes)
     relationships = _build_relationships(raw_relationships, classes)
     subclasses = {name: tuple(sorted(c.name for c in classes.values() if c.is_a(name))) for name in classes}
-    return Schema(classes=classes, relationships=relationships, _subclasses=subclasses)
+    source = json.dumps([raw_classes, raw_relationships], sort_keys=True, default=str)
+    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
+    return Schema(classes=classes, relationships=relationships, _subclasses=subclasses, digest=digest)
 
 
 def _read_toml(filename: str) -> dict[str, Any]:

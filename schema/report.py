@@ -33,10 +33,8 @@ and returns it typed, or raises ``ReportError`` listing every problem with its p
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 
@@ -115,20 +113,25 @@ class Relation:
 
 
 @dataclass(frozen=True)
-class Report:
+class ReportHeader:
+    """Who sent a report, when, and under which id: checkable without reading its records."""
+
     report_id: str
     source_kind: SourceKind
     source_name: str
     collected_at: datetime
-    records: list[Record]
-    relations: list[Relation]
     complete: bool = True
-    fingerprint: str = ""  # what the report says, volatile values left out: equal reports, equal prints
 
     @property
     def source_key(self) -> str:
         """``kind:name``: what edges and provenance remember a source by."""
         return f"{self.source_kind.value}:{self.source_name}"
+
+
+@dataclass(frozen=True)
+class Report(ReportHeader):
+    records: list[Record] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
 
 
 class _Problems:
@@ -176,7 +179,52 @@ def _check_header(data: Mapping[str, Any], problems: _Problems) -> tuple[SourceK
     if collected_at is None or collected_at.tzinfo is None:
         problems.add("collected_at", "must be an ISO 8601 date-time with a time zone")
         collected_at = None
+    if not isinstance(data.get("complete", True), bool):
+        problems.add("complete", "must be true or false")
     return kind, collected_at
+
+
+def parse_header(data: Any) -> ReportHeader:
+    """Check only the header of a report (id, source, time, complete); raise ReportError."""
+    if not isinstance(data, dict):
+        raise ReportError([Problem("(report)", "must be a JSON object")])
+    problems = _Problems()
+    kind, collected_at = _check_header(data, problems)
+    if problems:
+        raise ReportError(problems.items)
+    assert kind is not None
+    assert collected_at is not None
+    return ReportHeader(data["report_id"], kind, data["source"]["name"], collected_at, data.get("complete", True))
+
+
+def volatile_values(data: Mapping[str, Any], schema: Schema) -> dict[str, dict[str, Any]]:
+    """ref -> the volatile attribute values of each record that has some, checked.
+
+    Volatile values (used space) are left out of a report's fingerprint, so a report
+    equal to the last one in all else still carries them: they are all of it that is
+    read. Raises ReportError for a value that does not fit its attribute, or for records
+    that are not even shaped like records (the caller then checks the whole report).
+    """
+    values: dict[str, dict[str, Any]] = {}
+    problems = _Problems()
+    for index, raw in enumerate(data.get("records") or ()):
+        ci_class = schema.classes.get(str(raw.get("class"))) if isinstance(raw, dict) else None
+        if ci_class is None or not isinstance(raw.get("attributes", {}), dict):
+            raise ReportError([Problem(_record_path(index, raw), "not a record of a known class")])
+        found = {}
+        for name, value in raw.get("attributes", {}).items():
+            attr = ci_class.attributes.get(name)
+            if attr is None or not attr.volatile:
+                continue
+            try:
+                found[name] = None if value is None else check_value(attr, value)
+            except AttributeValueError as exc:
+                problems.add(f"{_record_path(index, raw)}.attributes.{name}", exc.message)
+        if found:
+            values[str(raw.get("ref"))] = found
+    if problems:
+        raise ReportError(problems.items)
+    return values
 
 
 def _check_record(index: int, raw: Any, schema: Schema, problems: _Problems) -> Record | None:
@@ -294,22 +342,6 @@ def _check_relation(
     return Relation(index, rel_type.name, ends["from"].ref, ends["to"].ref, checked)
 
 
-def fingerprint(data: Mapping[str, Any], schema: Schema) -> str:
-    """A hash of what a (valid) report says about the estate: not its id, time, or volatile values."""
-    records = []
-    for raw in data["records"]:
-        ci_class = schema.classes[raw["class"]]
-        attributes = {k: v for k, v in raw.get("attributes", {}).items() if not ci_class.attributes[k].volatile}
-        records.append({**raw, "attributes": attributes})
-    content = {
-        "source": data["source"],
-        "complete": data.get("complete", True),
-        "records": records,
-        "relations": data.get("relations", []),
-    }
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode("utf-8")).hexdigest()
-
-
 def parse_report(data: Any, schema: Schema) -> Report:
     """Check ``data`` (parsed JSON) against the contract and the schema; raise ReportError."""
     problems = _Problems()
@@ -351,14 +383,11 @@ def parse_report(data: Any, schema: Schema) -> Report:
             if relation is not None:
                 relations.append(relation)
     complete = data.get("complete", True)
-    if not isinstance(complete, bool):
-        problems.add("complete", "must be true or false")
     if problems:
         raise ReportError(problems.items)
     assert kind is not None
     assert collected_at is not None
     return Report(
-        fingerprint=fingerprint(data, schema),
         report_id=data["report_id"],
         source_kind=kind,
         source_name=data["source"]["name"],

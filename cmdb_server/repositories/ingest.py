@@ -23,13 +23,6 @@ def _key_map(keys: tuple[str, ...], source: str, dependent: bool) -> str:
     return "{" + ", ".join(pairs) + "}"
 
 
-async def find_report(tx: AsyncManagedTransaction, report_id: str) -> str | None:
-    """The stored summary (JSON) of a report already applied, or None."""
-    result = await tx.run("MATCH (r:IngestedReport {report_id: $id}) RETURN r.summary AS summary", id=report_id)
-    row = await result.single()
-    return row["summary"] if row else None
-
-
 async def newer_report_of(tx: AsyncManagedTransaction, source: str, collected_at: datetime) -> datetime | None:
     result = await tx.run(
         """
@@ -260,17 +253,25 @@ async def bound_host_of(tx: AsyncManagedTransaction, token_id: str) -> str | Non
     return row["bound"] if row else None
 
 
-async def lock_source_state(tx: AsyncManagedTransaction, source: str, now: datetime) -> dict[str, Any]:
-    """Write-lock a source's state node (made on first use) and return what its last complete
-    report said: its fingerprint and the CIs it named. Concurrent reports of the same
-    source wait here for each other."""
+async def lock_source_state(
+    tx: AsyncManagedTransaction, source: str, report_id: str, now: datetime
+) -> tuple[dict[str, Any], str | None]:
+    """Write-lock a source's state node (made on first use); return what its last complete
+    report left there (fingerprint, CIs, time) and the stored summary of ``report_id`` if
+    that report was applied before. Concurrent reports of one source wait here for each other.
+    """
     result = await tx.run(
-        "MERGE (s:SourceState {source: $source}) SET s.received_at = $now RETURN properties(s) AS s",
+        """
+        MERGE (s:SourceState {source: $source}) SET s.received_at = $now
+        WITH s OPTIONAL MATCH (r:IngestedReport {report_id: $report_id})
+        RETURN properties(s) AS state, r.summary AS summary
+        """,
         source=source,
+        report_id=report_id,
         now=now,
     )
     row = await result.single(strict=True)
-    return dict(row["s"])
+    return dict(row["state"]), row["summary"]
 
 
 async def save_source_state(tx: AsyncManagedTransaction, source: str, state: dict[str, Any]) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 from neo4j import Driver
 
+from cmdb_server.auth import TokenCache
 from cmdb_server.security import hash_token
 from schema import Role
 from tests.integration.conftest import BOOTSTRAP_TOKEN, bearer
@@ -48,9 +50,15 @@ def test_agents_and_collectors_may_not_read(client: TestClient, make_token: Call
 def test_a_revoked_token_is_refused(
     client: TestClient, make_token: Callable[[Role], str], neo4j_driver: Driver
 ) -> None:
+    client.app.state.token_cache = TokenCache(ttl_seconds=0.5)  # type: ignore[attr-defined]
     token = make_token(Role.ENGINEER)
     assert client.get("/api/v1/cis", headers=bearer(token)).status_code == 200
     neo4j_driver.execute_query("MATCH (t:ApiToken {token_hash: $h}) SET t.revoked_at = datetime()", h=hash_token(token))
+    # A verified token is trusted for the cache's time, then asked for again.
+    deadline = time.monotonic() + 5
+    while client.get("/api/v1/cis", headers=bearer(token)).status_code == 200:
+        assert time.monotonic() < deadline, "a revoked token was still accepted after 5 s"
+        time.sleep(0.1)
     assert client.get("/api/v1/cis", headers=bearer(token)).status_code == 401
 
 

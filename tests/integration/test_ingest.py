@@ -423,3 +423,28 @@ def test_volatile_values_stay_current_without_history(client: TestClient) -> Non
     resized = again(fuller)
     resized["records"][-1]["attributes"]["size_bytes"] = 2000  # not volatile: a real change
     assert send(client, resized).json()["events"] == 1
+
+
+def test_an_unchanged_report_with_a_bad_volatile_value_is_refused_whole(client: TestClient) -> None:
+    disk = {
+        "ref": "fs",
+        "class": "Filesystem",
+        "parent": "host",
+        "identity": {"mount_point": "/"},
+        "attributes": {"size_bytes": 1000, "used_bytes": 100},
+    }
+    first = host_report(extra_records=[disk])
+    fs_uid = send(client, first).json()["cis"]["fs"]
+    broken = again(first)
+    broken["records"][-1]["attributes"]["used_bytes"] = "lots"  # the rest is what the last report said
+    response = send(client, broken)
+    assert response.status_code == 422
+    fields = [f["field"] for f in response.json()["error"]["fields"]]
+    assert fields == [f"records[{len(first['records']) - 1}] (ref 'fs').attributes.used_bytes"]
+    assert client.get(f"/api/v1/cis/{fs_uid}", headers=ADMIN).json()["attributes"]["used_bytes"] == 100
+    # The same content with a good value is still recognised as unchanged.
+    fixed = again(first)
+    fixed["records"][-1]["attributes"]["used_bytes"] = 300
+    summary = send(client, fixed).json()
+    assert summary["classes"]["Filesystem"] == {"created": 0, "updated": 0, "unchanged": 1}
+    assert client.get(f"/api/v1/cis/{fs_uid}", headers=ADMIN).json()["attributes"]["used_bytes"] == 300

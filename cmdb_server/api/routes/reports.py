@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import zlib
 from datetime import timedelta
 from typing import Annotated, Any
@@ -14,8 +13,9 @@ from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Principal, require_roles
 from cmdb_server.errors import ApiError, BadRequest, Conflict, Unprocessable
 from cmdb_server.ingest import Caller, ingest_report
+from cmdb_server.intake import IncomingReport, NotJson, decode_json
 from schema import Role
-from schema.report import ReportError, parse_report
+from schema.report import ReportError
 
 router = APIRouter(prefix="/reports", tags=["ingest"])
 
@@ -63,25 +63,23 @@ async def post_report(
     """
     body = await _read_body(request, settings.max_report_bytes)
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = decode_json(body)
+    except NotJson as exc:
         raise BadRequest(f"body is not JSON: {exc}", field="body") from None
-    try:
-        report = parse_report(data, schema)
-    except ReportError as exc:
-        raise Unprocessable(
-            f"the report breaks the contract: {exc}",
-            fields=[{"field": p.path, "in": "body", "message": p.message} for p in exc.problems],
-        ) from None
     try:
         summary = await ingest_report(
             driver,
             settings.neo4j_database,
             schema,
-            report,
+            IncomingReport.receive(data, schema),
             Caller(token_id=principal.token_id, role=principal.role),
             timedelta(hours=settings.stale_after_hours),
         )
+    except ReportError as exc:
+        raise Unprocessable(
+            f"the report breaks the contract: {exc}",
+            fields=[{"field": p.path, "in": "body", "message": p.message} for p in exc.problems],
+        ) from None
     except ConstraintError as exc:
         raise Conflict(f"the report conflicts with the graph: {exc.message}") from None
     return summary.to_json()
