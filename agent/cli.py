@@ -1,7 +1,8 @@
 """``cmdb-agent``: collect this host's inventory and report it to the CMDB.
 
     cmdb-agent collect              print this host's report as JSON (no server needed)
-    cmdb-agent run --once           collect, spool, deliver everything spooled, exit
+    cmdb-agent run --once           collect, spool, deliver everything spooled, exit (a short
+                                    report when only volatile values changed since the last)
     cmdb-agent run                  the same, forever, every interval (plus jitter)
 
 Settings: --config FILE (default /etc/cmdb-agent/agent.toml) and CMDB_AGENT_* variables.
@@ -12,6 +13,7 @@ Exit codes of `run --once`: 0 all delivered, 75 some reports wait in the spool,
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import logging
 import random
@@ -24,6 +26,8 @@ from agent.config import AgentConfig, ConfigError, load_config
 from agent.report import build_report
 from agent.spool import Spool
 from agent.system import LiveSystem
+from agent.unchanged import DeliveryMemo, content_digest, short_report
+from schema import load_schema
 
 if TYPE_CHECKING:
     from agent.transport import Transport
@@ -53,10 +57,28 @@ def _collect(config: AgentConfig) -> dict[str, object]:
 
 
 def run_once(config: AgentConfig, transport: Transport) -> int:
+    from agent.transport import Outcome
+
     spool = Spool(config.spool_dir, config.spool_max_reports)
     report = _collect(config)
-    spool.put(report)
+    schema = load_schema()
+    memo = DeliveryMemo(config.spool_dir)
+    digest = content_digest(report, schema)
+    fingerprint = memo.fingerprint_for(digest)
+    if fingerprint is not None and not spool.pending():
+        body = gzip.compress(json.dumps(short_report(report, schema, fingerprint)).encode("utf-8"))
+        outcome, reason, _ = transport.deliver(body)
+        if outcome is Outcome.DELIVERED:
+            log.info("nothing changed since the last report: told the server so")
+            return EXIT_OK
+        # The server's record moved on, or it is unreachable: the full report goes the usual way.
+        log.info("short report not applied (%s); sending the full report", reason)
+        memo.forget()
+    path = spool.put(report)
     result = transport.flush(spool)
+    answer = result.answers.get(path.name, {})
+    if isinstance(answer.get("fingerprint"), str):
+        memo.save(digest, answer["fingerprint"])
     if result.delivered:
         log.info("delivered %d report(s)", len(result.delivered))
     if result.rejected:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -30,6 +31,7 @@ class Outcome(StrEnum):
 @dataclass
 class FlushResult:
     delivered: list[str] = field(default_factory=list)
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # delivered report -> server's answer
     rejected: list[str] = field(default_factory=list)
     pending: int = 0
     last_error: str | None = None
@@ -69,7 +71,13 @@ class Transport:
 
     def send(self, body: bytes) -> tuple[Outcome, str]:
         """POST one gzip-compressed report, retrying transient failures with backoff."""
+        outcome, reason, _ = self.deliver(body)
+        return outcome, reason
+
+    def deliver(self, body: bytes) -> tuple[Outcome, str, dict[str, Any]]:
+        """Like ``send``; also the server's answer (the ingest summary, or the error)."""
         reason = ""
+        answer: dict[str, Any] = {}
         for attempt in range(self.config.retries):
             if attempt:
                 self.sleep(self.config.backoff_seconds * 2 ** (attempt - 1))
@@ -82,25 +90,30 @@ class Transport:
             except httpx.TransportError as exc:
                 reason = f"server unreachable: {exc}"
                 continue
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = {}
             if response.is_success:
-                return Outcome.DELIVERED, "ok"
+                return Outcome.DELIVERED, "ok", answer
             reason = f"HTTP {response.status_code}: {_message(response)}"
             if response.status_code >= 500 or response.status_code == 429:
                 continue
             if response.status_code in (401, 403):
-                return Outcome.RETRY, reason  # a token problem: keep the report until it is fixed
-            return Outcome.REJECTED, reason
-        return Outcome.RETRY, reason
+                return Outcome.RETRY, reason, answer  # a token problem: keep the report until it is fixed
+            return Outcome.REJECTED, reason, answer
+        return Outcome.RETRY, reason, answer
 
     def flush(self, spool: Spool) -> FlushResult:
         """Deliver spooled reports oldest first; stop at the first that must wait."""
         result = FlushResult()
         pending: list[Path] = spool.pending()
         for index, path in enumerate(pending):
-            outcome, reason = self.send(spool.read(path))
+            outcome, reason, answer = self.deliver(spool.read(path))
             if outcome is Outcome.DELIVERED:
                 spool.remove(path)
                 result.delivered.append(path.name)
+                result.answers[path.name] = answer
             elif outcome is Outcome.REJECTED:
                 kept = spool.reject(path, reason)
                 log.error("server rejected report %s for good (%s); kept in %s", path.name, reason, kept)

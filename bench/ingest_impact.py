@@ -18,14 +18,18 @@ from typing import Any
 
 import httpx
 
+from agent.unchanged import short_report
 from bench.estate import host_report, make_hosts, switch_reports
+from schema import load_schema
 
 
 def emit(name: str, value: float, unit: str, **extra: Any) -> None:
     print(json.dumps({"figure": name, "value": round(value, 3), "unit": unit, **extra}), flush=True)
 
 
-def post_all(client: httpx.Client, reports: Iterable[dict[str, Any]], concurrency: int) -> tuple[int, float]:
+def post_all(
+    client: httpx.Client, reports: Iterable[dict[str, Any]], concurrency: int, answers: list[Any] | None = None
+) -> tuple[int, float]:
     """Send reports as agents do (gzipped JSON) from concurrent clients; time only the sending.
 
     The bodies are encoded before the clock starts: agents encode on their own hosts, and
@@ -34,14 +38,18 @@ def post_all(client: httpx.Client, reports: Iterable[dict[str, Any]], concurrenc
     items = [gzip.compress(json.dumps(report).encode("utf-8"), compresslevel=6) for report in reports]
     headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
 
-    def send(body: bytes) -> None:
+    def send(body: bytes) -> Any:
         response = client.post("/api/v1/reports", content=body, headers=headers)
         response.raise_for_status()
+        return response.json()
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(send, items))
-    return len(items), time.perf_counter() - started
+        got = list(pool.map(send, items))
+    elapsed = time.perf_counter() - started
+    if answers is not None:
+        answers.extend(got)
+    return len(items), elapsed
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -92,8 +100,18 @@ def main() -> None:
     n, seconds = post_all(client, switch_reports(hosts, now=start), args.concurrency)
     emit("ingest: switch reports (48 ports, LLDP links)", n / seconds, "reports/s", **size)
     later = start + timedelta(seconds=1)
-    n, seconds = post_all(client, (host_report(h, hosts, now=later) for h in hosts), args.concurrency)
-    emit("ingest: unchanged host re-reports", n / seconds, "reports/s", **size)
+    answers: list[Any] = []
+    n, seconds = post_all(client, (host_report(h, hosts, now=later) for h in hosts), args.concurrency, answers)
+    emit("ingest: unchanged host re-reports (full body)", n / seconds, "reports/s", **size)
+    # What agents send when only volatile values changed (agent/unchanged.py).
+    schema = load_schema()
+    shorter = start + timedelta(seconds=1.5)
+    shorts = (
+        short_report(host_report(h, hosts, now=shorter), schema, answer["fingerprint"])
+        for h, answer in zip(hosts, answers, strict=True)
+    )
+    n, seconds = post_all(client, shorts, args.concurrency)
+    emit("ingest: unchanged host re-reports (short, as agents send them)", n / seconds, "reports/s", **size)
     latest = start + timedelta(seconds=2)
     n, seconds = post_all(
         client, (host_report(h, hosts, now=latest, kernel="6.1.0-29-amd64") for h in hosts), args.concurrency

@@ -20,7 +20,7 @@ from neo4j import AsyncDriver, AsyncManagedTransaction
 from neo4j.exceptions import ConstraintError
 
 from cmdb_server.errors import ApiError, Forbidden
-from cmdb_server.intake import IncomingReport
+from cmdb_server.intake import ChangedSince, IncomingReport
 from cmdb_server.reconcile import merge_attributes, native, seen_property, to_json
 from cmdb_server.repositories import ingest as repo
 from schema import CIClass, CIStatus, Role, Schema, SourceKind
@@ -65,6 +65,7 @@ class IngestSummary:
     relations: dict[str, RelationCounts] = field(default_factory=lambda: defaultdict(RelationCounts))
     events: int = 0
     cis: dict[str, str] = field(default_factory=dict)  # ref -> uid
+    fingerprint: str | None = None  # what a short report names in same_as to say "nothing else changed"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -75,6 +76,7 @@ class IngestSummary:
             "relations": {k: vars(v) for k, v in sorted(self.relations.items())},
             "events": self.events,
             "cis": self.cis,
+            "fingerprint": self.fingerprint,
         }
 
 
@@ -138,7 +140,11 @@ class _Apply:
         self.caller = caller
         self.stale_after = stale_after
         self.now = now
-        self.summary = IngestSummary(report_id=self.header.report_id, source=self.header.source_key)
+        self.summary = IngestSummary(
+            report_id=self.header.report_id,
+            source=self.header.source_key,
+            fingerprint=incoming.fingerprint if self.header.complete else None,
+        )
         self.uids: dict[str, str] = {}
         self.events: list[dict[str, Any]] = []
 
@@ -170,7 +176,8 @@ class _Apply:
             summary.classes.update({k: ClassCounts(**v) for k, v in replay["classes"].items()})
             summary.relations.update({k: RelationCounts(**v) for k, v in replay["relations"].items()})
             summary.events = replay["events"]
-            summary.cis = replay["cis"]
+            summary.cis = replay["cis"] if "cis" in replay else json.loads(state.get("cis", "{}"))
+            summary.fingerprint = replay.get("fingerprint")
             return summary
         if self.header.complete:
             last = native(state.get("collected_at"))
@@ -212,9 +219,17 @@ class _Apply:
             self.header.source_key,
             self.header.collected_at,
             self.now,
-            json.dumps(self.summary.to_json()),
+            json.dumps(self._stored_summary()),
         )
         return self.summary
+
+    def _stored_summary(self) -> dict[str, Any]:
+        """The summary kept for a replay. A complete report's CIs (a thousand uids) are in the
+        source's state already: a replay answers with those, not a copy per report."""
+        summary = self.summary.to_json()
+        if self.header.complete:
+            del summary["cis"]
+        return summary
 
     async def _unchanged(self, tx: AsyncManagedTransaction, state: dict[str, Any]) -> IngestSummary:
         """The report says what the source's last one said: only last_seen (and volatile values) move.
@@ -232,7 +247,10 @@ class _Apply:
         seen = {"last_seen": self.now, seen_property(self.header.source_kind): self.now}
         owned: list[str] = json.loads(state["owned"])
         reactivated = await repo.mark_seen(tx, owned, seen, self.header.source_key, self.header.report_id)
-        volatile = [{"uid": uids[ref], "props": values} for ref, values in self.volatile.items() if ref in uids]
+        unknown = sorted(set(self.volatile) - set(uids))
+        if unknown:  # a short report with values for CIs the last full report did not name
+            raise ChangedSince(f"records {', '.join(unknown[:5])} are not in the source's last report", field="records")
+        volatile = [{"uid": uids[ref], "props": values} for ref, values in self.volatile.items()]
         await repo.set_properties(tx, volatile)
         for name, count in json.loads(state["classes"]).items():
             self.summary.classes[name].unchanged = count
@@ -240,7 +258,8 @@ class _Apply:
             if count:
                 self.summary.relations[name].unchanged = count
         self.summary.events = len(reactivated)
-        self.summary.cis = uids
+        # A short report named only its records with volatile values: its answer names those.
+        self.summary.cis = {ref: uids[ref] for ref in self.volatile} if self.incoming.same_as else uids
         return await self._record(tx)
 
     async def _identify(self, tx: AsyncManagedTransaction, level: list[Record]) -> dict[str, Found]:
@@ -507,7 +526,8 @@ async def ingest_report(
     try:
         volatile = incoming.volatile_values()
     except ReportError:
-        incoming.report()  # the full check names every problem
+        if not incoming.same_as:
+            incoming.report()  # the full check names every problem
         raise
     last_error: ConstraintError | None = None
     for _ in range(MERGE_ATTEMPTS):

@@ -10,18 +10,29 @@ checked in full the first time they are needed.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from cmdb_server.errors import ApiError
 from schema import Schema
-from schema.report import Report, ReportError, ReportHeader, parse_header, parse_report, volatile_values
+from schema.report import Problem, Report, ReportError, ReportHeader, parse_header, parse_report, volatile_values
+
+FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 
 
 class NotJson(ValueError):
     """The body is not a JSON document."""
+
+
+class ChangedSince(ApiError):
+    """A short report whose ``same_as`` is not the source's last fingerprint: the sender must
+    send its full report (agents do so at once)."""
+
+    status = 409
 
 
 def decode_json(body: bytes) -> Any:
@@ -40,13 +51,11 @@ def fingerprint(data: Mapping[str, Any], schema: Schema) -> str | None:
     try:
         records = []
         for raw in data["records"]:
-            ci_class = schema.classes[raw["class"]]
-            attributes = {
-                k: v
-                for k, v in raw.get("attributes", {}).items()
-                if k not in ci_class.attributes or not ci_class.attributes[k].volatile
-            }
-            records.append({**raw, "attributes": attributes})
+            volatile = _volatile_names(schema, raw["class"])
+            if volatile and volatile.intersection(raw.get("attributes", ())):
+                attributes = {k: v for k, v in raw["attributes"].items() if k not in volatile}
+                raw = {**raw, "attributes": attributes}
+            records.append(raw)
         content = {
             "schema": schema.digest,
             "source": data["source"],
@@ -55,9 +64,21 @@ def fingerprint(data: Mapping[str, Any], schema: Schema) -> str | None:
             "relations": data.get("relations", []),
         }
         encoded = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
-    except (KeyError, TypeError, AttributeError, orjson.JSONEncodeError):
+    except (KeyError, TypeError, AttributeError, orjson.JSONEncodeError):  # not shaped like a report
         return None
     return hashlib.sha256(encoded).hexdigest()
+
+
+_VOLATILE: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _volatile_names(schema: Schema, class_name: str) -> frozenset[str]:
+    """The volatile attributes of a class (raises KeyError for an unknown class)."""
+    key = (schema.digest, class_name)
+    if key not in _VOLATILE:
+        attributes = schema.classes[class_name].attributes.values()
+        _VOLATILE[key] = frozenset(a.name for a in attributes if a.volatile)
+    return _VOLATILE[key]
 
 
 @dataclass
@@ -70,14 +91,34 @@ class IncomingReport:
     fingerprint: str | None
     _parsed: Report | None = field(default=None, repr=False)
 
+    same_as: bool = False  # a short report: "what my last report said", with volatile values only
+
     @classmethod
     def receive(cls, data: Any, schema: Schema) -> IncomingReport:
-        """Check the header (ReportError when it is wrong) and fingerprint the content."""
+        """Check the header (ReportError when it is wrong) and fingerprint the content.
+
+        A short report names, in ``same_as``, the fingerprint the server answered to the
+        source's last full report, and carries only the records that have volatile
+        values: agents send it when nothing else changed.
+        """
         header = parse_header(data)
-        return cls(header=header, data=data, schema=schema, fingerprint=fingerprint(data, schema))
+        same_as = data.get("same_as")
+        if same_as is None:
+            return cls(header=header, data=data, schema=schema, fingerprint=fingerprint(data, schema))
+        if not isinstance(same_as, str) or not FINGERPRINT.fullmatch(same_as):
+            raise ReportError([Problem("same_as", "must be the fingerprint (64 hex digits) of an applied report")])
+        if not header.complete:
+            raise ReportError([Problem("same_as", "only a complete report can say it is the same as the last")])
+        return cls(header=header, data=data, schema=schema, fingerprint=same_as, same_as=True)
 
     def report(self) -> Report:
         """The whole report, checked against the contract and the schema (ReportError)."""
+        if self.same_as:
+            raise ChangedSince(
+                "the source's last applied report is not the one this report says it is the same as; "
+                "send the full report",
+                field="same_as",
+            )
         if self._parsed is None:
             self._parsed = parse_report(self.data, self.schema)
         return self._parsed
@@ -87,4 +128,4 @@ class IncomingReport:
         return volatile_values(self.data, self.schema)
 
 
-__all__ = ["IncomingReport", "NotJson", "ReportError", "decode_json", "fingerprint"]
+__all__ = ["ChangedSince", "IncomingReport", "NotJson", "ReportError", "decode_json", "fingerprint"]

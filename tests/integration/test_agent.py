@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -175,3 +177,46 @@ def test_the_agent_spools_while_the_server_is_away_and_delivers_once_back(
         assert hosts[0]["n"] == 1
     finally:
         server.stop()
+
+
+def test_the_agent_sends_a_short_report_when_only_volatile_values_changed(
+    server: ServerProcess,
+    make_token: Callable[[Role], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from agent import cli
+    from agent.config import load_config
+    from agent.transport import Transport
+    from agent.unchanged import MEMO_NAME
+    from tests.integration.test_ingest import DISK, again, host_report
+
+    first = host_report(extra_records=[copy.deepcopy(DISK)])
+    fuller = again(first)
+    fuller["records"][-1]["attributes"]["used_bytes"] = 900
+    fullest = again(fuller)
+    fullest["records"][-1]["attributes"]["used_bytes"] = 950
+    collected = iter([first, fuller, fullest])
+    monkeypatch.setattr(cli, "_collect", lambda config: next(collected))  # what this host "has" each run
+    spool = tmp_path / "spool"
+    config = load_config(environ=agent_env(server.url, make_token(Role.AGENT), spool))
+    transport = Transport(config.transport_settings())
+    caplog.set_level(logging.INFO)
+    try:
+        assert cli.run_once(config, transport) == 0
+        memo = json.loads((spool / MEMO_NAME).read_text())
+        assert cli.run_once(config, transport) == 0
+        assert "nothing changed since the last report" in caplog.text
+        disk = get(server, "/api/v1/cis", **{"class": "Filesystem"})["items"][0]
+        assert get(server, f"/api/v1/cis/{disk['uid']}")["attributes"]["used_bytes"] == 900
+        # The server's record moved on without the agent knowing: 409, then the full report.
+        (spool / MEMO_NAME).write_text(json.dumps({**memo, "fingerprint": "0" * 64}))
+        caplog.clear()
+        assert cli.run_once(config, transport) == 0
+        assert "sending the full report" in caplog.text
+        assert json.loads((spool / MEMO_NAME).read_text()) == memo
+        assert get(server, f"/api/v1/cis/{disk['uid']}")["attributes"]["used_bytes"] == 950
+    finally:
+        transport.close()
+    assert get(server, "/api/v1/cis", **{"class": "Host"})["total"] == 1

@@ -448,3 +448,75 @@ def test_an_unchanged_report_with_a_bad_volatile_value_is_refused_whole(client: 
     summary = send(client, fixed).json()
     assert summary["classes"]["Filesystem"] == {"created": 0, "updated": 0, "unchanged": 1}
     assert client.get(f"/api/v1/cis/{fs_uid}", headers=ADMIN).json()["attributes"]["used_bytes"] == 300
+
+
+def _short(report: dict[str, Any], fingerprint: str, used_bytes: int | None = None) -> dict[str, Any]:
+    later = again(report)
+    short: dict[str, Any] = {k: later[k] for k in ("version", "report_id", "source", "collected_at")}
+    short["same_as"] = fingerprint
+    short["records"] = []
+    if used_bytes is not None:
+        short["records"] = [{"ref": "fs", "class": "Filesystem", "attributes": {"used_bytes": used_bytes}}]
+    return short
+
+
+DISK = {
+    "ref": "fs",
+    "class": "Filesystem",
+    "parent": "host",
+    "identity": {"mount_point": "/"},
+    "attributes": {"size_bytes": 1000, "used_bytes": 100},
+}
+
+
+def test_a_short_report_says_nothing_changed_but_volatile_values(client: TestClient, neo4j_driver: Driver) -> None:
+    first = host_report(extra_records=[DISK])
+    applied = send(client, first).json()
+    assert isinstance(applied["fingerprint"], str)
+    host_uid, fs_uid = applied["cis"]["host"], applied["cis"]["fs"]
+    seen_before = client.get(f"/api/v1/cis/{host_uid}", headers=ADMIN).json()["last_seen"]
+    before = counts(neo4j_driver)
+    short = _short(first, applied["fingerprint"], used_bytes=640)
+    summary = send(client, short).json()
+    assert summary["events"] == 0
+    assert summary["classes"]["LinuxHost"] == {"created": 0, "updated": 0, "unchanged": 1}
+    assert summary["relations"]["INSTALLED"] == {"started": 0, "unchanged": 2, "ended": 0}
+    assert summary["fingerprint"] == applied["fingerprint"]
+    assert client.get(f"/api/v1/cis/{fs_uid}", headers=ADMIN).json()["attributes"]["used_bytes"] == 640
+    assert client.get(f"/api/v1/cis/{host_uid}", headers=ADMIN).json()["last_seen"] > seen_before
+    assert counts(neo4j_driver) == before
+    # Sent twice (an answer lost on the way): applied once, answered the same.
+    assert send(client, short).json()["replayed"] is True
+
+
+def test_a_short_report_after_the_record_moved_on_is_refused_with_409(client: TestClient) -> None:
+    first = host_report(extra_records=[DISK])
+    applied = send(client, first).json()
+    wrong = _short(first, "0" * 64)
+    response = send(client, wrong)
+    assert response.status_code == 409
+    assert response.json()["error"]["fields"][0]["field"] == "same_as"
+    changed = again(first)
+    changed["records"][0]["attributes"]["cpu_cores"] = 8
+    send(client, changed).raise_for_status()
+    stale = _short(changed, applied["fingerprint"])
+    assert send(client, stale).status_code == 409
+    unknown = _short(changed, send(client, again(changed)).json()["fingerprint"])
+    unknown["records"] = [{"ref": "fs:/data", "class": "Filesystem", "attributes": {"used_bytes": 1}}]
+    response = send(client, unknown)
+    assert response.status_code == 409
+    assert response.json()["error"]["fields"][0]["field"] == "records"
+
+
+def test_a_short_report_is_checked_like_any_report(client: TestClient) -> None:
+    first = host_report(extra_records=[DISK])
+    applied = send(client, first).json()
+    bad = _short(first, "not-a-fingerprint")
+    response = send(client, bad)
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"][0]["field"] == "same_as"
+    bad_value = _short(first, applied["fingerprint"], used_bytes=-1)
+    bad_value["records"][0]["attributes"]["used_bytes"] = "full"
+    response = send(client, bad_value)
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"][0]["field"] == "records[0] (ref 'fs').attributes.used_bytes"

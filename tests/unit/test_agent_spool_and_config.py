@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,3 +68,38 @@ def test_a_missing_token_is_a_clear_error(tmp_path: Path) -> None:
     config = load_config(str(file), {"CMDB_AGENT_TOKEN_FILE": str(tmp_path / "missing-token")})
     with pytest.raises(ConfigError, match="cannot read token_file"):
         config.resolved_token()
+
+
+def test_the_content_digest_ignores_id_time_and_volatile_values_only() -> None:
+    from agent.unchanged import content_digest, short_report
+    from schema import load_schema
+
+    schema = load_schema()
+    host = {"ref": "host", "class": "LinuxHost", "identity": {"machine_id": "m"}, "attributes": {"cpu_cores": 2}}
+    disk: dict[str, Any] = {
+        "ref": "fs",
+        "class": "Filesystem",
+        "parent": "host",
+        "identity": {"mount_point": "/"},
+        "attributes": {"size_bytes": 10, "used_bytes": 1},
+    }
+    report: dict[str, Any] = {
+        "version": 1,
+        "report_id": "a",
+        "source": {"kind": "agent", "name": "web1"},
+        "collected_at": "2026-11-27T00:00:00+00:00",
+        "records": [host, disk],
+        "relations": [],
+    }
+    later = {**report, "report_id": "b", "collected_at": "2026-11-27T01:00:00+00:00"}
+    later["records"] = [
+        report["records"][0],
+        {**report["records"][1], "attributes": {"size_bytes": 10, "used_bytes": 7}},
+    ]
+    assert content_digest(later, schema) == content_digest(report, schema)
+    resized = {**later, "records": [host, {**disk, "attributes": {"size_bytes": 20}}]}
+    assert content_digest(resized, schema) != content_digest(report, schema)
+    short = short_report(later, schema, "f" * 64)
+    assert short["same_as"] == "f" * 64
+    assert short["records"] == [{"ref": "fs", "class": "Filesystem", "attributes": {"used_bytes": 7}}]
+    assert (short["report_id"], short["collected_at"]) == ("b", "2026-11-27T01:00:00+00:00")
