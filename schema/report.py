@@ -23,6 +23,11 @@ A report is JSON::
 relations it reported before and not now are ended; a partial report (a manual edit, an
 import of a few CIs) ends nothing.
 
+A **short report** (``"same_as": "<fingerprint>"``, complete only) says "the same as my
+last report, which the server answered with this fingerprint"; its ``records`` carry only
+volatile values (``ref``, ``class``, ``attributes``). The server checks it against the
+source's state (cmdb_server/intake.py); this module checks its header and values.
+
 ``identity`` holds the keys of at least one identity rule of the class (for a dependent
 class, keys within its ``parent``, a ``ref`` of another record). ``attributes`` holds the
 rest; a null clears an attribute. The parent edge of a dependent record is implied.
