@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -56,6 +57,11 @@ def test_server_process_serves_the_api_behind_tokens(server_url: str, settings: 
         capture_output=True,
         check=True,
     )
+    # The running server trusts a verified token for CMDB_TOKEN_CACHE_SECONDS (5 s by default).
+    deadline = time.monotonic() + 5 + 5
+    while httpx.get(f"{server_url}/api/v1/cis", headers=bearer(token)).status_code == 200:
+        assert time.monotonic() < deadline, "the revoked token was still accepted after the cache time"
+        time.sleep(0.2)
     assert httpx.get(f"{server_url}/api/v1/cis", headers=bearer(token)).status_code == 401
 
 
