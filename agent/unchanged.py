@@ -18,30 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from schema import Schema
+from schema.report import stable_content
 
 log = logging.getLogger(__name__)
 
 MEMO_NAME = "last-delivered.json"
 
 
-def _volatile(schema: Schema, class_name: str) -> set[str]:
-    ci_class = schema.classes.get(class_name)
-    return {a.name for a in ci_class.attributes.values() if a.volatile} if ci_class else set()
-
-
 def content_digest(report: dict[str, Any], schema: Schema) -> str:
     """What the report says, volatile values, id and time left out: equal content, equal digest."""
-    records = []
-    for record in report["records"]:
-        volatile = _volatile(schema, record["class"])
-        attributes = {k: v for k, v in record.get("attributes", {}).items() if k not in volatile}
-        records.append({**record, "attributes": attributes})
-    content = {
-        "source": report["source"],
-        "complete": report.get("complete", True),
-        "records": records,
-        "relations": report.get("relations", []),
-    }
+    content = stable_content(report, schema)
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
@@ -49,7 +35,7 @@ def short_report(report: dict[str, Any], schema: Schema, fingerprint: str) -> di
     """The report's header, ``same_as`` and its records' volatile values only."""
     records = []
     for record in report["records"]:
-        volatile = _volatile(schema, record["class"])
+        volatile = schema.classes[record["class"]].volatile_attributes
         values = {k: v for k, v in record.get("attributes", {}).items() if k in volatile}
         if values:
             records.append({"ref": record["ref"], "class": record["class"], "attributes": values})

@@ -19,7 +19,16 @@ import orjson
 
 from cmdb_server.errors import ApiError
 from schema import Schema
-from schema.report import Problem, Report, ReportError, ReportHeader, parse_header, parse_report, volatile_values
+from schema.report import (
+    Problem,
+    Report,
+    ReportError,
+    ReportHeader,
+    parse_header,
+    parse_report,
+    stable_content,
+    volatile_values,
+)
 
 FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 
@@ -49,36 +58,11 @@ def fingerprint(data: Mapping[str, Any], schema: Schema) -> str | None:
     not even shaped like a report's (the full check then says what is wrong).
     """
     try:
-        records = []
-        for raw in data["records"]:
-            volatile = _volatile_names(schema, raw["class"])
-            if volatile and volatile.intersection(raw.get("attributes", ())):
-                attributes = {k: v for k, v in raw["attributes"].items() if k not in volatile}
-                raw = {**raw, "attributes": attributes}
-            records.append(raw)
-        content = {
-            "schema": schema.digest,
-            "source": data["source"],
-            "complete": data.get("complete", True),
-            "records": records,
-            "relations": data.get("relations", []),
-        }
+        content = {"schema": schema.digest, **stable_content(data, schema)}
         encoded = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
     except (KeyError, TypeError, AttributeError, orjson.JSONEncodeError):  # not shaped like a report
         return None
     return hashlib.sha256(encoded).hexdigest()
-
-
-_VOLATILE: dict[tuple[str, str], frozenset[str]] = {}
-
-
-def _volatile_names(schema: Schema, class_name: str) -> frozenset[str]:
-    """The volatile attributes of a class (raises KeyError for an unknown class)."""
-    key = (schema.digest, class_name)
-    if key not in _VOLATILE:
-        attributes = schema.classes[class_name].attributes.values()
-        _VOLATILE[key] = frozenset(a.name for a in attributes if a.volatile)
-    return _VOLATILE[key]
 
 
 @dataclass

@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -90,6 +90,11 @@ class CIClass:
     @property
     def dependent(self) -> bool:
         return self.parent_ci is not None
+
+    @cached_property
+    def volatile_attributes(self) -> frozenset[str]:
+        """Attributes that change all the time (used space): out of fingerprints and history."""
+        return frozenset(a.name for a in self.attributes.values() if a.volatile)
 
     def is_a(self, other: str) -> bool:
         return other == self.name or other in self.ancestors

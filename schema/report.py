@@ -202,6 +202,27 @@ def parse_header(data: Any) -> ReportHeader:
     return ReportHeader(data["report_id"], kind, data["source"]["name"], collected_at, data.get("complete", True))
 
 
+def stable_content(data: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
+    """What a report says about the estate, without its id, its time and volatile values.
+
+    Equal content, equal result: the server fingerprints it (cmdb_server/intake.py) and the
+    agent digests it (agent/unchanged.py) to know when only volatile values changed.
+    Raises KeyError or TypeError for data not shaped like a report.
+    """
+    records = []
+    for raw in data["records"]:
+        volatile = schema.classes[raw["class"]].volatile_attributes
+        if volatile and volatile.intersection(raw.get("attributes", ())):
+            raw = {**raw, "attributes": {k: v for k, v in raw["attributes"].items() if k not in volatile}}
+        records.append(raw)
+    return {
+        "source": data["source"],
+        "complete": data.get("complete", True),
+        "records": records,
+        "relations": data.get("relations", []),
+    }
+
+
 def volatile_values(data: Mapping[str, Any], schema: Schema) -> dict[str, dict[str, Any]]:
     """ref -> the volatile attribute values of each record that has some, checked.
 
@@ -218,9 +239,9 @@ def volatile_values(data: Mapping[str, Any], schema: Schema) -> dict[str, dict[s
             raise ReportError([Problem(_record_path(index, raw), "not a record of a known class")])
         found = {}
         for name, value in raw.get("attributes", {}).items():
-            attr = ci_class.attributes.get(name)
-            if attr is None or not attr.volatile:
+            if name not in ci_class.volatile_attributes:
                 continue
+            attr = ci_class.attributes[name]
             try:
                 found[name] = None if value is None else check_value(attr, value)
             except AttributeValueError as exc:

@@ -78,6 +78,15 @@ def host_report(
     }
 
 
+DISK: dict[str, Any] = {  # a record with a volatile value (used_bytes)
+    "ref": "fs",
+    "class": "Filesystem",
+    "parent": "host",
+    "identity": {"mount_point": "/"},
+    "attributes": {"size_bytes": 1000, "used_bytes": 100},
+}
+
+
 def again(report: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """The same report sent later: a new id and collection time."""
     later = copy.deepcopy(report)
@@ -403,14 +412,7 @@ def test_history_filters_by_time_range(client: TestClient) -> None:
 
 
 def test_volatile_values_stay_current_without_history(client: TestClient) -> None:
-    disk = {
-        "ref": "fs",
-        "class": "Filesystem",
-        "parent": "host",
-        "identity": {"mount_point": "/"},
-        "attributes": {"size_bytes": 1000, "used_bytes": 100},
-    }
-    first = host_report(extra_records=[disk])
+    first = host_report(extra_records=[copy.deepcopy(DISK)])
     fs_uid = send(client, first).json()["cis"]["fs"]
     fuller = again(first)
     fuller["records"][-1]["attributes"]["used_bytes"] = 700
@@ -426,14 +428,7 @@ def test_volatile_values_stay_current_without_history(client: TestClient) -> Non
 
 
 def test_an_unchanged_report_with_a_bad_volatile_value_is_refused_whole(client: TestClient) -> None:
-    disk = {
-        "ref": "fs",
-        "class": "Filesystem",
-        "parent": "host",
-        "identity": {"mount_point": "/"},
-        "attributes": {"size_bytes": 1000, "used_bytes": 100},
-    }
-    first = host_report(extra_records=[disk])
+    first = host_report(extra_records=[copy.deepcopy(DISK)])
     fs_uid = send(client, first).json()["cis"]["fs"]
     broken = again(first)
     broken["records"][-1]["attributes"]["used_bytes"] = "lots"  # the rest is what the last report said
@@ -460,17 +455,8 @@ def _short(report: dict[str, Any], fingerprint: str, used_bytes: int | None = No
     return short
 
 
-DISK = {
-    "ref": "fs",
-    "class": "Filesystem",
-    "parent": "host",
-    "identity": {"mount_point": "/"},
-    "attributes": {"size_bytes": 1000, "used_bytes": 100},
-}
-
-
 def test_a_short_report_says_nothing_changed_but_volatile_values(client: TestClient, neo4j_driver: Driver) -> None:
-    first = host_report(extra_records=[DISK])
+    first = host_report(extra_records=[copy.deepcopy(DISK)])
     applied = send(client, first).json()
     assert isinstance(applied["fingerprint"], str)
     host_uid, fs_uid = applied["cis"]["host"], applied["cis"]["fs"]
@@ -490,7 +476,7 @@ def test_a_short_report_says_nothing_changed_but_volatile_values(client: TestCli
 
 
 def test_a_short_report_after_the_record_moved_on_is_refused_with_409(client: TestClient) -> None:
-    first = host_report(extra_records=[DISK])
+    first = host_report(extra_records=[copy.deepcopy(DISK)])
     applied = send(client, first).json()
     wrong = _short(first, "0" * 64)
     response = send(client, wrong)
@@ -509,7 +495,7 @@ def test_a_short_report_after_the_record_moved_on_is_refused_with_409(client: Te
 
 
 def test_a_short_report_is_checked_like_any_report(client: TestClient) -> None:
-    first = host_report(extra_records=[DISK])
+    first = host_report(extra_records=[copy.deepcopy(DISK)])
     applied = send(client, first).json()
     bad = _short(first, "not-a-fingerprint")
     response = send(client, bad)
