@@ -6,6 +6,11 @@ Starts one real sshd per loopback address (127.0.10.1...), then times, interleav
 `cmdb-discover scan ... --dry-run` and `ansible all -m setup -f FORKS` (ansible-core in
 its own virtualenv, .run/bench-ansible, made on first use) against the same hosts with
 the same concurrency. Prints hosts per second as JSON lines.
+
+Both tools log in as ``cmdb-bench``, an unprivileged account with /bin/sh and no shell
+start-up files (made on first use), as a collector's service account would be: bash reads
+the login user's ~/.bashrc for every SSH command, and a developer's root account (pyenv
+init, say) can cost more per login than the whole inventory.
 """
 
 from __future__ import annotations
@@ -26,6 +31,18 @@ from tests.integration.sshd import SshServer
 REPO = Path(__file__).resolve().parent.parent
 ANSIBLE_VENV = REPO / ".run" / "bench-ansible"
 PORT = 2222
+ACCOUNT = "cmdb-bench"
+
+
+def bench_account() -> None:
+    """The unprivileged account both tools log in as (needs root to create, once)."""
+    if subprocess.run(["id", ACCOUNT], capture_output=True, check=False).returncode != 0:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/bin/sh", ACCOUNT],
+            check=True,
+        )
+        # No password, but not locked: sshd refuses even key logins to a locked ("!") account.
+        subprocess.run(["usermod", "--password", "*", ACCOUNT], check=True)
 
 
 def ansible() -> Path:
@@ -43,23 +60,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     ansible_bin = ansible()
+    bench_account()
     base = Path(tempfile.mkdtemp(prefix="cmdb-bench-ssh-"))
+    base.chmod(0o755)  # sshd reads authorized_keys as the account
     addresses = [f"127.0.10.{i + 1}" for i in range(args.hosts)]
     servers = []
     try:
         for address in addresses:
             directory = base / address
-            directory.mkdir()
+            directory.mkdir(mode=0o755)
             server = SshServer(directory, address, PORT)
             server.start()
             servers.append(server)
         key = servers[0].client_key
         for server in servers[1:]:  # one client key for all hosts, as a collector would have
             (server.directory / "authorized_keys").write_text((servers[0].directory / "client_key.pub").read_text())
+        remote_tmp = base / "ansible-tmp"
+        remote_tmp.mkdir(mode=0o1777)
+        remote_tmp.chmod(0o1777)
         inventory = base / "inventory.ini"
         inventory.write_text(
             "\n".join(
-                f"{a} ansible_port={PORT} ansible_user=root ansible_ssh_private_key_file={key}" for a in addresses
+                f"{a} ansible_port={PORT} ansible_user={ACCOUNT} ansible_ssh_private_key_file={key}" for a in addresses
             )
             + "\n"
         )
@@ -68,7 +90,7 @@ def main() -> None:
             "scan",
             f"{addresses[0]}-{addresses[-1]}",
             "--ssh-user",
-            "root",
+            ACCOUNT,
             "--ssh-key",
             str(key),
             "--ssh-port",
@@ -81,7 +103,14 @@ def main() -> None:
             "--dry-run",
         ]
         theirs = [str(ansible_bin), "all", "-i", str(inventory), "-m", "setup", "-f", str(args.forks), "-o"]
-        env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3")
+        env = dict(
+            os.environ,
+            ANSIBLE_HOST_KEY_CHECKING="False",
+            ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
+            ANSIBLE_REMOTE_TMP=str(remote_tmp),  # the account has no home
+            # Ansible's default SSH arguments, with the throw-away hosts kept out of ~/.ssh/known_hosts.
+            ANSIBLE_SSH_ARGS="-C -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null",
+        )
         timings: dict[str, list[float]] = {"cmdb-discover (SSH)": [], "ansible -m setup": []}
         for _ in range(args.runs):
             for name, command in (("cmdb-discover (SSH)", ours), ("ansible -m setup", theirs)):

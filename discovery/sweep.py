@@ -11,19 +11,23 @@ import asyncio
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-
-from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+from typing import TYPE_CHECKING, Any
 
 from discovery.config import DiscoveryConfig
 from discovery.results import ProtocolResult, Status, TargetResult
-from discovery.snmp.scanner import scan_snmp
-from discovery.ssh.scanner import scan_ssh
+
+if TYPE_CHECKING:
+    from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 
-async def _scan_target(address: str, config: DiscoveryConfig, engine: SnmpEngine) -> TargetResult:
+async def _scan_target(address: str, config: DiscoveryConfig, engine: SnmpEngine | None) -> TargetResult:
+    from discovery.ssh.scanner import scan_ssh
+
     started = time.monotonic()
-    jobs = []
-    if config.snmp.credentials:
+    jobs: list[Any] = []
+    if engine is not None:
+        from discovery.snmp.scanner import scan_snmp
+
         jobs.append(scan_snmp(address, config, engine))
     if config.ssh.credentials:
         jobs.append(asyncio.to_thread(scan_ssh, address, config))
@@ -45,7 +49,11 @@ async def sweep(config: DiscoveryConfig, on_result: Callable[[TargetResult], Non
     """Scan every target of the config; ``on_result`` hears of each as it finishes."""
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(max_workers=max(1, config.concurrency)))
-    engine = SnmpEngine()
+    engine = None
+    if config.snmp.credentials:  # pysnmp takes a third of a second to import: only when needed
+        from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+        engine = SnmpEngine()
     bound = asyncio.Semaphore(max(1, config.concurrency))
 
     async def one(address: str) -> TargetResult:
@@ -58,4 +66,5 @@ async def sweep(config: DiscoveryConfig, on_result: Callable[[TargetResult], Non
     try:
         return list(await asyncio.gather(*(one(address) for address in config.targets)))
     finally:
-        engine.close_dispatcher()
+        if engine is not None:
+            engine.close_dispatcher()

@@ -119,3 +119,13 @@ def test_the_ssh_batch_runs_every_command_between_markers_and_splits_back() -> N
     assert split_batch(done.stdout) == {"quote": "it's", "tab": "a\tb"}
     script = batch_script(COMMANDS, 30)
     assert all(script.count(f"'{MARKER} {name}'") == 1 for name in COMMANDS)
+
+
+def test_a_batch_command_that_may_block_is_cut_at_the_timeout_and_the_others_still_answer() -> None:
+    from discovery.ssh.scanner import batch_script, split_batch
+
+    script = batch_script(
+        {"stuck": "sleep 30; echo late", "failing": "false", "after": "echo ok"}, 1, may_block=frozenset({"stuck"})
+    )
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True, timeout=20)
+    assert split_batch(done.stdout) == {"stuck": "", "failing": "", "after": "ok\n"}
