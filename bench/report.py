@@ -18,8 +18,8 @@ TARGETS = {
     "agent CPU: cmdb-agent / FusionInventory": ("<=", 1 / 3),
     "agent peak RSS: cmdb-agent / FusionInventory": ("<=", 0.7),
     "SSH inventory: cmdb-discover / Ansible": (">=", 5.0),
-    "SSH inventory: cmdb-discover (SSH), 8 hosts, 8 at once": (">=", 25.0),
 }
+# Figures whose name carries the run's parameters bring their target in the row ("target").
 
 
 def machine() -> str:
@@ -44,7 +44,7 @@ def main() -> None:
     print("| figure | value | target | met |")
     print("|---|---|---|---|")
     for row in rows:
-        target = TARGETS.get(row["figure"])
+        target = tuple(row["target"]) if "target" in row else TARGETS.get(row["figure"])
         met = ""
         if target:
             op, limit = target

@@ -47,7 +47,7 @@ def net_snmp() -> float:
     subprocess.run(
         ["snmpget", "-v2c", "-c", "public", "-On", f"{ADDRESS}:{PORT}", *oids.SCALARS], capture_output=True, check=False
     )
-    for subtree in oids.WALKS:
+    for subtree in oids.SUBTREES:
         subprocess.run(
             ["snmpbulkwalk", "-v2c", "-c", "public", "-On", "-Cr25", f"{ADDRESS}:{PORT}", subtree],
             capture_output=True,

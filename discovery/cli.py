@@ -12,7 +12,6 @@ to standard error.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import sys
@@ -33,7 +32,7 @@ from discovery.config import (
 )
 from discovery.results import Status, TargetResult
 from discovery.secrets import Secret, SecretError, read_secret
-from discovery.sweep import sweep
+from discovery.sweep import run_sweep
 from discovery.targets import TargetError, expand_targets
 
 log = logging.getLogger("cmdb-discover")
@@ -56,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--token-file", help="file holding the collector token")
         command.add_argument("--timeout", type=float, help="seconds per SNMP request and SSH connection")
         command.add_argument("--concurrency", type=int, help="targets scanned at once")
+        command.add_argument(
+            "--processes",
+            type=int,
+            help="worker processes sharing the targets (default 0: one per CPU, 16+ targets each)",
+        )
         snmp = command.add_argument_group("SNMP (ad hoc)")
         snmp.add_argument("--snmp-community", action="append", default=[], help="a v2c community (repeatable)")
         snmp.add_argument("--snmp-community-env", action="append", default=[], help="variable holding one")
@@ -147,8 +151,14 @@ def _config(args: argparse.Namespace) -> DiscoveryConfig:
             raise ConfigError(str(exc)) from None
     if args.timeout:
         config.snmp.timeout_seconds = config.ssh.timeout_seconds = args.timeout
-    if args.concurrency:
+    if args.concurrency is not None:
+        if args.concurrency < 1:
+            raise ConfigError("--concurrency must be at least 1")
         config.concurrency = args.concurrency
+    if args.processes is not None:
+        if args.processes < 0:
+            raise ConfigError("--processes must be 0 (one per CPU) or more")
+        config.processes = args.processes
     if args.snmp_port:
         config.snmp.port = args.snmp_port
     if args.ssh_port:
@@ -229,7 +239,7 @@ def _deliver(config: DiscoveryConfig, reports: list[dict[str, Any]]) -> int:
 def scan_once(config: DiscoveryConfig, dry_run: bool, show_all: bool = False) -> int:
     progress = Progress(len(config.targets))
     started = time.monotonic()
-    results = asyncio.run(sweep(config, progress))
+    results = run_sweep(config, progress)
     progress.close()
     reports = [report for result in results for report in result.reports]
     if dry_run:

@@ -68,6 +68,11 @@ class DiscoveryConfig:
     server_url: str | None = None
     token: Secret | None = None
     concurrency: int = 32
+    # Worker processes sharing the targets (0: one per CPU when there are enough targets).
+    # SNMP decoding and SSH crypto are CPU work in Python, which one process runs on one core.
+    processes: int = 0
+    # Addresses probed at once (a silent one costs a timeout, not CPU): see discovery.sweep.
+    probe_concurrency: int = 256
     network_domain: str = "global"
     interval_seconds: float = 3600.0
     spool_dir: str = "/var/spool/cmdb-discover"
@@ -142,10 +147,20 @@ def _snmp_credential(raw: Mapping[str, Any], where: str, env: Mapping[str, str] 
 
 
 def parse_config(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -> DiscoveryConfig:
-    top = {"name", "server_url", "token", "token_env", "token_file", "concurrency", "network_domain"}
+    top = {"name", "server_url", "token", "token_env", "token_file", "concurrency", "processes", "network_domain"}
+    top |= {"probe_concurrency"}
     top |= {"interval_seconds", "spool_dir", "targets", "ssh", "snmp"}
     _check_keys(raw, top, "config")
     try:
+        concurrency = int(raw.get("concurrency", 32))
+        if concurrency < 1:
+            raise ConfigError("config: concurrency must be at least 1")
+        probe_concurrency = int(raw.get("probe_concurrency", 256))
+        if probe_concurrency < 1:
+            raise ConfigError("config: probe_concurrency must be at least 1")
+        processes = int(raw.get("processes", 0))
+        if processes < 0:
+            raise ConfigError("config: processes must be 0 (one per CPU) or more")
         targets_table = _table(raw, "targets", "")
         _check_keys(targets_table, {"include", "exclude"}, "targets")
         targets = expand_targets(targets_table.get("include", []), targets_table.get("exclude", []))
@@ -195,7 +210,9 @@ def parse_config(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         name=str(raw.get("name", "collector")),
         server_url=raw.get("server_url"),
         token=token,
-        concurrency=int(raw.get("concurrency", 32)),
+        concurrency=concurrency,
+        processes=processes,
+        probe_concurrency=probe_concurrency,
         network_domain=str(raw.get("network_domain", "global")),
         interval_seconds=float(raw.get("interval_seconds", 3600.0)),
         spool_dir=str(raw.get("spool_dir", "/var/spool/cmdb-discover")),

@@ -52,7 +52,7 @@ PRIV = {
     "aes192": usmAesCfb192Protocol,
     "aes256": usmAesCfb256Protocol,
 }
-MAX_REPETITIONS = 25
+MAX_VALUES_PER_REQUEST = 50  # GETBULK's max-repetitions times the columns asked
 MAX_ROWS_PER_WALK = 200_000
 
 
@@ -153,38 +153,57 @@ class SnmpClient:
                 result[str(name)] = converted
         return result
 
-    async def walk(self, prefix: str) -> Walk:
-        """A subtree with GETBULK, stopping at its end; an agent's error ends it early, not the scan."""
+    async def _bulk(self, oids: list[str], repetitions: int) -> list[Any]:
+        error, status, _, var_binds = await bulk_cmd(
+            self.engine,
+            self._auth,
+            await self._transport(),
+            ContextData(),
+            0,
+            repetitions,
+            *(ObjectType(ObjectIdentity(oid)) for oid in oids),
+            lookupMib=False,
+        )
+        if error:
+            raise _classify(error)
+        return [] if status else list(var_binds)
+
+    async def walk_columns(self, columns: tuple[str, ...]) -> Walk:
+        """Table columns side by side, one GETBULK for all (like snmptable); each stops at its own end.
+
+        The answer holds rows of one value per column asked, in order; an agent may cut it
+        short, and the columns of a cut row simply ask again from where they were.
+        """
         result: Walk = {}
-        start = prefix + "."
-        current = prefix
-        last = oid_key(prefix)
-        while len(result) < MAX_ROWS_PER_WALK:
-            error, status, _, var_binds = await bulk_cmd(
-                self.engine,
-                self._auth,
-                await self._transport(),
-                ContextData(),
-                0,
-                MAX_REPETITIONS,
-                ObjectType(ObjectIdentity(current)),
-                lookupMib=False,
-            )
-            if error:
-                raise _classify(error)
-            if status or not var_binds:
+        position = {c: c for c in columns}
+        last = {c: oid_key(c) for c in columns}
+        active = list(columns)
+        while active and len(result) < MAX_ROWS_PER_WALK:
+            repetitions = max(1, MAX_VALUES_PER_REQUEST // len(active))
+            var_binds = await self._bulk([position[c] for c in active], repetitions)
+            if not var_binds:
                 return result
-            for name, value in var_binds:
+            ended: set[str] = set()
+            moved = False
+            for i, (name, value) in enumerate(var_binds):
+                column = active[i % len(active)]
+                if column in ended:
+                    continue
                 oid = str(name)
-                if not oid.startswith(start):
-                    return result
                 key = oid_key(oid)
-                if key <= last:
-                    return result  # a non-increasing OID: the agent would loop
-                last = key
                 converted = to_value(value)
-                if converted is None:
-                    return result
+                # Past the column, a non-increasing OID (the agent would loop), or endOfMibView.
+                if not oid.startswith(column + ".") or key <= last[column] or converted is None:
+                    ended.add(column)
+                    continue
                 result[oid] = converted
-                current = oid
+                position[column], last[column] = oid, key
+                moved = True
+            active = [c for c in active if c not in ended]
+            if not moved:
+                return result
         return result
+
+    async def walk(self, prefix: str) -> Walk:
+        """A whole subtree with GETBULK, stopping at its end."""
+        return await self.walk_columns((prefix,))

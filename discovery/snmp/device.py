@@ -7,13 +7,14 @@ from typing import Any
 
 from agent.parsers import is_host_scoped
 from discovery.snmp import parsers
-from discovery.snmp.values import Walk
+from discovery.snmp.values import IndexedWalk, Walk
 from discovery.snmp.vendors import OVERRIDES, vendors
 from schema.report_builder import ReportBuilder, drop_none
 
 
 def device_facts(walk: Walk) -> dict[str, Any]:
     """Everything the scanner knows of one device: system, chassis, interfaces, neighbours."""
+    walk = IndexedWalk(walk)
     system = parsers.parse_system(walk)
     enterprise = parsers.enterprise_number(system["sys_object_id"])
     vendor = vendors().get(enterprise) if enterprise is not None else None

@@ -63,23 +63,30 @@ async def read_device(client: SnmpClient) -> Walk:
     extra = extra_scalars(enterprise_number(str(scalars.get(oids.SYS_OBJECT_ID, ""))))
     if extra:
         walk.update(await client.get(*extra))
+    for columns in oids.COLUMN_WALKS:
+        walk.update(await client.walk_columns(columns))
     for subtree in oids.WALKS:
         walk.update(await client.walk(subtree))
     return walk
 
 
-async def scan_snmp(address: str, config: DiscoveryConfig, engine: SnmpEngine | None = None) -> ProtocolResult:
+async def probe_snmp(
+    address: str, config: DiscoveryConfig, engine: SnmpEngine
+) -> tuple[SnmpClient | None, ProtocolResult]:
+    """Whether the address answers SNMP, and with which credential (costs one timeout when silent)."""
     if not config.snmp.credentials:
-        return ProtocolResult("snmp", Status.NO_ANSWER, "no SNMP credentials configured")
-    engine = engine or SnmpEngine()
-    client, result = await find_credential(engine, address, config)
-    if client is None:
-        return result
+        return None, ProtocolResult("snmp", Status.NO_ANSWER, "no SNMP credentials configured")
+    return await find_credential(engine, address, config)
+
+
+async def collect_snmp(client: SnmpClient, probe: ProtocolResult, config: DiscoveryConfig) -> ProtocolResult:
+    """Read a device that answered the probe and build its report."""
+    address = client.address
     try:
         walk = await read_device(client)
     except SnmpError as exc:
         return ProtocolResult(
-            "snmp", Status.ERROR, f"answered, then failed while reading: {exc}", credential=result.credential
+            "snmp", Status.ERROR, f"answered, then failed while reading: {exc}", credential=probe.credential
         )
     facts = device_facts(walk)
     report: dict[str, Any] = build_device_report(
@@ -93,5 +100,13 @@ async def scan_snmp(address: str, config: DiscoveryConfig, engine: SnmpEngine | 
     device = facts["device"]
     summary = f"{device['class']} {device.get('vendor') or '?'} {device.get('model') or ''}".strip()
     return ProtocolResult(
-        "snmp", Status.OK, f"{summary}, {len(facts['interfaces'])} interfaces", report, result.credential
+        "snmp", Status.OK, f"{summary}, {len(facts['interfaces'])} interfaces", report, probe.credential
     )
+
+
+async def scan_snmp(address: str, config: DiscoveryConfig, engine: SnmpEngine | None = None) -> ProtocolResult:
+    """Probe and collect one device."""
+    client, result = await probe_snmp(address, config, engine or SnmpEngine())
+    if client is None:
+        return result
+    return await collect_snmp(client, result, config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 
 WalkValue = bytes | int | str
@@ -16,9 +17,29 @@ def oid_key(oid: str) -> tuple[int, ...]:
     return tuple(int(arc) for arc in oid.split("."))
 
 
+class IndexedWalk(dict[str, WalkValue]):
+    """A walk with its OIDs in text order, where every subtree is one contiguous run.
+
+    A device's parsers read a few hundred columns of a walk of thousands of OIDs; scanning
+    the whole walk per column was a tenth of a scan's CPU.
+    """
+
+    def __init__(self, walk: Walk) -> None:
+        super().__init__(walk)
+        self.order = sorted(walk)
+
+
 def column(walk: Walk, prefix: str) -> dict[str, WalkValue]:
     """A table column: index suffix (dotted) -> value, for every OID under ``prefix``."""
     start = prefix + "."
+    if isinstance(walk, IndexedWalk):
+        order, found = walk.order, {}
+        for position in range(bisect_left(order, start), len(order)):
+            oid = order[position]
+            if not oid.startswith(start):
+                break
+            found[oid[len(start) :]] = walk[oid]
+        return found
     return {oid[len(start) :]: value for oid, value in walk.items() if oid.startswith(start)}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from agent.parsers import parse_cpuinfo, parse_dpkg_query, parse_os_release, parse_rpm_query
@@ -134,6 +135,23 @@ def facts_from_outputs(outputs: dict[str, str]) -> dict[str, Any]:
             "connections": parsers.parse_ss_established(outputs.get("established", ""), tcp_ports),
         },
     }
+
+
+async def probe_ssh(address: str, config: DiscoveryConfig) -> ProtocolResult | None:
+    """None when something takes the TCP connection on the SSH port; else why not (no answer)."""
+    settings = config.ssh
+    if not settings.credentials:
+        return ProtocolResult("ssh", Status.NO_ANSWER, "no SSH credentials configured")
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(address, settings.port), settings.timeout_seconds)
+    except ConnectionRefusedError:
+        return ProtocolResult("ssh", Status.NO_ANSWER, f"nothing listens on port {settings.port}")
+    except TimeoutError:
+        return ProtocolResult("ssh", Status.NO_ANSWER, f"no answer within {settings.timeout_seconds:g}s")
+    except OSError as exc:
+        return ProtocolResult("ssh", Status.NO_ANSWER, f"cannot connect: {exc.strerror or exc}")
+    writer.close()
+    return None
 
 
 def scan_ssh(address: str, config: DiscoveryConfig) -> ProtocolResult:

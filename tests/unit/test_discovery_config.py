@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,9 @@ def test_a_full_config_with_secrets_from_environment_and_files(tmp_path: Path) -
         (lambda c: c["ssh"]["credentials"][0].pop("key_file"), "give key_file or a password"),
         (lambda c: c["targets"].update(include=["nowhere"]), "not an address"),
         (lambda c: c.update(ssh={}, snmp={}), "no credentials"),
+        (lambda c: c.update(concurrency=0), "concurrency must be at least 1"),
+        (lambda c: c.update(probe_concurrency=0), "probe_concurrency must be at least 1"),
+        (lambda c: c.update(processes=-1), "processes must be 0"),
     ],
 )
 def test_config_mistakes_are_named(mutate: object, message: str) -> None:
@@ -113,3 +117,20 @@ def test_a_target_result_shows_the_most_telling_failure() -> None:
         TargetResult("127.0.0.9", [ProtocolResult("ssh", Status.OK), ProtocolResult("snmp", Status.ERROR)]).status
         is Status.OK
     )
+
+
+def test_a_sweep_shares_its_targets_among_processes_only_when_there_are_enough() -> None:
+    from discovery.sweep import MIN_TARGETS_PER_PROCESS, process_count
+
+    raw = good_config()
+    raw["snmp"]["credentials"].pop()  # type: ignore[index]
+    config = parse_config(raw, {"COLLECTOR_TOKEN": "t", "COMMUNITY": "c"})
+    assert config.processes == 0
+    assert len(config.targets) < MIN_TARGETS_PER_PROCESS
+    assert process_count(config) == 1  # five targets: one process
+    config.targets = [f"127.0.4.{i}" for i in range(1, 255)]
+    assert process_count(config) == max(1, min(os.cpu_count() or 1, 254 // MIN_TARGETS_PER_PROCESS))
+    config.processes = 3
+    assert process_count(config) == 3
+    config.targets = config.targets[:2]
+    assert process_count(config) == 2  # never more processes than targets

@@ -129,3 +129,17 @@ def test_a_batch_command_that_may_block_is_cut_at_the_timeout_and_the_others_sti
     )
     done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True, timeout=20)
     assert split_batch(done.stdout) == {"stuck": "", "failing": "", "after": "ok\n"}
+
+
+def test_an_indexed_walk_gives_the_same_columns_as_a_scan_of_the_whole_walk() -> None:
+    from discovery.snmp import oids
+    from discovery.snmp.values import IndexedWalk, column
+
+    walk = load_snmprec(SNMPSIM_DATA / "network/switch/cisco-c3560.snmprec.bz2")
+    indexed = IndexedWalk(walk)
+    prefixes = [oids.IF_TABLE + ".1.2", oids.IF_X_TABLE + ".1.1", oids.ENT_PHYSICAL_TABLE + ".1.7", "1.3.6.1.2.1.2"]
+    for prefix in [*prefixes, "1.3.6.1.2.1.2.2.1.1", "1.3.6.1.2.1.2.2.1.10", "9.9"]:
+        assert column(indexed, prefix) == column(walk, prefix)
+    # "1.3.6.1.2.1.2.2.1.1" must not take in column 10, nor 11...: a prefix ends at a dot.
+    assert column(indexed, "1.3.6.1.2.1.2.2.1.1")
+    assert all("." not in k for k in column(indexed, "1.3.6.1.2.1.2.2.1.1"))
