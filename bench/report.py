@@ -33,13 +33,29 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), {memory:.0f} GiB, {platform.system()} {platform.release()}"
 
 
+def print_scaling(path: Path) -> None:
+    """Each ingest and impact figure across the estate sizes of bench/scaling, one column per size."""
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+    command = next((line["command"] for line in lines if "command" in line), "bench/scaling")
+    rows = [line for line in lines if "figure" in line]
+    sizes = sorted({row["hosts"] for row in rows})
+    figures = list(dict.fromkeys(row["figure"] for row in rows))
+    cells = {(row["figure"], row["hosts"]): f"{row['value']:.3g} {row['unit']}" for row in rows}
+    print("\n## Scaling curve\n")
+    print(f"Produced by `{command}` (a fresh Neo4j per size).\n")
+    print("| figure | " + " | ".join(f"{n:,} hosts" for n in sizes) + " |")
+    print("|---|" + "---|" * len(sizes))
+    for name in figures:
+        print(f"| {name} | " + " | ".join(cells.get((name, n), "") for n in sizes) + " |")
+
+
 def main() -> None:
     path, command = sys.argv[1], sys.argv[2]
     with open(path, encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle if line.startswith("{")]
     print("# Benchmarks\n")
     print(f"Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.\n")
-    print(f"Machine: {machine()}. Neo4j 5.26 Community (deploy/neo4j/start, 2 GiB heap and page")
+    print(f"Machine: {machine()}. Neo4j 5.26 Community (deploy/neo4j/start, 4 GiB heap and page")
     print("cache), cmdb-server with the workers the command names, clients on the same machine.\n")
     print("| figure | value | target | met |")
     print("|---|---|---|---|")
@@ -54,6 +70,9 @@ def main() -> None:
         scale = f" ({row['hosts']} hosts)" if "hosts" in row else ""
         goal = f"{target[0]} {target[1]:.3g}" if target else ""
         print(f"| {row['figure']}{scale} | {value} | {goal} | {met} |")
+
+    if len(sys.argv) > 3 and Path(sys.argv[3]).exists():
+        print_scaling(Path(sys.argv[3]))
 
     analysis = Path(__file__).with_name("analysis.md")
     if analysis.exists():

@@ -244,23 +244,30 @@ class _Apply:
                 bound = await repo.bind_agent_token(tx, self.caller.token_id, host_uid)
                 if bound != host_uid:
                     raise Forbidden(f"this agent token is bound to the host {bound}", field="records")
-        seen = {"last_seen": self.now, seen_property(self.header.source_kind): self.now}
-        owned: list[str] = json.loads(state["owned"])
-        reactivated = await repo.mark_seen(tx, owned, seen, self.header.source_key, self.header.report_id)
         unknown = sorted(set(self.volatile) - set(uids))
         if unknown:  # a short report with values for CIs the last full report did not name
             raise ChangedSince(f"records {', '.join(unknown[:5])} are not in the source's last report", field="records")
-        volatile = [{"uid": uids[ref], "props": values} for ref, values in self.volatile.items()]
-        await repo.set_properties(tx, volatile)
         for name, count in json.loads(state["classes"]).items():
             self.summary.classes[name].unchanged = count
         for name, count in json.loads(state.get("relations", "{}")).items():
             if count:
                 self.summary.relations[name].unchanged = count
-        self.summary.events = len(reactivated)
         # A short report named only its records with volatile values: its answer names those.
         self.summary.cis = {ref: uids[ref] for ref in self.volatile} if self.incoming.same_as else uids
-        return await self._record(tx)
+        reactivated = await repo.apply_unchanged(
+            tx,
+            owned=json.loads(state["owned"]),
+            seen={"last_seen": self.now, seen_property(self.header.source_kind): self.now},
+            volatile=[{"uid": uids[ref], "props": values} for ref, values in self.volatile.items()],
+            report={
+                "report_id": self.header.report_id,
+                "source": self.header.source_key,
+                "collected_at": self.header.collected_at,
+                "summary": json.dumps(self._stored_summary()),
+            },
+        )
+        self.summary.events = len(reactivated)
+        return self.summary
 
     async def _identify(self, tx: AsyncManagedTransaction, level: list[Record]) -> dict[str, Found]:
         """ref -> (current properties, labels, created now) for every record of the level."""

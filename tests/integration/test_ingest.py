@@ -389,8 +389,13 @@ def test_stale_marking_and_return_to_active(client: TestClient) -> None:
     response = client.post("/api/v1/maintenance/mark-stale?older_than_hours=0.000001", headers=ADMIN)
     assert response.json()["marked_stale"] >= 2
     assert client.get(f"/api/v1/cis/{host_uid}", headers=ADMIN).json()["status"] == "stale"
-    send(client, host_report(collected_at=datetime.now(UTC) + timedelta(seconds=1)))
+    unchanged = host_report(collected_at=datetime.now(UTC) + timedelta(seconds=1))
+    back = send(client, unchanged).json()
     assert client.get(f"/api/v1/cis/{host_uid}", headers=ADMIN).json()["status"] == "active"
+    assert back["events"] >= 2  # each CI back from stale is an event
+    replay = send(client, unchanged).json()
+    assert replay["replayed"] is True
+    assert replay["events"] == back["events"]
     kinds = [
         e["new"]
         for e in client.get(f"/api/v1/cis/{host_uid}/history", headers=ADMIN).json()["items"]
