@@ -36,13 +36,13 @@ def machine() -> str:
 def print_scaling(path: Path) -> None:
     """Each ingest and impact figure across the estate sizes of bench/scaling, one column per size."""
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
-    command = next((line["command"] for line in lines if "command" in line), "bench/scaling")
+    commands = [line["command"].strip() for line in lines if "command" in line] or ["bench/scaling"]
     rows = [line for line in lines if "figure" in line]
     sizes = sorted({row["hosts"] for row in rows})
     figures = list(dict.fromkeys(row["figure"] for row in rows))
     cells = {(row["figure"], row["hosts"]): f"{row['value']:.3g} {row['unit']}" for row in rows}
     print("\n## Scaling curve\n")
-    print(f"Produced by `{command}` (a fresh Neo4j per size).\n")
+    print("Produced by " + ", then ".join(f"`{c}`" for c in commands) + " (a fresh Neo4j per size).\n")
     print("| figure | " + " | ".join(f"{n:,} hosts" for n in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
     for name in figures:
