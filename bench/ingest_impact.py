@@ -11,6 +11,7 @@ import argparse
 import gzip
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -127,14 +128,12 @@ def main() -> None:
         found = client.get("/api/v1/cis", params={"class": class_name, "name": name, "limit": 1}).json()["items"]
         return str(found[0]["uid"])
 
+    depended_on = Counter(other for h in hosts for other, _ in h.peers)
     targets = {
         "core switch": uid_of("Switch", "core0"),
         "access switch": uid_of("Switch", "access000"),
         "leaf host": uid_of("Host", hosts[-1].hostname),
-        "database-like host (most depended on)": uid_of(
-            "Host",
-            hosts[max(range(len(hosts)), key=lambda i: sum(1 for h in hosts for o, _ in h.peers if o == i))].hostname,
-        ),
+        "database-like host (most depended on)": uid_of("Host", hosts[depended_on.most_common(1)[0][0]].hostname),
     }
     for label, uid in targets.items():
         stats = timed(lambda uid=uid: client.get(f"/api/v1/cis/{uid}/impact", params={"depth": 6}), args.runs)

@@ -8,6 +8,19 @@ from neo4j import AsyncDriver
 
 from cmdb_server.impact import Edge, Node, Subgraph
 from cmdb_server.reconcile import native
+from cmdb_server.repositories.schema_setup import quote
+
+# What the walk needs of a CI: not its every attribute (an interface or a host has dozens).
+PROJECTION = "{.uid, .name, .class, .criticality, .status, .first_seen}"
+
+
+def _types(types: list[str]) -> str:
+    """A relationship-type alternation for a pattern, e.g. `DEPENDS_ON`|`RUNS_ON`.
+
+    Types in the pattern let Neo4j follow only those relationships; a ``type(r) IN $types``
+    filter reads every relationship of the node first (a host has a thousand INSTALLED).
+    """
+    return "|".join(quote(t) for t in sorted(types))
 
 
 def _node(props: dict[str, Any], labels: list[str]) -> Node:
@@ -16,7 +29,9 @@ def _node(props: dict[str, Any], labels: list[str]) -> Node:
         name=props.get("name"),
         ci_class=props.get("class", ""),
         labels=tuple(sorted(labels)),
-        properties={k: native(v) for k, v in props.items() if k in ("criticality", "status", "first_seen")},
+        properties={
+            k: native(v) for k, v in props.items() if k in ("criticality", "status", "first_seen") and v is not None
+        },
     )
 
 
@@ -39,37 +54,31 @@ async def load_neighbourhood(
     """
     stops = stops_at or {}
     graph = Subgraph()
+    branches = []
+    if out_types:
+        branches.append(f"MATCH (n)-[r:{_types(out_types)}]->(m:CI) WHERE r.ended_at IS NULL RETURN r, m")
+    if in_types:
+        branches.append(f"MATCH (n)<-[r:{_types(in_types)}]-(m:CI) WHERE r.ended_at IS NULL RETURN r, m")
+    expand = (
+        "UNWIND $uids AS uid MATCH (n:CI {uid: uid}) "
+        f"CALL (n) {{ {' UNION '.join(branches)} }} "
+        "RETURN startNode(r).uid AS source, endNode(r).uid AS target, type(r) AS type, "
+        f"m {PROJECTION} AS p, labels(m) AS l"
+    )
     async with driver.session(database=database, default_access_mode="READ") as session:
 
         async def read(tx: Any) -> None:
             result = await tx.run(
-                "UNWIND $uids AS uid MATCH (n:CI {uid: uid}) RETURN properties(n) AS p, labels(n) AS l",
+                f"UNWIND $uids AS uid MATCH (n:CI {{uid: uid}}) RETURN n {PROJECTION} AS p, labels(n) AS l",
                 uids=roots,
             )
             async for row in result:
                 graph.nodes[row["p"]["uid"]] = _node(row["p"], row["l"])
             frontier = set(graph.nodes)
-            for _ in range(depth):
+            for _ in range(depth if branches else 0):
                 if not frontier:
                     break
-                result = await tx.run(
-                    """
-                    UNWIND $uids AS uid
-                    MATCH (n:CI {uid: uid})
-                    CALL (n) {
-                      MATCH (n)-[r]->(m:CI) WHERE type(r) IN $out_types AND r.ended_at IS NULL
-                      RETURN r, m
-                      UNION
-                      MATCH (n)<-[r]-(m:CI) WHERE type(r) IN $in_types AND r.ended_at IS NULL
-                      RETURN r, m
-                    }
-                    RETURN startNode(r).uid AS source, endNode(r).uid AS target, type(r) AS type,
-                           properties(m) AS p, labels(m) AS l
-                    """,
-                    uids=sorted(frontier),
-                    out_types=out_types,
-                    in_types=in_types,
-                )
+                result = await tx.run(expand, uids=sorted(frontier))
                 found: set[str] = set()
                 async for row in result:
                     graph.edges.add(Edge(row["type"], row["source"], row["target"]))
@@ -81,17 +90,12 @@ async def load_neighbourhood(
                 frontier = found
             # A group's state depends on all its members, reached or not.
             groups = sorted({e.target for e in graph.edges if e.type in member_types})
-            if groups:
+            if groups and member_types:
                 result = await tx.run(
-                    """
-                    UNWIND $groups AS uid
-                    MATCH (m:CI)-[r]->(g:CI {uid: uid})
-                    WHERE type(r) IN $member_types AND r.ended_at IS NULL
-                    RETURN m.uid AS source, g.uid AS target, type(r) AS type,
-                           properties(m) AS p, labels(m) AS l
-                    """,
+                    f"UNWIND $groups AS uid MATCH (m:CI)-[r:{_types(member_types)}]->(g:CI {{uid: uid}}) "
+                    "WHERE r.ended_at IS NULL "
+                    f"RETURN m.uid AS source, g.uid AS target, type(r) AS type, m {PROJECTION} AS p, labels(m) AS l",
                     groups=groups,
-                    member_types=member_types,
                 )
                 async for row in result:
                     graph.edges.add(Edge(row["type"], row["source"], row["target"]))
