@@ -11,7 +11,6 @@ JSON lines, with the ratios.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import statistics
@@ -19,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from bench.figures import emit
 
 BIN = Path(sys.executable).parent
 
@@ -34,7 +35,7 @@ def measure(command: list[str]) -> dict[str, float]:
         value = match.group(1)
         if ":" in value:  # wall clock as [h:]m:ss
             parts = [float(p) for p in value.split(":")]
-            return sum(p * 60**i for i, p in enumerate(reversed(parts)))
+            return float(sum(p * 60**i for i, p in enumerate(reversed(parts))))
         return float(value)
 
     return {
@@ -63,26 +64,10 @@ def main() -> None:
     }
     for name, values in medians.items():
         for key, unit in (("cpu", "CPU s"), ("wall", "wall s"), ("rss_mib", "MiB peak RSS")):
-            print(json.dumps({"figure": f"agent, one inventory: {name}", "value": round(values[key], 3), "unit": unit}))
+            emit(f"agent, one inventory: {name}", values[key], unit)
     theirs, mine = medians["fusioninventory-agent"], medians["cmdb-agent collect"]
-    print(
-        json.dumps(
-            {
-                "figure": "agent CPU: cmdb-agent / FusionInventory",
-                "value": round(mine["cpu"] / theirs["cpu"], 3),
-                "unit": "x",
-            }
-        )
-    )
-    print(
-        json.dumps(
-            {
-                "figure": "agent peak RSS: cmdb-agent / FusionInventory",
-                "value": round(mine["rss_mib"] / theirs["rss_mib"], 3),
-                "unit": "x",
-            }
-        )
-    )
+    emit("agent CPU: cmdb-agent / FusionInventory", mine["cpu"] / theirs["cpu"], "x", ("<=", 1 / 3))
+    emit("agent peak RSS: cmdb-agent / FusionInventory", mine["rss_mib"] / theirs["rss_mib"], "x", ("<=", 0.7))
     shutil.rmtree(out, ignore_errors=True)
 
 

@@ -35,7 +35,8 @@ def main() -> None:
     base = build_report(collect_facts(LiveSystem()))
     records, relations = len(base["records"]), len(base["relations"])
     client = httpx.Client(base_url=args.url, headers={"Authorization": f"Bearer {args.token}"}, timeout=300)
-    first, repeat = [], []
+    first: list[float] = []
+    repeat: list[float] = []
     start = datetime.now(UTC)
     for i in range(args.hosts):
         report = copy.deepcopy(base)

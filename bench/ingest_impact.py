@@ -15,17 +15,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
 
 from agent.unchanged import short_report
 from bench.estate import host_report, make_hosts, switch_reports
+from bench.figures import Target, emit
 from schema import load_schema
-
-
-def emit(name: str, value: float, unit: str, **extra: Any) -> None:
-    print(json.dumps({"figure": name, "value": round(value, 3), "unit": unit, **extra}), flush=True)
 
 
 def post_all(
@@ -98,13 +96,23 @@ def main() -> None:
     # service is warm); the rest is timed.
     warm = max(5, len(hosts) // 20)
 
-    def phase(name: str, make: Callable[[int], dict[str, Any]], answers: list[Any] | None = None) -> None:
+    def phase(
+        name: str,
+        make: Callable[[int], dict[str, Any]],
+        answers: list[Any] | None = None,
+        target: Target | None = None,
+        **extra: Any,
+    ) -> None:
         post_all(client, (make(i) for i in range(warm)), args.concurrency, answers)
         n, seconds = post_all(client, (make(i) for i in range(warm, len(hosts))), args.concurrency, answers)
-        extra = {"records": len(make(0)["records"])} if name == "ingest: full host reports" else {}
-        emit(name, n / seconds, "reports/s", **size, **extra)
+        emit(name, n / seconds, "reports/s", target, **size, **extra)
 
-    phase("ingest: full host reports", lambda i: host_report(hosts[i], hosts, now=start))
+    phase(
+        "ingest: full host reports",
+        lambda i: host_report(hosts[i], hosts, now=start),
+        target=(">=", 20.0),
+        records=len(host_report(hosts[0], hosts)["records"]),
+    )
     n, seconds = post_all(client, switch_reports(hosts, now=start), args.concurrency)
     emit("ingest: switch reports (48 ports, LLDP links)", n / seconds, "reports/s", **size)
     later = start + timedelta(seconds=1)
@@ -116,6 +124,7 @@ def main() -> None:
     phase(
         "ingest: unchanged host re-reports (short, as agents send them)",
         lambda i: short_report(host_report(hosts[i], hosts, now=shorter), schema, answers[i]["fingerprint"]),
+        target=(">=", 300.0),
     )
     latest = start + timedelta(seconds=2)
     if not args.skip_change_phase:
@@ -135,9 +144,10 @@ def main() -> None:
         "leaf host": uid_of("Host", hosts[-1].hostname),
         "database-like host (most depended on)": uid_of("Host", hosts[depended_on.most_common(1)[0][0]].hostname),
     }
+    latency_targets: dict[str, Target] = {"core switch": ("<=", 250.0), "leaf host": ("<=", 50.0)}
     for label, uid in targets.items():
-        stats = timed(lambda uid=uid: client.get(f"/api/v1/cis/{uid}/impact", params={"depth": 6}), args.runs)
-        emit(f"impact latency: {label}, depth 6", stats["p95"], "ms p95", **size, **stats)
+        stats = timed(partial(client.get, f"/api/v1/cis/{uid}/impact", params={"depth": 6}), args.runs)
+        emit(f"impact latency: {label}, depth 6", stats["p95"], "ms p95", latency_targets.get(label), **size, **stats)
     change = client.post(
         "/api/v1/changes",
         json={
@@ -149,7 +159,7 @@ def main() -> None:
     ).json()
     client.post(f"/api/v1/changes/{change['id']}/transition", json={"to": "submitted"}).raise_for_status()
     stats = timed(lambda: client.post(f"/api/v1/changes/{change['id']}/assessment"), max(5, args.runs // 3))
-    emit("change assessment, 3 targets", stats["p95"], "ms p95", **size, **stats)
+    emit("change assessment, 3 targets", stats["p95"], "ms p95", None, **size, **stats)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ it, what the silent addresses add to collecting the live devices alone. Prints J
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import shutil
 import statistics
@@ -30,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.figures import emit
 from discovery.config import DiscoveryConfig
 from discovery.snmp import oids
 from tests.integration.snmp_agents import SimulatedDevice
@@ -82,13 +82,6 @@ def parallel(addresses: list[str], concurrency: int) -> float:
     return time.perf_counter() - started
 
 
-def figure(name: str, value: float, unit: str, target: tuple[str, float] | None = None) -> None:
-    row: dict[str, object] = {"figure": name, "value": round(value, 2), "unit": unit}
-    if target:
-        row["target"] = list(target)
-    print(json.dumps(row), flush=True)
-
-
 def scan(targets: str) -> list[str]:
     """cmdb-discover over SNMP with the default settings, printing its reports."""
     return [DISCOVER, "scan", targets, "--snmp-community", "public", "--snmp-port", str(PORT), "--dry-run"]
@@ -120,16 +113,14 @@ def main() -> None:
             timings["sequential"].append(sequential(addresses))
         median = {name: statistics.median(samples) for name, samples in timings.items()}
         n, c = args.devices, args.concurrency
-        figure(f"SNMP, {n} devices: cmdb-discover, {c} at once", median["ours"], "s median")
-        figure(f"SNMP, {n} devices: cmdb-discover, {c} at once, one process", median["ours, one process"], "s median")
-        figure(f"SNMP, {n} devices: snmpbulkwalk one device after another", median["sequential"], "s median")
-        figure(f"SNMP, {n} devices: xargs -P {c} snmpbulkwalk", median["xargs"], "s median")
-        figure(
+        emit(f"SNMP, {n} devices: cmdb-discover, {c} at once", median["ours"], "s median")
+        emit(f"SNMP, {n} devices: cmdb-discover, {c} at once, one process", median["ours, one process"], "s median")
+        emit(f"SNMP, {n} devices: snmpbulkwalk one device after another", median["sequential"], "s median")
+        emit(f"SNMP, {n} devices: xargs -P {c} snmpbulkwalk", median["xargs"], "s median")
+        emit(
             f"SNMP, {n} devices: ours / sequential snmpbulkwalk", median["ours"] / median["sequential"], "x", ("<=", 1)
         )
-        figure(
-            f"SNMP, {n} devices: ours / xargs -P {c} snmpbulkwalk", median["ours"] / median["xargs"], "x", ("<=", 1.5)
-        )
+        emit(f"SNMP, {n} devices: ours / xargs -P {c} snmpbulkwalk", median["ours"] / median["xargs"], "x", ("<=", 1.5))
 
         # The sweep: a /24 where only the devices answer, with the default settings.
         defaults = DiscoveryConfig(targets=[])
@@ -147,16 +138,16 @@ def main() -> None:
         collection = timed([*scan(f"{addresses[0]}-{addresses[-1]}"), "--concurrency", "1", "--processes", "1"])[0]
         target = 2 * per_target + collection / defaults.concurrency
         wall = statistics.median(sweeps)
-        figure(f"Sweep of a /24 ({n} live SNMP devices, {256 - 2 - n} silent), default settings", wall, "s median")
-        figure(
+        emit(f"Sweep of a /24 ({n} live SNMP devices, {256 - 2 - n} silent), default settings", wall, "s median")
+        emit(
             f"Sweep target: 2 x {per_target:g} s (a silent target's timeout x tries) + {collection:.1f} s"
             f" (the live devices one after another) / {defaults.concurrency} at once",
             target,
             "s",
         )
-        figure("Sweep: wall time / target", wall / target, "x", ("<=", 1.0))
-        figure(f"Sweep: the {n} live devices alone, same settings", statistics.median(alone), "s median")
-        figure(
+        emit("Sweep: wall time / target", wall / target, "x", ("<=", 1.0))
+        emit(f"Sweep: the {n} live devices alone, same settings", statistics.median(alone), "s median")
+        emit(
             "Sweep: what the silent addresses add to the live devices' collection, in timeouts",
             (wall - statistics.median(alone)) / per_target,
             "x",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import statistics
 import subprocess
@@ -19,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.figures import emit
 from discovery.config import DiscoveryConfig, SnmpCredential, SnmpSettings
 from discovery.secrets import Secret
 from discovery.snmp import oids
@@ -70,16 +70,8 @@ def main() -> None:
             theirs.append(net_snmp())
         ratio = statistics.median(ours) / statistics.median(theirs)
         for name, samples in (("our SNMP scan", ours), ("snmpbulkwalk of the same subtrees", theirs)):
-            print(
-                json.dumps(
-                    {
-                        "figure": f"SNMP, one device (C3560 recording): {name}",
-                        "value": round(statistics.median(samples), 3),
-                        "unit": "s median",
-                    }
-                )
-            )
-        print(json.dumps({"figure": "SNMP, one device: ours / snmpbulkwalk", "value": round(ratio, 2), "unit": "x"}))
+            emit(f"SNMP, one device (C3560 recording): {name}", statistics.median(samples), "s median")
+        emit("SNMP, one device: ours / snmpbulkwalk", ratio, "x", ("<=", 3.0))
     finally:
         device.stop()
         shutil.rmtree(directory, ignore_errors=True)

@@ -16,7 +16,6 @@ init, say) can cost more per login than the whole inventory.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -26,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.figures import Target, emit
 from tests.integration.sshd import SshServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -122,23 +122,10 @@ def main() -> None:
                 timings[name].append(elapsed)
         rates = {name: args.hosts / statistics.median(samples) for name, samples in timings.items()}
         for name, rate in rates.items():
-            row: dict[str, object] = {
-                "figure": f"SSH inventory: {name}, {args.hosts} hosts, {args.forks} at once",
-                "value": round(rate, 2),
-                "unit": "hosts/s",
-            }
-            if name == "cmdb-discover (SSH)":
-                row["target"] = [">=", 25.0]
-            print(json.dumps(row))
-        print(
-            json.dumps(
-                {
-                    "figure": "SSH inventory: cmdb-discover / Ansible",
-                    "unit": "x",
-                    "value": round(rates["cmdb-discover (SSH)"] / rates["ansible -m setup"], 2),
-                }
-            )
-        )
+            target: Target | None = (">=", 25.0) if name == "cmdb-discover (SSH)" else None
+            emit(f"SSH inventory: {name}, {args.hosts} hosts, {args.forks} at once", rate, "hosts/s", target)
+        ratio = rates["cmdb-discover (SSH)"] / rates["ansible -m setup"]
+        emit("SSH inventory: cmdb-discover / Ansible", ratio, "x", (">=", 5.0))
     finally:
         for server in servers:
             server.stop()
