@@ -52,26 +52,26 @@ async def _scan_target(
     from discovery.ssh.scanner import probe_ssh, scan_ssh
 
     started = time.monotonic()
-    protocols: list[ProtocolResult] = []
-    async with probes:
-        snmp_probe, ssh_probe = await asyncio.gather(
-            probe_snmp(address, config, engine) if engine is not None else _nothing(),
-            probe_ssh(address, config) if config.ssh.credentials else _nothing(),
-            return_exceptions=True,
-        )
-    jobs: dict[str, Any] = {}
+    asked: dict[str, Any] = {}
     if engine is not None:
-        if isinstance(snmp_probe, BaseException):
-            protocols.append(_outcome("snmp", snmp_probe))
-        elif snmp_probe is not None:
-            client, result = snmp_probe
+        asked["snmp"] = probe_snmp(address, config, engine)
+    if config.ssh.credentials:
+        asked["ssh"] = probe_ssh(address, config)
+    async with probes:
+        answers = await asyncio.gather(*asked.values(), return_exceptions=True)
+    protocols: list[ProtocolResult] = []
+    jobs: dict[str, Any] = {}
+    for name, answer in zip(asked, answers, strict=True):
+        if isinstance(answer, BaseException):
+            protocols.append(_outcome(name, answer))
+        elif name == "snmp":
+            client, result = answer  # a client when a credential answered
             if client is None:
                 protocols.append(result)
             else:
                 jobs["snmp"] = collect_snmp(client, result, config)
-    if config.ssh.credentials:
-        if isinstance(ssh_probe, BaseException) or ssh_probe is not None:
-            protocols.append(_outcome("ssh", ssh_probe))
+        elif answer is not None:  # ssh: why nothing took the connection
+            protocols.append(answer)
         else:
             jobs["ssh"] = asyncio.to_thread(scan_ssh, address, config)
     if jobs:
@@ -80,10 +80,6 @@ async def _scan_target(
         protocols += [_outcome(name, outcome) for name, outcome in zip(jobs, outcomes, strict=True)]
     protocols.sort(key=lambda p: p.protocol != "snmp")  # snmp first, as they were always listed
     return TargetResult(address=address, protocols=protocols, seconds=time.monotonic() - started)
-
-
-async def _nothing() -> None:
-    return None
 
 
 async def sweep(config: DiscoveryConfig, on_result: Callable[[TargetResult], None] | None = None) -> list[TargetResult]:

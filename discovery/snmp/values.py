@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
 
 WalkValue = bytes | int | str
 Walk = dict[str, WalkValue]
@@ -41,13 +40,6 @@ def column(walk: Walk, prefix: str) -> dict[str, WalkValue]:
             found[oid[len(start) :]] = walk[oid]
         return found
     return {oid[len(start) :]: value for oid, value in walk.items() if oid.startswith(start)}
-
-
-def subtree(walk: Walk, prefix: str) -> Iterator[tuple[str, WalkValue]]:
-    start = prefix + "."
-    for oid, value in walk.items():
-        if oid.startswith(start) or oid == prefix:
-            yield oid, value
 
 
 def text(value: WalkValue | None) -> str | None:
