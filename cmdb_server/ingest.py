@@ -296,15 +296,17 @@ class _Apply:
         parent_uid = self.uids[record.parent_ref] if record.parent_ref else None
         return {"ref": record.ref, "parent_uid": parent_uid, "key": {k: record.identity[k] for k in keys}}
 
-    def _lookup_row(self, record: Record, keys: tuple[str, ...]) -> dict[str, Any]:
-        """A key row for identification; for a shared CI also what the record says, so an
-        unchanged one comes back as its uid alone (see repo.identify)."""
-        row = self._key_row(record, keys)
-        row["same"] = None
+    def _lookup_row(self, record: Record, keys: tuple[str, ...]) -> list[Any]:
+        """A row for repo.identify: [ref, parent uid, key values, same]. For a shared CI,
+        ``same`` is what the record says beyond the keys, so an unchanged one comes back as
+        its uid alone."""
+        parent_uid = self.uids[record.parent_ref] if record.parent_ref else None
+        same = None
         if record.ci_class.shared:
-            attributes = {k: v for k, v in record.attributes.items() if not record.ci_class.attributes[k].volatile}
-            row["same"] = {"class": record.ci_class.name, "attributes": attributes}
-        return row
+            declared = record.ci_class.attributes
+            attributes = {k: v for k, v in record.attributes.items() if k not in keys and not declared[k].volatile}
+            same = {"class": record.ci_class.name, "attributes": attributes}
+        return [record.ref, parent_uid, [record.identity[k] for k in keys], same]
 
     async def _create(
         self,
@@ -453,10 +455,12 @@ class _Apply:
         observations = self._observations()
         created = {uid for uid, kind in ((e["ci_uid"], e["kind"]) for e in self.events) if kind == "created"}
         source = self.header.source_key
+        asked = [name for name in sorted(self.schema.relationships) if reported.get(name) or self.header.complete]
+        existing_by_type = await repo.source_edges(tx, asked, source)
         for rel_name in sorted(self.schema.relationships):
             rows = reported.get(rel_name, {})
             counts = self.summary.relations[rel_name]
-            existing = await repo.source_edges(tx, rel_name, source) if rows or self.header.complete else []
+            existing = existing_by_type.get(rel_name, [])
             known: dict[EdgeKey, dict[str, Any]] = {}
             ended_rows, updates = [], []
             key_names = self.schema.relationships[rel_name].key_properties
