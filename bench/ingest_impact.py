@@ -101,8 +101,13 @@ def main() -> None:
         make: Callable[[int], dict[str, Any]],
         answers: list[Any] | None = None,
         target: Target | None = None,
+        warm_pass: bool = False,
         **extra: Any,
     ) -> None:
+        """Post one report per host and emit the rate. ``warm_pass``: first a whole untimed
+        pass (for reports so short that a twentieth of them is over before the JIT is warm)."""
+        if warm_pass:
+            post_all(client, (make(i) for i in range(len(hosts))), args.concurrency)
         post_all(client, (make(i) for i in range(warm)), args.concurrency, answers)
         n, seconds = post_all(client, (make(i) for i in range(warm, len(hosts))), args.concurrency, answers)
         emit(name, n / seconds, "reports/s", target, **size, **extra)
@@ -125,6 +130,7 @@ def main() -> None:
         "ingest: unchanged host re-reports (short, as agents send them)",
         lambda i: short_report(host_report(hosts[i], hosts, now=shorter), schema, answers[i]["fingerprint"]),
         target=(">=", 300.0),
+        warm_pass=True,
     )
     latest = start + timedelta(seconds=2)
     if not args.skip_change_phase:

@@ -182,7 +182,7 @@ class _Apply:
             return summary
         if self.header.complete:
             last = native(state.get("collected_at"))
-            if last is None:  # a state saved before it kept the time: ask the reports
+            if last is None and not state["first"]:  # a state saved before it kept the time: ask the reports
                 last = await repo.newer_report_of(tx, self.header.source_key, self.header.collected_at)
             if last is not None and last > self.header.collected_at:
                 raise OutOfOrderReport(
@@ -303,8 +303,8 @@ class _Apply:
         parent_uid = self.uids[record.parent_ref] if record.parent_ref else None
         same = None
         if record.ci_class.shared:
-            declared = record.ci_class.attributes
-            attributes = {k: v for k, v in record.attributes.items() if k not in keys and not declared[k].volatile}
+            skip = record.ci_class.volatile_attributes.union(keys)
+            attributes = {k: v for k, v in record.attributes.items() if k not in skip}
             same = {"class": record.ci_class.name, "attributes": attributes}
         return [record.ref, parent_uid, [record.identity[k] for k in keys], same]
 

@@ -38,13 +38,14 @@ and returns it typed, or raises ``ReportError`` listing every problem with its p
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 
 from schema.enums import SourceKind
-from schema.model import CIClass, Schema
+from schema.model import CIClass, RelationshipType, Schema
 from schema.values import AttributeValueError, check_attributes, check_value
 
 REPORT_VERSION = 1
@@ -254,14 +255,14 @@ def volatile_values(data: Mapping[str, Any], schema: Schema) -> dict[str, dict[s
 
 
 def _check_record(index: int, raw: Any, schema: Schema, problems: _Problems) -> Record | None:
-    path = _record_path(index, raw)
     if not isinstance(raw, dict):
-        problems.add(path, "must be an object")
+        problems.add(_record_path(index, raw), "must be an object")
         return None
     ref = raw.get("ref")
     if not isinstance(ref, str) or not _short_string(ref):
-        problems.add(f"{path}.ref", "must be a non-empty string of at most 200 characters")
+        problems.add(f"{_record_path(index, raw)}.ref", "must be a non-empty string of at most 200 characters")
         return None
+    path = f"records[{index}] (ref {ref!r})"
     class_name = raw.get("class")
     ci_class = schema.classes.get(class_name) if isinstance(class_name, str) else None
     if ci_class is None or ci_class.abstract:
@@ -327,6 +328,18 @@ def _check_parents(records: dict[str, Record], problems: _Problems) -> None:
             problems.add(path, f"a {parent.ci_class.name} cannot be the parent of a {record.ci_class.name}")
 
 
+def _takes(rel_type: RelationshipType, end: str, ci_class: CIClass) -> bool:
+    """Whether a relationship type takes a CI of this class at one end ("from" or "to")."""
+    allowed = rel_type.from_classes if end == "from" else rel_type.to_classes
+    return _is_any(allowed, ci_class.name, ci_class.ancestors)
+
+
+@functools.cache
+def _is_any(allowed: tuple[str, ...], name: str, ancestors: tuple[str, ...]) -> bool:
+    """Cached by value: a report asks it once per relation, for a handful of class pairs."""
+    return any(a == name or a in ancestors for a in allowed)
+
+
 def _check_relation(
     index: int, raw: Any, schema: Schema, records: dict[str, Record], problems: _Problems
 ) -> Relation | None:
@@ -340,13 +353,13 @@ def _check_relation(
         problems.add(f"{path}.type", f"{raw.get('type')!r} is not one of {', '.join(sorted(schema.relationships))}")
         return None
     ends: dict[str, Record] = {}
-    for end, allowed in (("from", rel_type.from_classes), ("to", rel_type.to_classes)):
+    for end in ("from", "to"):
         ref = raw.get(end)
         record = records.get(ref) if isinstance(ref, str) else None
         if record is None:
             problems.add(f"{path}.{end}", f"no record has ref {ref!r}")
             return None
-        if not any(record.ci_class.is_a(name) for name in allowed):
+        if not _takes(rel_type, end, record.ci_class):
             problems.add(f"{path}.{end}", f"{rel_type.name} does not take a {record.ci_class.name} at this end")
             return None
         ends[end] = record

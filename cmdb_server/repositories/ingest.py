@@ -289,14 +289,17 @@ async def lock_source_state(
     tx: AsyncManagedTransaction, source: str, report_id: str, now: datetime
 ) -> tuple[dict[str, Any], str | None]:
     """Write-lock a source's state node (made on first use); return what its last complete
-    report left there (fingerprint, CIs, time) and the stored summary of ``report_id`` if
-    that report was applied before. Concurrent reports of one source wait here for each other.
+    report left there (fingerprint, CIs, time; ``first``: no report of this source came
+    before) and the stored summary of ``report_id`` if that report was applied before.
+    Concurrent reports of one source wait here for each other.
     """
     result = await tx.run(
         """
-        MERGE (s:SourceState {source: $source}) SET s.received_at = $now
-        WITH s OPTIONAL MATCH (r:IngestedReport {report_id: $report_id})
-        RETURN properties(s) AS state, r.summary AS summary, r.events AS events
+        MERGE (s:SourceState {source: $source})
+        WITH s, s.received_at IS NULL AS first
+        SET s.received_at = $now
+        WITH s, first OPTIONAL MATCH (r:IngestedReport {report_id: $report_id})
+        RETURN s {.*, first: first} AS state, r.summary AS summary, r.events AS events
         """,
         source=source,
         report_id=report_id,
