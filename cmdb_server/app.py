@@ -12,9 +12,11 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Depends, FastAPI
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
+from cmdb_server import dispatcher
 from cmdb_server.api.deps import require_ready
 from cmdb_server.api.routes import (
     audit,
+    bulk,
     changes,
     cis,
     curation,
@@ -24,6 +26,8 @@ from cmdb_server.api.routes import (
     maintenance,
     releases,
     reports,
+    tags,
+    webhooks,
 )
 from cmdb_server.auth import TokenCache
 from cmdb_server.config import Settings
@@ -101,6 +105,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     background = [retry] if retry is not None else []
     if settings.stale_check_interval_seconds > 0:
         background.append(asyncio.create_task(_mark_stale_periodically(app)))
+    if settings.webhook_poll_seconds > 0:
+        background.append(
+            asyncio.create_task(dispatcher.run(app.state.driver, settings, lambda: app.state.schema_ready))
+        )
     try:
         yield
     finally:
@@ -127,6 +135,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_ready)])
     api.include_router(cis.router)
     api.include_router(curation.router)
+    api.include_router(tags.router)
+    api.include_router(bulk.router)
+    api.include_router(webhooks.router)
     api.include_router(impact.router)
     api.include_router(changes.router)
     api.include_router(incidents.router)

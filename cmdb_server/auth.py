@@ -95,3 +95,6 @@ CURATOR_ROLES = (Role.ADMIN, Role.ENGINEER)
 
 Curator = Annotated[Principal, Depends(require_roles(*CURATOR_ROLES))]
 """People who may declare CIs and relationships by hand: admins and engineers."""
+
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+"""Admins only: webhooks, the graph backup."""

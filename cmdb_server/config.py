@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     stale_check_interval_seconds: float = Field(
         3600.0, ge=0, description="How often the server marks stale CIs; 0 turns the periodic job off."
     )
+    webhook_poll_seconds: float = Field(
+        1.0, ge=0, description="How often webhook events are queued and sent; 0 turns webhook delivery off."
+    )
+    webhook_retry_base_seconds: float = Field(
+        10.0, gt=0, description="Wait before the first retry of a failed delivery; doubled at each further one."
+    )
+    webhook_retry_max_seconds: float = Field(3600.0, gt=0, description="Longest wait between two attempts.")
+    webhook_max_attempts: int = Field(10, ge=1, le=100, description="Attempts before a delivery is given up.")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="How long a receiver may take to answer.")
 
     def neo4j_auth(self) -> tuple[str, str] | None:
         if self.neo4j_password is None:

@@ -14,7 +14,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from neo4j import AsyncDriver, AsyncManagedTransaction
@@ -67,6 +67,7 @@ class IngestSummary:
     events: int = 0
     cis: dict[str, str] = field(default_factory=dict)  # ref -> uid
     fingerprint: str | None = None  # what a short report names in same_as to say "nothing else changed"
+    outcomes: dict[str, str] = field(default_factory=dict)  # ref -> created / updated / unchanged (not stored)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -379,6 +380,7 @@ class _Apply:
             counts = self.summary.classes[record.ci_class.name]
             if labels_found is None:  # a shared CI that already says what the record says
                 counts.unchanged += 1
+                self.summary.outcomes[record.ref] = "unchanged"
                 continue
             existing_class = self.schema.classes.get(props.get("class", ""), record.ci_class)
             merge = merge_attributes(existing_class, props, record.attributes, kind, self.now, self.stale_after)
@@ -391,6 +393,7 @@ class _Apply:
                     self._event(uid, "class", "class", existing_class.name, record.ci_class.name)
             if created:
                 counts.created += 1
+                self.summary.outcomes[record.ref] = "created"
                 if record.attributes.get("name") is None:
                     write["name"] = default_name(record)
                 self._event(uid, "created", new={k: v for k, v in record.attributes.items() if v is not None})
@@ -398,13 +401,14 @@ class _Apply:
                 recorded = [c for c in merge.changes if not existing_class.attributes[c.field].volatile]
                 for change in recorded:
                     self._event(uid, "attribute", change.field, change.old, change.new)
+                for change in merge.drift:  # a locked attribute the source sees otherwise
+                    self._event(uid, "drift", change.field, change.old, change.new)
                 if props.get("status") != CIStatus.ACTIVE.value:
                     write["status"] = CIStatus.ACTIVE.value
                     self._event(uid, "status", "status", props.get("status"), CIStatus.ACTIVE.value)
-                if recorded or labels:
-                    counts.updated += 1
-                else:
-                    counts.unchanged += 1
+                outcome = "updated" if recorded or labels else "unchanged"
+                setattr(counts, outcome, getattr(counts, outcome) + 1)
+                self.summary.outcomes[record.ref] = outcome
             if existing_class.shared and not created and not write:
                 continue  # nothing changed on a CI many hosts share: do not lock it for last_seen
             updates.append({"uid": uid, "props": write, "labels": labels or list(record.ci_class.labels[:1])})
@@ -532,8 +536,12 @@ async def ingest_report(
     incoming: IncomingReport,
     caller: Caller,
     stale_after: timedelta,
+    dry_run: bool = False,
 ) -> IngestSummary:
-    """Apply one report in one transaction; a report applied before is answered from its record."""
+    """Apply one report in one transaction; a report applied before is answered from its record.
+
+    ``dry_run``: do all of it, answer what it did, and roll the transaction back.
+    """
     if caller.role is Role.AGENT and incoming.header.source_kind is not SourceKind.AGENT:
         raise Forbidden("an agent token may only send reports whose source kind is 'agent'", field="source.kind")
     try:
@@ -547,7 +555,13 @@ async def ingest_report(
         work = _Apply(incoming, schema, caller, stale_after, datetime.now(UTC), volatile)
         try:
             async with driver.session(database=database) as session:
-                return await session.execute_write(work)
+                if not dry_run:
+                    return await session.execute_write(work)
+                tx = await session.begin_transaction()
+                try:
+                    return await work(cast(AsyncManagedTransaction, tx))
+                finally:
+                    await tx.rollback()
         except ConstraintError as exc:
             # A concurrent report created a CI this one could not see yet; identify again.
             log.info("report %s raced another writer (%s); retrying", incoming.header.report_id, exc.message)

@@ -81,3 +81,9 @@ def assess_risk(
         reasons.append(f"{len(open_incidents)} open incident(s) on affected CIs (+1)")
     level = RiskLevel.HIGH if score >= 5 else RiskLevel.MEDIUM if score >= 2 else RiskLevel.LOW
     return Risk(level=level, score=score, reasons=reasons)
+
+
+def authorised_by(at: datetime, scope: set[str], authorising: list[dict[str, Any]]) -> list[str]:
+    """The authorising changes (id, window, target uids) that cover a change recorded at ``at``
+    on a CI of ``scope`` (the CI and its parent): a change targets one and its window holds ``at``."""
+    return [c["id"] for c in authorising if scope & set(c["targets"]) and c["start"] <= at <= c["end"]]

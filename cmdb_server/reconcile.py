@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,15 @@ from schema import CIClass, SourceKind
 
 PROVENANCE_PREFIX = "_src_"
 SEEN_PREFIX = "_seen_"
+LOCK_PREFIX = "_lock_"  # who locked the attribute against discovery (a manual edit of a lockable one)
+DRIFT_PREFIX = "_drift_"  # what discovery last saw of a locked attribute that disagrees: JSON {value, source, since}
+
+
+def drift_value(value: Any, source: str, since: datetime) -> str:
+    """The stored form of a drift observation."""
+    text = to_json({"value": value, "source": source, "since": since})
+    assert text is not None
+    return text
 
 
 def seen_property(kind: SourceKind) -> str:
@@ -34,10 +43,13 @@ class AttributeChange:
 
 @dataclass
 class Merge:
-    """What to write on a CI node, and the changes to record as history."""
+    """What to write on a CI node, and the changes to record as history; ``drift``: locked
+    attributes the source saw otherwise (old: the locked value, new: what it saw), when what
+    it saw is news."""
 
     properties: dict[str, Any]
     changes: list[AttributeChange]
+    drift: list[AttributeChange] = field(default_factory=list)
 
 
 def native(value: Any) -> Any:
@@ -94,6 +106,9 @@ def merge_attributes(
     """Merge a record's attributes into a CI's current properties by source precedence."""
     merge = Merge(properties={}, changes=[])
     for attribute, new in incoming.items():
+        if current.get(LOCK_PREFIX + attribute) is not None and kind is not SourceKind.MANUAL:
+            _observe_locked(merge, current, attribute, new, kind, now)
+            continue
         if not may_set(ci_class, current, attribute, kind, now, stale_after):
             continue
         old = native(current.get(attribute))
@@ -103,3 +118,19 @@ def merge_attributes(
         if current.get(PROVENANCE_PREFIX + attribute) != kind.value:
             merge.properties[PROVENANCE_PREFIX + attribute] = kind.value
     return merge
+
+
+def _observe_locked(
+    merge: Merge, current: Mapping[str, Any], attribute: str, seen: Any, kind: SourceKind, now: datetime
+) -> None:
+    """A source reports a locked attribute: the value stays; a disagreement is kept as drift
+    (news once per observed value), an agreement clears the drift."""
+    locked = native(current.get(attribute))
+    stored = current.get(DRIFT_PREFIX + attribute)
+    if seen == locked:
+        if stored is not None:
+            merge.properties[DRIFT_PREFIX + attribute] = None
+        return
+    if stored is None or json.loads(stored).get("value") != json.loads(to_json(seen) or "null"):
+        merge.properties[DRIFT_PREFIX + attribute] = drift_value(seen, kind.value, now)
+        merge.drift.append(AttributeChange(attribute, locked, seen))

@@ -22,6 +22,7 @@ class IndexKind(StrEnum):
     UNIQUE = "unique"  # a uniqueness constraint (backed by a range index)
     RANGE = "range"  # a range index: equality and range look-ups
     TEXT = "text"  # a text index: CONTAINS / ENDS WITH on strings
+    FULLTEXT = "fulltext"  # a Lucene full-text index over several properties (search by words)
 
 
 REPORT_LABEL = "IngestedReport"
@@ -46,6 +47,10 @@ def _spec(kind: IndexKind, label: str, properties: tuple[str, ...], on_relations
     return IndexSpec(name=name, kind=kind, label=label, properties=properties, on_relationship=on_relationship)
 
 
+FULLTEXT_SPEC = _spec(IndexKind.FULLTEXT, ROOT_CLASS, ("name", "description"))
+"""Full-text search on CI names and descriptions (GET /api/v1/cis?q=...)."""
+
+
 def _declares_own_identity(ci_class: CIClass, schema: Schema) -> bool:
     if ci_class.parent is None:
         return bool(ci_class.identity)
@@ -59,6 +64,7 @@ def derive_index_specs(schema: Schema) -> list[IndexSpec]:
         _spec(IndexKind.RANGE, ROOT_CLASS, ("status",)),
         _spec(IndexKind.RANGE, ROOT_CLASS, ("last_seen",)),
         _spec(IndexKind.TEXT, ROOT_CLASS, ("name",)),
+        FULLTEXT_SPEC,
         _spec(IndexKind.UNIQUE, API_TOKEN_LABEL, ("token_id",)),
         _spec(IndexKind.UNIQUE, API_TOKEN_LABEL, ("token_hash",)),
         _spec(IndexKind.UNIQUE, REPORT_LABEL, ("report_id",)),
@@ -66,6 +72,10 @@ def derive_index_specs(schema: Schema) -> list[IndexSpec]:
         _spec(IndexKind.RANGE, EVENT_LABEL, ("at",)),
         _spec(IndexKind.UNIQUE, "Counter", ("name",)),
         _spec(IndexKind.UNIQUE, "SourceState", ("source",)),
+        _spec(IndexKind.UNIQUE, "WebhookSubscription", ("id",)),
+        _spec(IndexKind.UNIQUE, "WebhookDelivery", ("id",)),
+        _spec(IndexKind.RANGE, "WebhookDelivery", ("state", "next_at")),
+        _spec(IndexKind.RANGE, "WebhookDelivery", ("subscription_id", "created_at")),
         *(_spec(IndexKind.UNIQUE, label, ("id",)) for label in RECORD_LABELS),
     ]
     # Ending what a source no longer reports looks its edges up by source.

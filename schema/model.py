@@ -81,6 +81,7 @@ class CIClass:
     ancestors: tuple[str, ...]  # nearest first, ending with ROOT_CLASS
     parent_ci: ParentSpec | None = None
     shared: bool = False  # one CI that many hosts' reports name (a package version): see ci_classes.toml
+    manual_locks: tuple[str, ...] = ()  # attributes a manual edit locks against discovery
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -132,6 +133,14 @@ class Schema:
             return self.classes[name]
         except KeyError:
             raise KeyError(f"unknown CI class {name!r}") from None
+
+    def all_attributes(self) -> dict[str, Attribute]:
+        """Every attribute any class declares, by name (the first declaration of a name)."""
+        found: dict[str, Attribute] = {}
+        for ci_class in self.classes.values():
+            for name, attr in ci_class.attributes.items():
+                found.setdefault(name, attr)
+        return found
 
     def concrete_classes(self) -> list[CIClass]:
         return [c for c in self.classes.values() if not c.abstract]
@@ -237,6 +246,17 @@ def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
         else:
             precedence = parent.precedence if parent else ()
 
+        # Attributes a manual edit locks against discovery: the parent's and the class's own.
+        # An inherited one that is a unique identity key here (an interface's name) is dropped.
+        unique_keys = {key for rule in identity if rule.unique for key in rule.keys}
+        for attr_name in raw.get("manual_locks", ()):
+            if attr_name not in attributes:
+                raise SchemaError(f"{where}.manual_locks: {attr_name!r} is not an attribute of {name}")
+            if attr_name in unique_keys:
+                raise SchemaError(f"{where}.manual_locks: {attr_name!r} is a unique identity key; it cannot be locked")
+        inherited_locks = [a for a in (parent.manual_locks if parent else ()) if a not in unique_keys]
+        manual_locks = tuple(dict.fromkeys((*inherited_locks, *raw.get("manual_locks", ()))))
+
         parent_ci = None
         if "parent_ci" in raw:
             spec = raw["parent_ci"]
@@ -262,6 +282,7 @@ def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
             precedence=precedence,
             ancestors=(parent.name, *parent.ancestors) if parent else (),
             parent_ci=parent_ci,
+            manual_locks=manual_locks,
         )
         built[name] = ci_class
         return ci_class

@@ -435,3 +435,17 @@ def parse_report(data: Any, schema: Schema) -> Report:
         relations=relations,
         complete=bool(complete),
     )
+
+
+def check_record(index: int, raw: Any, schema: Schema) -> tuple[Record | None, list[Problem]]:
+    """One record checked on its own (a bulk import answers row by row); parents are not checked."""
+    problems = _Problems()
+    return _check_record(index, raw, schema, problems), problems.items
+
+
+def check_relation(
+    index: int, raw: Any, schema: Schema, records: dict[str, Record]
+) -> tuple[Relation | None, list[Problem]]:
+    """One relation checked on its own, its ends among ``records``."""
+    problems = _Problems()
+    return _check_relation(index, raw, schema, records, problems), problems.items

@@ -23,6 +23,14 @@ class CIPublic(BaseModel):
     last_seen: datetime | None
     parent_uid: str | None = Field(None, description="The parent CI of a dependent CI (an interface's host).")
     attributes: dict[str, Any]
+    locks: dict[str, str] = Field(
+        default_factory=dict, description="Attributes locked against discovery, and who locked each."
+    )
+    drift: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Locked attributes discovery sees otherwise: {value, source, since} of the latest observation.",
+    )
+    tags: list[str] = Field(default_factory=list)
 
     @classmethod
     def from_record(cls, record: CIRecord) -> CIPublic:
@@ -36,6 +44,9 @@ class CIPublic(BaseModel):
             last_seen=record.last_seen,
             parent_uid=record.parent_uid,
             attributes=record.attributes,
+            locks=record.locks,
+            drift=record.drift,
+            tags=record.tags,
         )
 
 
@@ -70,3 +81,9 @@ class RelationshipCreate(BaseModel):
     from_uid: str = Field(min_length=1, max_length=100)
     to_uid: str = Field(min_length=1, max_length=100)
     properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class Retirement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000, description="Why the CI is taken out of service (or deleted).")

@@ -8,15 +8,19 @@ constrained and indexed by the database.
 
 from __future__ import annotations
 
+import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from neo4j import AsyncDriver
 
-from cmdb_server.reconcile import PROVENANCE_PREFIX, to_json
+from cmdb_server.reconcile import DRIFT_PREFIX, LOCK_PREFIX, PROVENANCE_PREFIX, to_json
+from cmdb_server.repositories.schema_setup import quote
 from schema import PARENT_UID, CIClass, CIStatus, Schema, SourceKind
+from schema.constraints import FULLTEXT_SPEC
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,10 @@ class CIRecord:
     last_seen: datetime | None
     parent_uid: str | None
     attributes: dict[str, Any]
+    locks: dict[str, str] = field(default_factory=dict)  # attribute -> who locked it against discovery
+    drift: dict[str, dict[str, Any]] = field(default_factory=dict)  # locked attribute -> {value, source, since}
+    tags: list[str] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict, repr=False)  # every stored property, as read
 
 
 @dataclass(frozen=True)
@@ -61,48 +69,94 @@ def to_record(node: Any, schema: Schema) -> CIRecord:
         last_seen=_native(props.get("last_seen")),
         parent_uid=props.get(PARENT_UID),
         attributes={k: _native(v) for k, v in sorted(props.items()) if k in declared},
+        locks={k.removeprefix(LOCK_PREFIX): v for k, v in sorted(props.items()) if k.startswith(LOCK_PREFIX)},
+        drift={
+            k.removeprefix(DRIFT_PREFIX): json.loads(v) for k, v in sorted(props.items()) if k.startswith(DRIFT_PREFIX)
+        },
+        tags=sorted(props.get("tags") or []),
+        properties=props,
     )
 
 
+@dataclass(frozen=True)
+class AttributeFilter:
+    """One attribute condition of a search: ``op`` is eq, prefix or match (a regular expression)."""
+
+    name: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class CIQuery:
+    """What a search asks for; the same filters serve a page, the counts and an export."""
+
+    class_name: str | None = None
+    status: CIStatus | None = None
+    name_contains: str | None = None
+    text: str | None = None  # full-text (Lucene syntax) on names and descriptions
+    tags: tuple[str, ...] = ()
+    attributes: tuple[AttributeFilter, ...] = ()
+    sort: str = "name"  # a property, "-" first for descending
+
+    def match(self) -> tuple[str, dict[str, Any]]:
+        """The MATCH ... WHERE part binding ``n``, and its parameters."""
+        params: dict[str, Any] = {
+            "label": self.class_name or "CI",
+            "status": self.status.value if self.status else None,
+            "name": self.name_contains.lower() if self.name_contains else None,
+            "tags": list(self.tags),
+        }
+        if self.text is not None:
+            head = "CALL db.index.fulltext.queryNodes($fulltext, $text) YIELD node AS n WHERE $label IN labels(n)"
+            params |= {"fulltext": FULLTEXT_SPEC.name, "text": self.text}
+        else:
+            head = "MATCH (n:CI:$($label)) WHERE true"
+        conditions = [
+            "($status IS NULL OR n.status = $status)",
+            "($name IS NULL OR toLower(n.name) CONTAINS $name)",
+            "all(t IN $tags WHERE t IN coalesce(n.tags, []))",
+        ]
+        operators = {"eq": "=", "prefix": "STARTS WITH", "match": "=~"}
+        for i, condition in enumerate(self.attributes):
+            conditions.append(f"n[$attr{i}] {operators[condition.op]} $value{i}")
+            params |= {f"attr{i}": condition.name, f"value{i}": condition.value}
+        return head + " AND " + " AND ".join(conditions), params
+
+    def order(self) -> str:
+        field = self.sort.removeprefix("-")
+        direction = " DESC" if self.sort.startswith("-") else ""
+        return f"ORDER BY n.{quote(field)}{direction}, n.uid"
+
+
+SORTABLE = ("name", "class", "status", "first_seen", "last_seen", "uid")
+
+
 async def list_cis(
-    driver: AsyncDriver,
-    database: str,
-    schema: Schema,
-    *,
-    class_name: str | None,
-    status: CIStatus | None,
-    name_contains: str | None,
-    limit: int,
-    offset: int,
+    driver: AsyncDriver, database: str, schema: Schema, query: CIQuery, *, limit: int, offset: int
 ) -> CIPage:
-    """One page of CIs, ordered by name then uid so pages never overlap or skip."""
-    params = {
-        "label": class_name or "CI",
-        "status": status.value if status else None,
-        "name": name_contains.lower() if name_contains else None,
-        "limit": limit,
-        "offset": offset,
-    }
-    where = """
-        WHERE ($status IS NULL OR n.status = $status)
-          AND ($name IS NULL OR toLower(n.name) CONTAINS $name)
-    """
+    """One page of CIs, in the query's order with uid as the tie-break, so pages never overlap or skip."""
+    match, params = query.match()
+    params |= {"limit": limit, "offset": offset}
     async with driver.session(database=database, default_access_mode="READ") as session:
 
         async def page(tx: Any) -> CIPage:
-            total_result = await tx.run(f"MATCH (n:CI:$($label)) {where} RETURN count(n) AS total", params)
+            total_result = await tx.run(f"{match} RETURN count(n) AS total", params)
             total = (await total_result.single(strict=True))["total"]
-            rows = await tx.run(
-                f"""
-                MATCH (n:CI:$($label)) {where}
-                RETURN n ORDER BY n.name, n.uid SKIP $offset LIMIT $limit
-                """,
-                params,
-            )
+            rows = await tx.run(f"{match} RETURN n {query.order()} SKIP $offset LIMIT $limit", params)
             items = [to_record(row["n"], schema) async for row in rows]
             return CIPage(items=items, total=total)
 
         return await session.execute_read(page)
+
+
+async def count_by_class(driver: AsyncDriver, database: str, query: CIQuery) -> dict[str, int]:
+    """How many CIs of each class match the query."""
+    match, params = query.match()
+    records, _, _ = await driver.execute_query(
+        f"{match} RETURN n.class AS class, count(n) AS n ORDER BY class", params, database_=database, routing_="r"
+    )
+    return {row["class"]: row["n"] for row in records}
 
 
 async def get_ci(driver: AsyncDriver, database: str, schema: Schema, uid: str) -> CIRecord | None:
@@ -346,35 +400,72 @@ async def end_relationship(
     return ended
 
 
-async def update_attributes(
-    driver: AsyncDriver, database: str, uid: str, current: dict[str, Any], changes: dict[str, Any], source: str
-) -> list[str]:
-    """Set attributes by hand (manual precedence); one history event per changed field; the fields changed."""
-    now = datetime.now(UTC)
-    changed = {k: v for k, v in changes.items() if current.get(k) != v}
-    if not changed:
-        return []
-    props = dict(changed) | {f"{PROVENANCE_PREFIX}{k}": SourceKind.MANUAL.value for k in changed}
-    events = [
-        {
-            "ci_uid": uid,
-            "kind": "attribute",
-            "field": k,
-            "old": to_json(current.get(k)),
-            "new": to_json(v),
-            "source": source,
-            "at": now,
-        }
-        for k, v in changed.items()
-    ]
-    await driver.execute_query(
-        """
-        MATCH (n:CI {uid: $uid}) SET n += $props
-        WITH n UNWIND $events AS e CREATE (ev:Event) SET ev = e
-        """,
+async def events_after(driver: AsyncDriver, database: str, uid: str, after: datetime) -> list[dict[str, Any]]:
+    """Every history event of a CI after a time, newest first (to undo them: see timeline.py)."""
+    records, _, _ = await driver.execute_query(
+        "MATCH (e:Event {ci_uid: $uid}) WHERE e.at > $after RETURN e ORDER BY e.at DESC",
         uid=uid,
-        props=props,
-        events=events,
+        after=after,
         database_=database,
+        routing_="r",
     )
-    return sorted(changed)
+    return [{k: _native(v) for k, v in dict(row["e"]).items()} for row in records]
+
+
+async def get_many(driver: AsyncDriver, database: str, uids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """uid -> (class, stored properties) of the CIs among ``uids`` that exist."""
+    records, _, _ = await driver.execute_query(
+        "UNWIND $uids AS uid MATCH (n:CI {uid: uid}) RETURN uid, n.class AS class, properties(n) AS props",
+        uids=uids,
+        database_=database,
+        routing_="r",
+    )
+    return {row["uid"]: (row["class"], dict(row["props"])) for row in records}
+
+
+async def export_pages(
+    driver: AsyncDriver, database: str, schema: Schema, query: CIQuery, page_size: int = 1000
+) -> AsyncIterator[list[CIRecord]]:
+    """Every CI a query matches, page by page in uid order (each page its own short read)."""
+    match, params = query.match()
+    after = ""
+    while True:
+        records, _, _ = await driver.execute_query(
+            f"{match} AND n.uid > $after RETURN n ORDER BY n.uid LIMIT $limit",
+            params | {"after": after, "limit": page_size},
+            database_=database,
+            routing_="r",
+        )
+        page = [to_record(row["n"], schema) for row in records]
+        if not page:
+            return
+        yield page
+        after = page[-1].uid
+
+
+async def graph_dump(driver: AsyncDriver, database: str) -> AsyncIterator[dict[str, Any]]:
+    """Every node, then every relationship, of the database as plain dicts (a streaming backup).
+
+    One read transaction per part, streamed from the server as it goes (the driver fetches
+    a thousand records at a time): the whole graph is never held in memory here.
+    """
+    async with driver.session(database=database, default_access_mode="READ", fetch_size=1000) as session:
+        result = await session.run("MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props")
+        async for row in result:
+            yield {"kind": "node", "id": row["id"], "labels": sorted(row["labels"]), "properties": row["props"]}
+        result = await session.run(
+            """
+            MATCH (a)-[r]->(b)
+            RETURN elementId(r) AS id, type(r) AS type, elementId(a) AS start, elementId(b) AS end,
+                   properties(r) AS props
+            """
+        )
+        async for row in result:
+            yield {
+                "kind": "relationship",
+                "id": row["id"],
+                "type": row["type"],
+                "start": row["start"],
+                "end": row["end"],
+                "properties": row["props"],
+            }

@@ -41,6 +41,8 @@ def render_ddl(spec: IndexSpec) -> str:
         return f"CREATE RANGE INDEX {quote(spec.name)} IF NOT EXISTS {target} ON ({props})"
     if spec.kind is IndexKind.TEXT:
         return f"CREATE TEXT INDEX {quote(spec.name)} IF NOT EXISTS {target} ON ({props})"
+    if spec.kind is IndexKind.FULLTEXT:
+        return f"CREATE FULLTEXT INDEX {quote(spec.name)} IF NOT EXISTS {target} ON EACH [{props}]"
     raise AssertionError(f"unhandled index kind {spec.kind}")  # pragma: no cover
 
 
@@ -86,7 +88,7 @@ async def read_schema_objects(driver: AsyncDriver, database: str) -> dict[str, S
     for row in indexes:
         if row["name"] in owned:
             continue
-        kind = {"RANGE": IndexKind.RANGE, "TEXT": IndexKind.TEXT}.get(row["type"])
+        kind = {"RANGE": IndexKind.RANGE, "TEXT": IndexKind.TEXT, "FULLTEXT": IndexKind.FULLTEXT}.get(row["type"])
         objects[row["name"]] = _schema_object(row, kind, row["state"])
     return objects
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from cmdb_server.api.deps import DriverDep, SettingsDep
 from cmdb_server.auth import Reader
 from cmdb_server.errors import Unprocessable
+from cmdb_server.itsm import authorised_by
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import audit, records
 from schema.itsm import CHANGE_AUTHORISED
@@ -34,8 +35,7 @@ async def unauthorised_changes(
     for row in await records.discovered_changes(driver, db, since):
         event = decode_event(row["event"])
         scope = {row["uid"], row["parent_uid"]} - {None}
-        covered = [c["id"] for c in authorising if scope & set(c["targets"]) and c["start"] <= event["at"] <= c["end"]]
-        if covered:
+        if authorised_by(event["at"], scope, authorising):
             continue
         items.append(
             {

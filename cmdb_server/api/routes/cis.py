@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
+from neo4j.exceptions import ClientError
 
+from cmdb_server import timeline
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Reader
 from cmdb_server.errors import NotFound, Unprocessable
 from cmdb_server.models.ci import CIList, CIPublic
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import cis
-from schema import CIStatus
+from schema import AttributeType, CIStatus
+from schema.model import Attribute
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/cis", tags=["configuration items"])
 
 MAX_PAGE_SIZE = 500
 
 
-@router.get("", summary="List CIs", response_model=CIList)
-async def list_cis(
-    _: Reader,
-    driver: DriverDep,
-    settings: SettingsDep,
+def search_query(
     schema: SchemaDep,
     class_name: Annotated[
         str | None, Query(alias="class", description="A CI class; its subclasses are included.")
@@ -33,21 +36,79 @@ async def list_cis(
     name: Annotated[
         str | None, Query(min_length=1, max_length=200, description="Case-insensitive substring of the name.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="How many CIs to skip.")] = 0,
-) -> CIList:
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=500, description="Full-text search on names and descriptions (Lucene syntax)."),
+    ] = None,
+    tag: Annotated[list[str], Query(description="Only CIs with this tag (repeat: all of them).")] = [],  # noqa: B006
+    where: Annotated[
+        list[str],
+        Query(description="attribute=value (repeat: all of them); * and ? are wildcards; value* is a prefix."),
+    ] = [],  # noqa: B006
+    sort: Annotated[str, Query(description="name, class, status, first_seen, last_seen or uid; -x descends.")] = "name",
+) -> cis.CIQuery:
+    """The search filters of a query string, checked: the list, the counts and the export share them."""
     if class_name is not None and class_name not in schema.classes:
         known = ", ".join(sorted(schema.classes))
         raise Unprocessable(f"unknown CI class {class_name!r}; known classes: {known}", field="class", location="query")
-    page = await cis.list_cis(
-        driver,
-        settings.neo4j_database,
-        schema,
+    if sort.removeprefix("-") not in cis.SORTABLE:
+        raise Unprocessable(
+            f"cannot sort by {sort!r}; use one of {', '.join(cis.SORTABLE)}", field="sort", location="query"
+        )
+    declared = schema.classes[class_name or "CI"].attributes if class_name else schema.all_attributes()
+    filters = tuple(attribute_filter(item, declared) for item in where)
+    return cis.CIQuery(
         class_name=class_name,
         status=status,
         name_contains=name,
-        limit=limit,
-        offset=offset,
+        text=q,
+        tags=tuple(tag),
+        attributes=filters,
+        sort=sort,
+    )
+
+
+def attribute_filter(item: str, declared: Mapping[str, Attribute]) -> cis.AttributeFilter:
+    """``attribute=value`` as a filter: equality, a prefix (``abc*``) or a wildcard match."""
+    name, sep, raw = item.partition("=")
+    if not sep or not name:
+        raise Unprocessable(f"{item!r}: use attribute=value", field="where", location="query")
+    attr = declared.get(name)
+    if attr is None:
+        raise Unprocessable(f"{name!r} is not an attribute of the CIs searched", field="where", location="query")
+    if attr.type in (AttributeType.STRING, AttributeType.ENUM):
+        if "*" not in raw and "?" not in raw:
+            return cis.AttributeFilter(name, "eq", raw)
+        if raw.endswith("*") and "*" not in raw[:-1] and "?" not in raw:
+            return cis.AttributeFilter(name, "prefix", raw[:-1])
+        pattern = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in raw)
+        return cis.AttributeFilter(name, "match", pattern)
+    try:
+        parsed: Any = {AttributeType.INTEGER: int, AttributeType.FLOAT: float}[attr.type](raw)
+    except (KeyError, ValueError):
+        if attr.type is AttributeType.BOOLEAN and raw in ("true", "false"):
+            return cis.AttributeFilter(name, "eq", raw == "true")
+        raise Unprocessable(
+            f"{name} is a {attr.type.value}: {raw!r} cannot be compared with it", field="where", location="query"
+        ) from None
+    return cis.AttributeFilter(name, "eq", parsed)
+
+
+SearchDep = Annotated[cis.CIQuery, Depends(search_query)]
+
+
+@router.get("", summary="Search CIs", response_model=CIList)
+async def list_cis(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+    query: SearchDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="How many CIs to skip.")] = 0,
+) -> CIList:
+    page = await full_text_errors(
+        cis.list_cis(driver, settings.neo4j_database, schema, query, limit=limit, offset=offset)
     )
     next_offset = offset + limit if offset + limit < page.total else None
     return CIList(
@@ -59,6 +120,22 @@ async def list_cis(
     )
 
 
+@router.get("/counts", summary="How many CIs of each class match a search")
+async def count_cis(_: Reader, driver: DriverDep, settings: SettingsDep, query: SearchDep) -> dict[str, Any]:
+    counts = await full_text_errors(cis.count_by_class(driver, settings.neo4j_database, query))
+    return {"total": sum(counts.values()), "classes": counts}
+
+
+async def full_text_errors(pending: Awaitable[T]) -> T:
+    """A full-text query Lucene cannot parse is the caller's mistake: 422 naming ``q``."""
+    try:
+        return await pending
+    except ClientError as exc:
+        if exc.code == "Neo.ClientError.Procedure.ProcedureCallFailed" and "parse" in (exc.message or "").lower():
+            raise Unprocessable(f"full-text query not understood: {exc.message}", field="q", location="query") from None
+        raise
+
+
 @router.get("/{uid}", summary="One CI by uid", response_model=CIPublic)
 async def get_ci(
     _: Reader,
@@ -66,11 +143,77 @@ async def get_ci(
     settings: SettingsDep,
     schema: SchemaDep,
     uid: Annotated[str, Path(min_length=1, max_length=100)],
+    at: Annotated[
+        datetime | None,
+        Query(description="The CI as it was at this time (ISO 8601), rebuilt from its history."),
+    ] = None,
 ) -> CIPublic:
     record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
     if record is None:
         raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
-    return CIPublic.from_record(record)
+    if at is None:
+        return CIPublic.from_record(record)
+    _aware("at", at)
+    past = await _state_at(driver, settings.neo4j_database, schema, record, at)
+    if not past.existed:
+        raise NotFound(f"CI {uid} did not exist at {at.isoformat()}", field="at", location="query")
+    return CIPublic.from_record(record).model_copy(
+        update={
+            "class_name": past.ci_class,
+            "status": CIStatus(past.status) if past.status else None,
+            "name": past.attributes.get("name"),
+            "attributes": past.attributes,
+            "last_seen": None,
+            "locks": {},
+            "drift": {},
+        }
+    )
+
+
+@router.get("/{uid}/diff", summary="What changed on a CI between two times")
+async def get_diff(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    since: Annotated[datetime, Query(alias="from", description="The earlier time (ISO 8601).")],
+    until: Annotated[datetime | None, Query(alias="to", description="The later time; now if absent.")] = None,
+) -> dict[str, Any]:
+    """Field-level changes (class, status, attributes) from ``from`` to ``to``, from the history."""
+    _aware("from", since)
+    if until is not None:
+        _aware("to", until)
+        if until < since:
+            raise Unprocessable("'to' is before 'from'", field="to", location="query")
+    record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
+    if record is None:
+        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+    before = await _state_at(driver, settings.neo4j_database, schema, record, since)
+    after = await _state_at(driver, settings.neo4j_database, schema, record, until) if until else None
+    if after is None:
+        volatile = schema.classes[record.ci_class].volatile_attributes
+        after = timeline.state_at(record.ci_class, record.status.value, record.attributes, [], volatile)
+    return {
+        "uid": uid,
+        "from": since.isoformat(),
+        "to": until.isoformat() if until else None,
+        "existed": {"from": before.existed, "to": after.existed},
+        "changes": timeline.diff(before, after),
+    }
+
+
+def _aware(name: str, value: datetime) -> None:
+    if value.tzinfo is None:
+        raise Unprocessable("a time needs a time zone (e.g. Z or +00:00)", field=name, location="query")
+
+
+async def _state_at(
+    driver: DriverDep, database: str, schema: SchemaDep, record: cis.CIRecord, at: datetime
+) -> timeline.PastState:
+    events = [decode_event(e) for e in await cis.events_after(driver, database, record.uid, at)]
+    volatile = schema.classes[record.ci_class].volatile_attributes
+    return timeline.state_at(record.ci_class, record.status.value, record.attributes, events, volatile)
 
 
 @router.get("/{uid}/relationships", summary="Relationships of a CI, both directions")
@@ -112,8 +255,8 @@ async def get_history(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise Unprocessable("a time needs a time zone (e.g. Z or +00:00)", field=name, location="query")
+        if value is not None:
+            _aware(name, value)
     await _existing(driver, settings.neo4j_database, schema, uid)
     events, total = await cis.history_of(
         driver, settings.neo4j_database, uid, since=since, until=until, limit=limit, offset=offset

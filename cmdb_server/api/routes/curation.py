@@ -9,10 +9,10 @@ from neo4j.exceptions import ConstraintError
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Curator, Principal
-from cmdb_server.errors import Conflict, NotFound, Unprocessable
+from cmdb_server.errors import Conflict, Forbidden, NotFound, Unprocessable
 from cmdb_server.models.ci import CICreate, CIPublic, CIUpdate, RelationshipCreate
-from cmdb_server.repositories import cis
-from schema import AttributeValueError, check_attributes
+from cmdb_server.repositories import cis, curation
+from schema import AttributeValueError, CIStatus, Role, check_attributes
 from schema.values import check_value
 
 router = APIRouter(tags=["curation"])
@@ -46,12 +46,103 @@ async def update_ci(
             raise Unprocessable(
                 f"{key} identifies this {ci_class.name} and cannot be edited", field=f"attributes.{key}"
             )
-    await cis.update_attributes(
-        driver, settings.neo4j_database, uid, record.attributes, attributes, manual_source(principal)
+    await curation.update_attributes(
+        driver,
+        settings.neo4j_database,
+        ci_class,
+        uid,
+        record.properties,
+        attributes,
+        manual_source(principal),
+        principal.name,
     )
-    updated = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
-    assert updated is not None
-    return CIPublic.from_record(updated)
+    return await _current(driver, settings.neo4j_database, schema, uid)
+
+
+async def _current(driver: DriverDep, database: str, schema: SchemaDep, uid: str) -> CIPublic:
+    record = await cis.get_ci(driver, database, schema, uid)
+    if record is None:  # deleted meanwhile
+        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+    return CIPublic.from_record(record)
+
+
+async def _lockable(driver: DriverDep, database: str, schema: SchemaDep, uid: str, attribute: str) -> cis.CIRecord:
+    record = await cis.get_ci(driver, database, schema, uid)
+    if record is None:
+        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+    ci_class = schema.classes[record.ci_class]
+    if attribute not in ci_class.manual_locks:
+        lockable = ", ".join(ci_class.manual_locks) or "none"
+        raise Unprocessable(
+            f"{attribute!r} is not a lockable attribute of {ci_class.name} (lockable: {lockable})",
+            field="attribute",
+            location="path",
+        )
+    return record
+
+
+@router.put("/cis/{uid}/locks/{attribute}", response_model=CIPublic, summary="Lock an attribute against discovery")
+async def lock_attribute(
+    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    attribute: Annotated[str, Path(min_length=1, max_length=100)],
+    principal: Curator,
+    driver: DriverDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+) -> CIPublic:
+    """Keep the current value whatever discovery reports; what it reports otherwise shows as drift."""
+    record = await _lockable(driver, settings.neo4j_database, schema, uid, attribute)
+    if attribute in record.locks:
+        raise Conflict(f"{attribute} is locked already (by {record.locks[attribute]})", field="attribute")
+    await curation.lock_attribute(
+        driver, settings.neo4j_database, uid, record.properties, attribute, manual_source(principal), principal.name
+    )
+    return await _current(driver, settings.neo4j_database, schema, uid)
+
+
+@router.delete("/cis/{uid}/locks/{attribute}", response_model=CIPublic, summary="Unlock an attribute")
+async def unlock_attribute(
+    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    attribute: Annotated[str, Path(min_length=1, max_length=100)],
+    principal: Curator,
+    driver: DriverDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+) -> CIPublic:
+    """Discovery owns the attribute again; the value it saw while locked (the drift) is taken now."""
+    record = await _lockable(driver, settings.neo4j_database, schema, uid, attribute)
+    if attribute not in record.locks:
+        raise NotFound(f"{attribute} is not locked", field="attribute", location="path")
+    await curation.unlock_attribute(
+        driver, settings.neo4j_database, uid, record.properties, attribute, manual_source(principal)
+    )
+    return await _current(driver, settings.neo4j_database, schema, uid)
+
+
+@router.delete("/cis/{uid}", summary="Retire a CI (or, for an admin, delete it)")
+async def delete_ci(
+    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    principal: Curator,
+    driver: DriverDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+    reason: Annotated[str, Query(min_length=1, max_length=1000, description="Why; kept in the history.")],
+    hard: Annotated[bool, Query(description="Remove the node and its edges (admin only); the history stays.")] = False,
+) -> dict[str, Any]:
+    """A delete retires: the CI stays in the record with status retired. ``hard=true`` removes it."""
+    if hard and principal.role is not Role.ADMIN:
+        raise Forbidden("only an admin may delete a CI; retire it instead (without hard=true)", field="hard")
+    record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
+    if record is None:
+        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+    source = manual_source(principal)
+    if hard:
+        edges = await curation.delete_ci(driver, settings.neo4j_database, uid, reason, source)
+        return {"uid": uid, "deleted": True, "edges_removed": edges}
+    if record.status is CIStatus.RETIRED:
+        raise Conflict(f"CI {uid} is retired already", field="uid")
+    await curation.retire_ci(driver, settings.neo4j_database, uid, record.status.value, reason, source)
+    return {"uid": uid, "deleted": False, "status": CIStatus.RETIRED.value}
 
 
 @router.post("/cis", status_code=201, response_model=CIPublic, summary="Declare a CI by hand")

@@ -27,12 +27,12 @@ class PayloadTooLarge(ApiError):
     status = 413
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise PayloadTooLarge(f"report larger than {limit} bytes", field="body")
+            raise PayloadTooLarge(f"body larger than {limit} bytes", field="body")
     encoding = request.headers.get("content-encoding", "identity").lower()
     if encoding == "identity":
         return bytes(body)
@@ -44,7 +44,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     except zlib.error as exc:
         raise BadRequest(f"body is not valid gzip: {exc}", field="body") from None
     if len(data) > limit or inflater.unconsumed_tail:
-        raise PayloadTooLarge(f"report larger than {limit} bytes once decompressed", field="body")
+        raise PayloadTooLarge(f"body larger than {limit} bytes once decompressed", field="body")
     return data
 
 
@@ -62,7 +62,7 @@ async def post_report(
     relations per type. A report whose ``report_id`` was applied before is not applied
     again: the answer is the first one's, with ``replayed: true``.
     """
-    body = await _read_body(request, settings.max_report_bytes)
+    body = await read_body(request, settings.max_report_bytes)
     try:
         data = decode_json(body)
     except NotJson as exc:

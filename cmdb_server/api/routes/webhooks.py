@@ -1,0 +1,108 @@
+"""Webhook subscriptions (admins): which events go to which URL, and each delivery's log."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from cmdb_server import webhooks
+from cmdb_server.api.deps import DriverDep, SettingsDep
+from cmdb_server.auth import Admin
+from cmdb_server.errors import NotFound, Unprocessable
+from cmdb_server.repositories import webhooks as repo
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2000, description="Where deliveries are POSTed (http or https).")
+    events: list[str] = Field(min_length=1, description=f"Hook events: {', '.join(webhooks.HOOK_EVENTS)}.")
+    secret: str | None = Field(
+        None, min_length=16, max_length=200, description="Signing secret; one is made when absent."
+    )
+    description: str | None = Field(None, max_length=500)
+
+
+def _public(subscription: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in subscription.items() if k != "secret"}
+
+
+@router.post("", status_code=201, summary="Subscribe a URL to events (admin)")
+async def create_subscription(
+    body: SubscriptionCreate, principal: Admin, driver: DriverDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """The answer holds the signing secret; it is not shown again."""
+    parts = urlsplit(body.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Unprocessable("an absolute http:// or https:// URL", field="url")
+    unknown = sorted(set(body.events) - set(webhooks.HOOK_EVENTS))
+    if unknown:
+        raise Unprocessable(
+            f"unknown events {', '.join(unknown)}; use {', '.join(webhooks.HOOK_EVENTS)}", field="events"
+        )
+    subscription = {
+        "id": uuid.uuid4().hex[:16],
+        "url": body.url,
+        "events": sorted(set(body.events)),
+        "secret": body.secret or secrets.token_hex(32),
+        "description": body.description,
+        "created_at": datetime.now(UTC),
+        "created_by": principal.name,
+    }
+    await repo.create_subscription(driver, settings.neo4j_database, subscription)
+    return subscription
+
+
+@router.get("", summary="Subscriptions (admin)")
+async def list_subscriptions(_: Admin, driver: DriverDep, settings: SettingsDep) -> dict[str, Any]:
+    return {"items": [_public(s) for s in await repo.subscriptions(driver, settings.neo4j_database)]}
+
+
+@router.delete("/{subscription_id}", summary="Unsubscribe (admin); pending deliveries are cancelled")
+async def delete_subscription(
+    subscription_id: Annotated[str, Path(min_length=1, max_length=100)],
+    _: Admin,
+    driver: DriverDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    if not await repo.delete_subscription(driver, settings.neo4j_database, subscription_id):
+        raise NotFound(f"no subscription {subscription_id!r}", field="subscription_id", location="path")
+    return {"id": subscription_id, "deleted": True}
+
+
+@router.get("/{subscription_id}/deliveries", summary="A subscription's deliveries, newest first, with every attempt")
+async def list_deliveries(
+    subscription_id: Annotated[str, Path(min_length=1, max_length=100)],
+    _: Admin,
+    driver: DriverDep,
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    known = {s["id"] for s in await repo.subscriptions(driver, settings.neo4j_database)}
+    items = await repo.deliveries(driver, settings.neo4j_database, subscription_id, limit)
+    if subscription_id not in known and not items:
+        raise NotFound(f"no subscription {subscription_id!r}", field="subscription_id", location="path")
+    return {
+        "items": [
+            {
+                "id": d["id"],
+                "type": d["type"],
+                "state": d["state"],
+                "attempts": d.get("attempts", 0),
+                "created_at": d["created_at"],
+                "next_at": d.get("next_at") if d["state"] == "pending" else None,
+                "payload": json.loads(d["payload"]),
+                "log": [json.loads(entry) for entry in d.get("log", [])],
+            }
+            for d in items
+        ]
+    }

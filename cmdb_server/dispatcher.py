@@ -1,0 +1,134 @@
+"""The webhook dispatcher: a background task of the server that queues and sends deliveries.
+
+Each tick: (1) history events recorded since the oldest subscription began, not yet
+handled, become deliveries (one per subscription that asked for their hook type) in one
+transaction with marking them handled; (2) due deliveries are claimed, POSTed with their
+signature, and their attempt logged: delivered on a 2xx answer, else retried with backoff
+until the attempts run out. Delivery is at least once: a receiver deduplicates by the
+``X-CMDB-Delivery`` id (two server processes may rarely both send a delivery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from neo4j import AsyncDriver
+from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
+
+from cmdb_server import webhooks
+from cmdb_server.config import Settings
+from cmdb_server.itsm import authorised_by
+from cmdb_server.repositories import records
+from cmdb_server.repositories import webhooks as repo
+from schema.itsm import CHANGE_AUTHORISED
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+LOOKBACK = timedelta(minutes=10)  # an event committed late (a long transaction) is still picked up
+
+
+async def queue_new_events(driver: AsyncDriver, database: str, now: datetime) -> int:
+    """Turn new history events into deliveries; how many deliveries were queued."""
+    subscriptions = await repo.subscriptions(driver, database)
+    if not subscriptions:
+        return 0
+    since = max(now - LOOKBACK, min(s["created_at"] for s in subscriptions))
+    found = await repo.unhooked_events(driver, database, since, BATCH)
+    if not found:
+        return 0
+    authorising = await records.authorising_changes(driver, database, sorted(CHANGE_AUTHORISED))
+    rows = []
+    for item in found:
+        event = webhooks.decoded(item["event"])
+        scope = {event.get("ci_uid"), item["parent_uid"]} - {None}
+        at = datetime.fromisoformat(event["at"])
+        unauthorised = event.get("kind") in webhooks.DISCOVERED_CHANGE_KINDS and not authorised_by(
+            at, scope, authorising
+        )
+        for hook in webhooks.hook_types(event, unauthorised):
+            for subscription in subscriptions:
+                if hook not in subscription["events"] or item["event"]["at"] < subscription["created_at"]:
+                    continue
+                key = f"{subscription['id']}|{item['id']}|{hook}".encode()
+                delivery_id = hashlib.sha256(key).hexdigest()[:32]
+                rows.append(
+                    {
+                        "id": delivery_id,
+                        "subscription_id": subscription["id"],
+                        "type": hook,
+                        "payload": json.dumps(webhooks.payload(hook, event, delivery_id), default=str),
+                        "state": "pending",
+                        "attempts": 0,
+                        "log": [],
+                        "created_at": now,
+                        "next_at": now,
+                    }
+                )
+    await repo.queue(driver, database, rows, [item["id"] for item in found])
+    return len(rows)
+
+
+async def send_due(driver: AsyncDriver, database: str, settings: Settings, client: httpx.AsyncClient) -> int:
+    """Send the deliveries that are due; how many were attempted."""
+    now = datetime.now(UTC)
+    lease = now + timedelta(seconds=settings.webhook_timeout_seconds * 2)
+    claimed = await repo.claim_due(driver, database, now, lease, 50)
+    for item in claimed:
+        delivery = item["delivery"]
+        body = webhooks.body_of(json.loads(delivery["payload"]))
+        headers = {
+            "Content-Type": "application/json",
+            webhooks.SIGNATURE_HEADER: webhooks.sign(item["secret"], body, int(time.time())),
+            webhooks.EVENT_HEADER: delivery["type"],
+            webhooks.DELIVERY_HEADER: delivery["id"],
+        }
+        started = time.perf_counter()
+        status: int | None = None
+        error = None
+        try:
+            response = await client.post(item["url"], content=body, headers=headers)
+            status = response.status_code
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        attempt = int(delivery.get("attempts", 0)) + 1
+        ok = status is not None and 200 <= status < 300
+        entry = {
+            "attempt": attempt,
+            "at": datetime.now(UTC).isoformat(),
+            "status": status,
+            "error": error or (None if ok else f"HTTP {status}"),
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        }
+        if ok:
+            state, next_at = "delivered", None
+        elif attempt >= settings.webhook_max_attempts:
+            state, next_at = "failed", None
+        else:
+            state = "pending"
+            next_at = webhooks.next_attempt(
+                attempt, datetime.now(UTC), settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds
+            )
+        await repo.record_attempt(driver, database, delivery["id"], json.dumps(entry), state, next_at)
+    return len(claimed)
+
+
+async def run(driver: AsyncDriver, settings: Settings, ready: Any) -> None:
+    """Tick forever (``ready()``: whether the schema is in place)."""
+    async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
+        while True:
+            await asyncio.sleep(settings.webhook_poll_seconds)
+            if not ready():
+                continue
+            try:
+                await queue_new_events(driver, settings.neo4j_database, datetime.now(UTC))
+                await send_due(driver, settings.neo4j_database, settings, client)
+            except (Neo4jError, ServiceUnavailable, SessionExpired, OSError) as exc:
+                log.warning("webhook dispatcher: %s", exc)

@@ -1,0 +1,105 @@
+"""Pure rules of curation: a locked attribute against discovery, and a CI rebuilt at a past time."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cmdb_server.reconcile import DRIFT_PREFIX, LOCK_PREFIX, PROVENANCE_PREFIX, merge_attributes
+from cmdb_server.timeline import diff, state_at
+from schema import SchemaError, SourceKind, load_schema
+from schema.model import build_schema
+
+SCHEMA = load_schema()
+HOST = SCHEMA.classes["LinuxHost"]
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+WINDOW = timedelta(days=7)
+
+
+def test_manual_locks_are_inherited_and_a_unique_key_is_never_lockable() -> None:
+    assert HOST.manual_locks == ("name", "description")
+    assert SCHEMA.classes["Switch"].manual_locks == ("name", "description", "location", "contact")
+    assert "name" not in SCHEMA.classes["Interface"].manual_locks  # its name identifies it
+
+
+@pytest.mark.parametrize(
+    ("locks", "message"),
+    [(["nonsense"], "'nonsense' is not an attribute"), (["key"], "'key' is a unique identity key")],
+)
+def test_a_wrong_manual_lock_is_refused_with_its_place(locks: list[str], message: str) -> None:
+    raw_classes = {
+        "CI": {"abstract": True, "description": "root", "precedence": ["manual"], "attributes": {}},
+        "Thing": {
+            "parent": "CI",
+            "description": "a thing",
+            "identity": [{"keys": ["key"], "unique": True}],
+            "attributes": {"key": {"type": "string", "description": "k"}},
+            "manual_locks": locks,
+        },
+    }
+    with pytest.raises(SchemaError, match=message) as caught:
+        build_schema(raw_classes, {})
+    assert "classes.Thing.manual_locks" in str(caught.value)
+
+
+def test_a_locked_attribute_keeps_its_value_and_records_what_discovery_saw_once() -> None:
+    current = {"name": "payroll-db-1", LOCK_PREFIX + "name": "alice", PROVENANCE_PREFIX + "name": "manual"}
+    merge = merge_attributes(HOST, current, {"name": "web1", "cpu_cores": 4}, SourceKind.AGENT, NOW, WINDOW)
+    assert "name" not in merge.properties
+    assert merge.properties["cpu_cores"] == 4
+    assert [(c.field, c.old, c.new) for c in merge.drift] == [("name", "payroll-db-1", "web1")]
+    stored = json.loads(merge.properties[DRIFT_PREFIX + "name"])
+    assert stored == {"value": "web1", "source": "agent", "since": NOW.isoformat()}
+
+    seen_again = merge_attributes(
+        HOST,
+        current | {DRIFT_PREFIX + "name": merge.properties[DRIFT_PREFIX + "name"]},
+        {"name": "web1"},
+        SourceKind.AGENT,
+        NOW,
+        WINDOW,
+    )
+    assert seen_again.drift == []
+    assert seen_again.properties == {}
+
+
+def test_discovery_agreeing_with_the_lock_clears_the_drift_and_a_hand_edit_is_not_drift() -> None:
+    current = {"name": "db1", LOCK_PREFIX + "name": "alice", DRIFT_PREFIX + "name": '{"value": "x"}'}
+    agreeing = merge_attributes(HOST, current, {"name": "db1"}, SourceKind.SSH, NOW, WINDOW)
+    assert agreeing.properties == {DRIFT_PREFIX + "name": None}
+    manual = merge_attributes(HOST, current, {"name": "db2"}, SourceKind.MANUAL, NOW, WINDOW)
+    assert manual.properties["name"] == "db2"
+    assert manual.drift == []
+
+
+def _event(kind: str, field: str | None = None, old: object = None, new: object = None) -> dict[str, object]:
+    return {"kind": kind, "field": field, "old": old, "new": new}
+
+
+def test_a_past_state_undoes_the_events_after_it_newest_first() -> None:
+    events_after = [  # newest first
+        _event("status", "status", "active", "retired"),
+        _event("attribute", "description", "v2", "v3"),
+        _event("attribute", "owner", None, "hr"),
+        _event("class", "class", "Host", "LinuxHost"),
+        _event("attribute", "used_bytes", 1, 2),
+    ]
+    now = {"name": "db1", "description": "v3", "owner": "hr", "used_bytes": 2}
+    past = state_at("LinuxHost", "retired", now, events_after, frozenset({"used_bytes"}))
+    assert past.existed
+    assert (past.ci_class, past.status) == ("Host", "active")
+    assert past.attributes == {"name": "db1", "description": "v2"}  # volatile values are not in a past state
+    before = state_at("LinuxHost", "active", now, [*events_after, _event("created", new={"name": "db1"})], frozenset())
+    assert not before.existed
+
+
+def test_a_diff_names_each_changed_field_with_both_values() -> None:
+    old = state_at("Host", "active", {"name": "a", "os": "x"}, [], frozenset())
+    new = state_at("LinuxHost", "active", {"name": "a", "os": "y", "fqdn": "a.example"}, [], frozenset())
+    assert diff(old, new) == [
+        {"field": "class", "from": "Host", "to": "LinuxHost"},
+        {"field": "fqdn", "from": None, "to": "a.example"},
+        {"field": "os", "from": "x", "to": "y"},
+    ]
