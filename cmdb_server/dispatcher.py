@@ -32,18 +32,34 @@ from schema.itsm import CHANGE_AUTHORISED
 log = logging.getLogger(__name__)
 
 BATCH = 500
-LOOKBACK = timedelta(minutes=10)  # an event committed late (a long transaction) is still picked up
+SEND_BATCH = 50
+LOOKBACK = timedelta(hours=1)  # an event committed late (a long transaction) is still picked up
 
 
 async def queue_new_events(driver: AsyncDriver, database: str, now: datetime) -> int:
-    """Turn new history events into deliveries; how many deliveries were queued."""
+    """Turn every new history event into deliveries, a batch at a time until none is left
+    (a first load of thousands of hosts records events faster than one batch a tick);
+    how many deliveries were queued."""
     subscriptions = await repo.subscriptions(driver, database)
     if not subscriptions:
         return 0
     since = max(now - LOOKBACK, min(s["created_at"] for s in subscriptions))
-    found = await repo.unhooked_events(driver, database, since, BATCH)
-    if not found:
-        return 0
+    queued = 0
+    while True:
+        found = await repo.unhooked_events(driver, database, since, BATCH)
+        if found:
+            queued += await _queue_batch(driver, database, found, subscriptions, now)
+        if len(found) < BATCH:
+            return queued
+
+
+async def _queue_batch(
+    driver: AsyncDriver,
+    database: str,
+    found: list[dict[str, Any]],
+    subscriptions: list[dict[str, Any]],
+    now: datetime,
+) -> int:
     authorising = await records.authorising_changes(driver, database, sorted(CHANGE_AUTHORISED))
     rows = []
     for item in found:
@@ -77,47 +93,57 @@ async def queue_new_events(driver: AsyncDriver, database: str, now: datetime) ->
 
 
 async def send_due(driver: AsyncDriver, database: str, settings: Settings, client: httpx.AsyncClient) -> int:
-    """Send the deliveries that are due; how many were attempted."""
-    now = datetime.now(UTC)
-    lease = now + timedelta(seconds=settings.webhook_timeout_seconds * 2)
-    claimed = await repo.claim_due(driver, database, now, lease, 50)
-    for item in claimed:
-        delivery = item["delivery"]
-        body = webhooks.body_of(json.loads(delivery["payload"]))
-        headers = {
-            "Content-Type": "application/json",
-            webhooks.SIGNATURE_HEADER: webhooks.sign(item["secret"], body, int(time.time())),
-            webhooks.EVENT_HEADER: delivery["type"],
-            webhooks.DELIVERY_HEADER: delivery["id"],
-        }
-        started = time.perf_counter()
-        status: int | None = None
-        error = None
-        try:
-            response = await client.post(item["url"], content=body, headers=headers)
-            status = response.status_code
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        attempt = int(delivery.get("attempts", 0)) + 1
-        ok = status is not None and 200 <= status < 300
-        entry = {
-            "attempt": attempt,
-            "at": datetime.now(UTC).isoformat(),
-            "status": status,
-            "error": error or (None if ok else f"HTTP {status}"),
-            "ms": round((time.perf_counter() - started) * 1000, 1),
-        }
-        if ok:
-            state, next_at = "delivered", None
-        elif attempt >= settings.webhook_max_attempts:
-            state, next_at = "failed", None
-        else:
-            state = "pending"
-            next_at = webhooks.next_attempt(
-                attempt, datetime.now(UTC), settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds
-            )
-        await repo.record_attempt(driver, database, delivery["id"], json.dumps(entry), state, next_at)
-    return len(claimed)
+    """Send the deliveries that are due, a claimed batch at a time, each batch's POSTs at
+    once (a slow receiver holds up no other); how many were attempted."""
+    sent = 0
+    while True:
+        now = datetime.now(UTC)
+        lease = now + timedelta(seconds=settings.webhook_timeout_seconds * 2)
+        claimed = await repo.claim_due(driver, database, now, lease, SEND_BATCH)
+        await asyncio.gather(*(_send_one(driver, database, settings, client, item) for item in claimed))
+        sent += len(claimed)
+        if len(claimed) < SEND_BATCH:
+            return sent
+
+
+async def _send_one(
+    driver: AsyncDriver, database: str, settings: Settings, client: httpx.AsyncClient, item: dict[str, Any]
+) -> None:
+    delivery = item["delivery"]
+    body = webhooks.body_of(json.loads(delivery["payload"]))
+    headers = {
+        "Content-Type": "application/json",
+        webhooks.SIGNATURE_HEADER: webhooks.sign(item["secret"], body, int(time.time())),
+        webhooks.EVENT_HEADER: delivery["type"],
+        webhooks.DELIVERY_HEADER: delivery["id"],
+    }
+    started = time.perf_counter()
+    status: int | None = None
+    error = None
+    try:
+        response = await client.post(item["url"], content=body, headers=headers)
+        status = response.status_code
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    attempt = int(delivery.get("attempts", 0)) + 1
+    ok = status is not None and 200 <= status < 300
+    entry = {
+        "attempt": attempt,
+        "at": datetime.now(UTC).isoformat(),
+        "status": status,
+        "error": error or (None if ok else f"HTTP {status}"),
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    if ok:
+        state, next_at = "delivered", None
+    elif attempt >= settings.webhook_max_attempts:
+        state, next_at = "failed", None
+    else:
+        state = "pending"
+        next_at = webhooks.next_attempt(
+            attempt, datetime.now(UTC), settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds
+        )
+    await repo.record_attempt(driver, database, delivery["id"], json.dumps(entry), state, next_at)
 
 
 async def run(driver: AsyncDriver, settings: Settings, ready: Any) -> None:

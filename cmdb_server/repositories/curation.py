@@ -133,25 +133,39 @@ async def retire_ci(driver: AsyncDriver, database: str, uid: str, old_status: st
     await _write(driver, database, uid, {"status": CIStatus.RETIRED.value}, [event])
 
 
-async def delete_ci(driver: AsyncDriver, database: str, uid: str, reason: str, source: str) -> int:
-    """Remove a CI and its edges (an admin's correction of a record that should never have
-    existed); its history stays, closed by a ``deleted`` event. How many edges went with it."""
+async def delete_ci(driver: AsyncDriver, database: str, uid: str, reason: str, source: str) -> dict[str, int]:
+    """Remove a CI, the CIs identified through it (a host's interfaces, services...) and
+    their edges: an admin's correction of a record that should never have existed. The
+    history stays, closed by a ``deleted`` event per CI. How many CIs and edges went."""
     now = datetime.now(UTC)
     records, _, _ = await driver.execute_query(
         """
-        MATCH (n:CI {uid: $uid})
-        OPTIONAL MATCH (n)-[r]-()
-        WITH n, count(r) AS edges
+        MATCH (root:CI {uid: $uid})
+        CALL (root) {
+            // a dependent CI is identified through its parent, and linked to it: it goes too
+            OPTIONAL MATCH (root)--(child:CI) WHERE child.parent_uid = root.uid
+            OPTIONAL MATCH (child)--(grandchild:CI) WHERE grandchild.parent_uid = child.uid
+            WITH root, collect(DISTINCT child) + collect(DISTINCT grandchild) AS dependents
+            RETURN [root] + dependents AS doomed
+        }
+        CALL (doomed) {
+            UNWIND doomed AS n
+            OPTIONAL MATCH (n)-[r]-()
+            RETURN count(DISTINCT r) AS edges
+        }
+        UNWIND doomed AS n
+        WITH n, edges, n.uid AS gone_uid, size(doomed) AS cis
         DETACH DELETE n
-        CREATE (ev:Event) SET ev = $event
-        RETURN edges
+        CREATE (ev:Event) SET ev = $event, ev.ci_uid = gone_uid
+        RETURN max(cis) AS cis, max(edges) AS edges
         """,
         uid=uid,
         event=_event(uid, "deleted", None, None, {"reason": reason}, source, now),
         database_=database,
     )
-    edges: int = records[0]["edges"] if records else 0
-    return edges
+    if not records or records[0]["cis"] is None:
+        return {"cis": 0, "edges": 0}
+    return {"cis": records[0]["cis"], "edges": records[0]["edges"]}
 
 
 async def set_tag(driver: AsyncDriver, database: str, uid: str, tag: str, present: bool, source: str) -> bool | None:

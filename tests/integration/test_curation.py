@@ -140,8 +140,11 @@ def test_delete_retires_with_a_reason_and_only_an_admin_deletes_for_good(
     assert _error_field(forbidden) == "hard"
     deleted = client.delete(f"/api/v1/cis/{uid}", params=hard, headers=ADMIN)
     assert deleted.status_code == 200, deleted.text
-    assert deleted.json()["edges_removed"] >= 3  # its interface and two packages
+    assert deleted.json()["cis_removed"] == 2  # the host and its interface, identified through it
+    assert deleted.json()["edges_removed"] == 3  # to its interface and its two packages
     assert _ci(client, uid).status_code == 404
+    packages = client.get("/api/v1/cis", params={"class": "SoftwarePackage"}, headers=ADMIN).json()
+    assert packages["total"] == 2  # shared CIs other hosts may use stay
     history = client.get(f"/api/v1/cis/{uid}/history", headers=ADMIN)
     assert history.status_code == 404  # the CI is gone; its events stay in the graph
 

@@ -1,12 +1,14 @@
-"""Pure rules of curation: a locked attribute against discovery, and a CI rebuilt at a past time."""
+"""Pure rules of curation: a locked attribute against discovery, a CI rebuilt at a past time, an import plan."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from cmdb_server.bulk import ImportFileError, plan_import, rows_from_csv
 from cmdb_server.reconcile import DRIFT_PREFIX, LOCK_PREFIX, PROVENANCE_PREFIX, merge_attributes
 from cmdb_server.timeline import diff, state_at
 from schema import SchemaError, SourceKind, load_schema
@@ -103,3 +105,22 @@ def test_a_diff_names_each_changed_field_with_both_values() -> None:
         {"field": "fqdn", "from": None, "to": "a.example"},
         {"field": "os", "from": "x", "to": "y"},
     ]
+
+
+def test_an_import_plan_checks_each_row_on_its_own() -> None:
+    schema = load_schema()
+    kind, rows = rows_from_csv(
+        "class,ref,parent,name,mtu\nLinuxHost,h,,web1,\nInterface,i,h,eth0,1500\nInterface,j,zz,eth1,\n"
+    )
+    assert kind == "cis"
+    ci_rows: list[dict[str, Any]] = [
+        {"ref": r.get("ref"), "class": r["class"], "parent": r.get("parent"), "attributes": {"name": r["name"]}}
+        for r in rows
+    ]
+    ci_rows[0]["attributes"]["machine_id"] = "m-1"
+    plan = plan_import(ci_rows, [], schema, {})
+    assert [(r.ref, r.outcome) for r in plan.rows] == [("h", "pending"), ("i", "pending"), ("j", "rejected")]
+    assert "parent" in plan.rows[2].errors[0]
+    assert [r.ref for r in plan.records] == ["h", "i"]
+    with pytest.raises(ImportFileError, match="'class' column"):
+        rows_from_csv("name\nweb1\n")

@@ -15,9 +15,9 @@ from fastapi.responses import StreamingResponse
 from neo4j.exceptions import ConstraintError
 
 from cmdb_server import bulk
+from cmdb_server.api.body import read_body
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.api.routes.cis import SearchDep
-from cmdb_server.api.routes.reports import read_body
 from cmdb_server.auth import Admin, Curator, Reader
 from cmdb_server.errors import BadRequest, Conflict, Unprocessable
 from cmdb_server.ingest import Caller, ingest_report

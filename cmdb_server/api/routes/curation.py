@@ -137,8 +137,8 @@ async def delete_ci(
         raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
     source = manual_source(principal)
     if hard:
-        edges = await curation.delete_ci(driver, settings.neo4j_database, uid, reason, source)
-        return {"uid": uid, "deleted": True, "edges_removed": edges}
+        removed = await curation.delete_ci(driver, settings.neo4j_database, uid, reason, source)
+        return {"uid": uid, "deleted": True, "cis_removed": removed["cis"], "edges_removed": removed["edges"]}
     if record.status is CIStatus.RETIRED:
         raise Conflict(f"CI {uid} is retired already", field="uid")
     await curation.retire_ci(driver, settings.neo4j_database, uid, record.status.value, reason, source)

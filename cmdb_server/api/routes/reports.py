@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from datetime import timedelta
 from typing import Annotated
 
@@ -10,9 +9,10 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from neo4j.exceptions import ConstraintError
 
+from cmdb_server.api.body import read_body
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Principal, require_roles
-from cmdb_server.errors import ApiError, BadRequest, Conflict, Unprocessable
+from cmdb_server.errors import BadRequest, Conflict, Unprocessable
 from cmdb_server.ingest import Caller, ingest_report
 from cmdb_server.intake import IncomingReport, NotJson, decode_json
 from schema import Role
@@ -21,31 +21,6 @@ from schema.report import ReportError
 router = APIRouter(prefix="/reports", tags=["ingest"])
 
 Reporter = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.COLLECTOR, Role.ADMIN))]
-
-
-class PayloadTooLarge(ApiError):
-    status = 413
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"body larger than {limit} bytes", field="body")
-    encoding = request.headers.get("content-encoding", "identity").lower()
-    if encoding == "identity":
-        return bytes(body)
-    if encoding != "gzip":
-        raise BadRequest(f"unsupported Content-Encoding {encoding!r}; use gzip or none", field="Content-Encoding")
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        data = inflater.decompress(bytes(body), limit + 1)
-    except zlib.error as exc:
-        raise BadRequest(f"body is not valid gzip: {exc}", field="body") from None
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise PayloadTooLarge(f"body larger than {limit} bytes once decompressed", field="body")
-    return data
 
 
 @router.post("", summary="Send a report (agents, collectors, admins)", response_class=Response)
