@@ -22,9 +22,9 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from schema import AttributeType, Schema
-from schema.model import Attribute
+from schema import Schema
 from schema.report import Record, Relation, check_record, check_relation
+from schema.values import AttributeValueError, value_from_text
 
 UID_PREFIX = "uid:"
 CSV_CI_COLUMNS = ("class", "ref", "parent")
@@ -83,25 +83,6 @@ def rows_from_csv(text: str) -> tuple[str, list[dict[str, str]]]:
     return kind, rows
 
 
-def csv_value(attr: Attribute, text: str) -> Any:
-    """A CSV cell as the attribute's type (ValueError names what is wrong)."""
-    kind = attr.type
-    if kind is AttributeType.INTEGER:
-        return int(text)
-    if kind is AttributeType.FLOAT:
-        return float(text)
-    if kind is AttributeType.BOOLEAN:
-        lowered = text.strip().lower()
-        if lowered in ("true", "yes", "1"):
-            return True
-        if lowered in ("false", "no", "0"):
-            return False
-        raise ValueError(f"{text!r} is not true or false")
-    if kind is AttributeType.STRING_LIST:
-        return [item.strip() for item in text.split(";") if item.strip()]
-    return text
-
-
 def ci_rows_from_csv(rows: list[dict[str, str]], schema: Schema) -> list[dict[str, Any]]:
     """CSV rows of CIs as JSON rows ({ref, class, parent, attributes}); a cell that does not
     convert is left as text, for the row's check to name it."""
@@ -114,8 +95,8 @@ def ci_rows_from_csv(rows: list[dict[str, str]], schema: Schema) -> list[dict[st
                 continue
             attr = ci_class.attributes.get(column) if ci_class else None
             try:
-                attributes[column] = csv_value(attr, text) if attr else text
-            except ValueError:
+                attributes[column] = value_from_text(attr, text) if attr else text
+            except AttributeValueError:
                 attributes[column] = text
         item: dict[str, Any] = {"class": row.get("class"), "attributes": attributes}
         if "ref" in row:

@@ -131,6 +131,7 @@ def _observe_locked(
         if stored is not None:
             merge.properties[DRIFT_PREFIX + attribute] = None
         return
-    if stored is None or json.loads(stored).get("value") != json.loads(to_json(seen) or "null"):
+    seen_as_stored = json.loads(to_json(seen) or "null")  # a time compares as its ISO text
+    if stored is None or json.loads(stored).get("value") != seen_as_stored:
         merge.properties[DRIFT_PREFIX + attribute] = drift_value(seen, kind.value, now)
         merge.drift.append(AttributeChange(attribute, locked, seen))

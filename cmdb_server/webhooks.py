@@ -99,4 +99,5 @@ def next_attempt(attempts: int, now: datetime, base_seconds: float, max_seconds:
 
 
 def body_of(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    """A delivery's body, encoded once when it is queued (times and other values as text)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")

@@ -72,6 +72,27 @@ def check_value(attr: Attribute, value: Any) -> Any:
     raise AssertionError(f"unhandled attribute type {kind}")  # pragma: no cover
 
 
+def value_from_text(attr: Attribute, text: str) -> Any:
+    """A value written as text (a CSV cell, a query string) as its attribute's type, checked;
+    AttributeValueError names what is wrong. Lists are ``a;b``; booleans true/false, yes/no, 1/0."""
+    kind = attr.type
+    try:
+        if kind is AttributeType.INTEGER:
+            return check_value(attr, int(text))
+        if kind is AttributeType.FLOAT:
+            return check_value(attr, float(text))
+    except ValueError:
+        raise AttributeValueError(attr.name, f"expected a {kind.value}, got {text!r}") from None
+    if kind is AttributeType.BOOLEAN:
+        flags = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+        if text.strip().lower() not in flags:
+            raise AttributeValueError(attr.name, f"expected true or false, got {text!r}")
+        return flags[text.strip().lower()]
+    if kind is AttributeType.STRING_LIST:
+        return [item.strip() for item in text.split(";") if item.strip()]
+    return check_value(attr, text)
+
+
 def check_attributes(ci_class: CIClass, attributes: Mapping[str, Any]) -> dict[str, Any]:
     """Return the attributes with values normalised; raise on an unknown name or a bad value.
 

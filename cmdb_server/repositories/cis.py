@@ -17,7 +17,7 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
-from cmdb_server.reconcile import DRIFT_PREFIX, LOCK_PREFIX, PROVENANCE_PREFIX, to_json
+from cmdb_server.reconcile import DRIFT_PREFIX, LOCK_PREFIX, PROVENANCE_PREFIX, native, to_json
 from cmdb_server.repositories.schema_setup import quote
 from schema import PARENT_UID, CIClass, CIStatus, Schema, SourceKind
 from schema.constraints import FULLTEXT_SPEC
@@ -50,11 +50,6 @@ class ParentNotFoundError(LookupError):
     pass
 
 
-def _native(value: Any) -> Any:
-    to_native = getattr(value, "to_native", None)
-    return to_native() if callable(to_native) else value
-
-
 def to_record(node: Any, schema: Schema) -> CIRecord:
     props = dict(node)
     ci_class = schema.classes.get(props.get("class", ""))
@@ -65,10 +60,10 @@ def to_record(node: Any, schema: Schema) -> CIRecord:
         labels=tuple(sorted(node.labels)),
         name=props.get("name"),
         status=CIStatus(props.get("status", CIStatus.ACTIVE.value)),
-        first_seen=_native(props.get("first_seen")),
-        last_seen=_native(props.get("last_seen")),
+        first_seen=native(props.get("first_seen")),
+        last_seen=native(props.get("last_seen")),
         parent_uid=props.get(PARENT_UID),
-        attributes={k: _native(v) for k, v in sorted(props.items()) if k in declared},
+        attributes={k: native(v) for k, v in sorted(props.items()) if k in declared},
         locks={k.removeprefix(LOCK_PREFIX): v for k, v in sorted(props.items()) if k.startswith(LOCK_PREFIX)},
         drift={
             k.removeprefix(DRIFT_PREFIX): json.loads(v) for k, v in sorted(props.items()) if k.startswith(DRIFT_PREFIX)
@@ -268,7 +263,7 @@ async def relationships_of(
     rows = []
     for row in records:
         rel, other = row["r"], row["other"]
-        props = {k: _native(v) for k, v in dict(rel).items()}
+        props = {k: native(v) for k, v in dict(rel).items()}
         rows.append(
             {
                 "type": rel.type,
@@ -305,7 +300,7 @@ async def history_of(
                 f"MATCH (e:Event) WHERE {where} RETURN e ORDER BY e.at DESC, e.kind SKIP $offset LIMIT $limit",
                 params,
             )
-            events = [{k: _native(v) for k, v in dict(row["e"]).items()} async for row in result]
+            events = [{k: native(v) for k, v in dict(row["e"]).items()} async for row in result]
             return events, total
 
         return await session.execute_read(read)
@@ -409,7 +404,7 @@ async def events_after(driver: AsyncDriver, database: str, uid: str, after: date
         database_=database,
         routing_="r",
     )
-    return [{k: _native(v) for k, v in dict(row["e"]).items()} for row in records]
+    return [{k: native(v) for k, v in dict(row["e"]).items()} for row in records]
 
 
 async def get_many(driver: AsyncDriver, database: str, uids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:

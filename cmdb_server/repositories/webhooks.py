@@ -7,10 +7,7 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
-
-def _plain(value: Any) -> Any:
-    to_native = getattr(value, "to_native", None)
-    return to_native() if callable(to_native) else value
+from cmdb_server.reconcile import native
 
 
 async def create_subscription(driver: AsyncDriver, database: str, subscription: dict[str, Any]) -> None:
@@ -23,7 +20,7 @@ async def subscriptions(driver: AsyncDriver, database: str) -> list[dict[str, An
         database_=database,
         routing_="r",
     )
-    return [{k: _plain(v) for k, v in dict(r["s"]).items()} for r in records]
+    return [{k: native(v) for k, v in dict(r["s"]).items()} for r in records]
 
 
 async def delete_subscription(driver: AsyncDriver, database: str, subscription_id: str) -> bool:
@@ -53,7 +50,7 @@ async def deliveries(driver: AsyncDriver, database: str, subscription_id: str, l
         database_=database,
         routing_="r",
     )
-    return [{k: _plain(v) for k, v in dict(r["d"]).items()} for r in records]
+    return [{k: native(v) for k, v in dict(r["d"]).items()} for r in records]
 
 
 async def unhooked_events(driver: AsyncDriver, database: str, since: datetime, limit: int) -> list[dict[str, Any]]:
@@ -72,7 +69,7 @@ async def unhooked_events(driver: AsyncDriver, database: str, since: datetime, l
         routing_="r",
     )
     return [
-        {"id": r["id"], "event": {k: _plain(v) for k, v in dict(r["event"]).items()}, "parent_uid": r["parent_uid"]}
+        {"id": r["id"], "event": {k: native(v) for k, v in dict(r["event"]).items()}, "parent_uid": r["parent_uid"]}
         for r in records
     ]
 

@@ -59,6 +59,7 @@ def test_attribute_filters_compare_equal_prefix_and_wildcard(client: TestClient,
     [
         ({"where": "cpu_cores=many"}, "where"),
         ({"where": "colour=blue"}, "where"),
+        ({"where": "criticality=extreme"}, "where"),  # not one of the enum's values
         ({"where": "no equals sign"}, "where"),
         ({"sort": "cpu_cores"}, "sort"),
         ({"class": "Mainframe"}, "class"),

@@ -19,6 +19,7 @@ from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import cis
 from schema import AttributeType, CIStatus
 from schema.model import Attribute
+from schema.values import AttributeValueError, value_from_text
 
 T = TypeVar("T")
 
@@ -55,7 +56,7 @@ def search_query(
         raise Unprocessable(
             f"cannot sort by {sort!r}; use one of {', '.join(cis.SORTABLE)}", field="sort", location="query"
         )
-    declared = schema.classes[class_name or "CI"].attributes if class_name else schema.all_attributes()
+    declared = schema.classes[class_name].attributes if class_name else schema.all_attributes()
     filters = tuple(attribute_filter(item, declared) for item in where)
     return cis.CIQuery(
         class_name=class_name,
@@ -76,22 +77,15 @@ def attribute_filter(item: str, declared: Mapping[str, Attribute]) -> cis.Attrib
     attr = declared.get(name)
     if attr is None:
         raise Unprocessable(f"{name!r} is not an attribute of the CIs searched", field="where", location="query")
-    if attr.type in (AttributeType.STRING, AttributeType.ENUM):
-        if "*" not in raw and "?" not in raw:
-            return cis.AttributeFilter(name, "eq", raw)
+    if attr.type in (AttributeType.STRING, AttributeType.ENUM) and ("*" in raw or "?" in raw):
         if raw.endswith("*") and "*" not in raw[:-1] and "?" not in raw:
             return cis.AttributeFilter(name, "prefix", raw[:-1])
         pattern = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in raw)
         return cis.AttributeFilter(name, "match", pattern)
     try:
-        parsed: Any = {AttributeType.INTEGER: int, AttributeType.FLOAT: float}[attr.type](raw)
-    except (KeyError, ValueError):
-        if attr.type is AttributeType.BOOLEAN and raw in ("true", "false"):
-            return cis.AttributeFilter(name, "eq", raw == "true")
-        raise Unprocessable(
-            f"{name} is a {attr.type.value}: {raw!r} cannot be compared with it", field="where", location="query"
-        ) from None
-    return cis.AttributeFilter(name, "eq", parsed)
+        return cis.AttributeFilter(name, "eq", value_from_text(attr, raw))
+    except AttributeValueError as exc:
+        raise Unprocessable(f"{name}: {exc.message}", field="where", location="query") from None
 
 
 SearchDep = Annotated[cis.CIQuery, Depends(search_query)]
