@@ -166,7 +166,7 @@ def plan_import(
             continue
         ci_class = schema.classes.get(raw["class"]) if isinstance(raw["class"], str) else None
         if ci_class is not None and not ci_class.abstract and not raw["identity"]:
-            rules = " or ".join("[" + ", ".join(rule.keys) + "]" for rule in ci_class.identity)
+            rules = " or ".join("[" + ", ".join(rule.keys) + "]" for rule in ci_class.record_rules)
             result.reject(f"identity: missing identity keys: a {ci_class.name} needs {rules}")
             continue
         record, problems = check_record(len(raw_records), raw, schema)

@@ -8,6 +8,7 @@ look-up, and each kind of write one ``UNWIND`` statement.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
@@ -20,10 +21,12 @@ import orjson
 from neo4j import AsyncDriver, AsyncManagedTransaction
 from neo4j.exceptions import ConstraintError
 
+from cmdb_server import identification, provenance
 from cmdb_server.errors import ApiError, Forbidden
 from cmdb_server.intake import ChangedSince, IncomingReport
 from cmdb_server.reconcile import merge_attributes, native, seen_property, to_json
 from cmdb_server.repositories import ingest as repo
+from cmdb_server.repositories import merge as merges
 from schema import CIClass, CIStatus, Role, Schema, SourceKind
 from schema.report import Record, Report, ReportError
 
@@ -52,9 +55,15 @@ class ClassCounts:
 
 @dataclass
 class RelationCounts:
+    """What the report did to relations: ``started`` and ``ended`` are relations new to the
+    graph or gone from it; ``joined`` and ``left`` are relations other sources vouch for,
+    which this source now reports too, or no longer reports."""
+
     started: int = 0
     unchanged: int = 0
     ended: int = 0
+    joined: int = 0
+    left: int = 0
 
 
 @dataclass
@@ -68,6 +77,8 @@ class IngestSummary:
     cis: dict[str, str] = field(default_factory=dict)  # ref -> uid
     fingerprint: str | None = None  # what a short report names in same_as to say "nothing else changed"
     outcomes: dict[str, str] = field(default_factory=dict)  # ref -> created / updated / unchanged (not stored)
+    # ref -> how a host or device record was identified: rule, values, merges, suspected clones
+    identification: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +90,7 @@ class IngestSummary:
             "events": self.events,
             "cis": self.cis,
             "fingerprint": self.fingerprint,
+            "identification": self.identification,
         }
 
 
@@ -100,7 +112,7 @@ def _identity_label(ci_class: CIClass, schema: Schema) -> str:
 
 def default_name(record: Record) -> str:
     """A name for a CI its source gave none: the values of its first complete identity rule."""
-    for rule in record.ci_class.identity:
+    for rule in record.ci_class.record_rules:
         if all(k in record.identity for k in rule.keys):
             return " ".join(
                 str(record.identity[k]) for k in rule.keys if k != "domain" or record.identity[k] != "global"
@@ -149,6 +161,8 @@ class _Apply:
         )
         self.uids: dict[str, str] = {}
         self.events: list[dict[str, Any]] = []
+        self._children: dict[str, list[dict[str, Any]]] | None = None
+        self._pending: dict[str, dict[str, Any]] = {}
 
     @property
     def report(self) -> Report:
@@ -177,6 +191,7 @@ class _Apply:
             summary = IngestSummary(report_id=self.header.report_id, source=self.header.source_key, replayed=True)
             summary.classes.update({k: ClassCounts(**v) for k, v in replay["classes"].items()})
             summary.relations.update({k: RelationCounts(**v) for k, v in replay["relations"].items()})
+            summary.identification = replay.get("identification", {})
             summary.events = replay["events"]
             summary.cis = replay["cis"] if "cis" in replay else json.loads(state.get("cis", "{}"))
             summary.fingerprint = replay.get("fingerprint")
@@ -198,19 +213,20 @@ class _Apply:
             current = await self._identify(tx, level)
             await self._check_agent_binding(tx, level, current)
             await self._write(tx, level, current)
-        await self._relations(tx)
+        starts = await self._relations(tx, state)
         await repo.write_events(tx, self.events, self.now)
         self.summary.events = len(self.events)
         self.summary.cis = dict(self.uids)
         if self.header.complete:
             classes = {name: c.created + c.updated + c.unchanged for name, c in self.summary.classes.items()}
-            relations = {name: r.started + r.unchanged for name, r in self.summary.relations.items()}
+            relations = {name: r.started + r.unchanged + r.joined for name, r in self.summary.relations.items()}
             records = self.report.records
             hosts = [self.uids[r.ref] for r in records if r.parent_ref is None and r.ci_class.is_a("Host")]
             owned = sorted({self.uids[r.ref] for r in records if not r.ci_class.shared})
             state = {"fingerprint": self.incoming.fingerprint, "cis": json.dumps(self.uids)}
             state |= {"classes": json.dumps(classes), "relations": json.dumps(relations)}
             state |= {"hosts": json.dumps(hosts), "owned": json.dumps(owned), "collected_at": self.header.collected_at}
+            state |= {"starts": json.dumps(starts), "complete_at": self.now}
             await repo.save_source_state(tx, self.header.source_key, state)
         return await self._record(tx)
 
@@ -278,10 +294,20 @@ class _Apply:
         by_class: dict[str, list[Record]] = defaultdict(list)
         for record in level:
             by_class[record.ci_class.name].append(record)
+        reconciled = sorted(
+            name for name, rs in by_class.items() if self.schema.classes[name].reconciled and not rs[0].parent_ref
+        )
+        if reconciled:
+            await repo.claim_identifiers(
+                tx, [k for name in reconciled for r in by_class[name] for k in self._claims(r)], self.now
+            )
         for class_name, records in sorted(by_class.items()):
             ci_class = self.schema.classes[class_name]
             label = _identity_label(ci_class, self.schema)
-            for rule in ci_class.identity:
+            if class_name in reconciled:
+                await self._identify_reconciled(tx, ci_class, label, records, found)
+                continue
+            for rule in ci_class.record_rules:
                 rows = [
                     self._lookup_row(r, rule.keys)
                     for r in records
@@ -292,6 +318,106 @@ class _Apply:
                     found.update({ref: (props, labels, False) for ref, (props, labels) in matches.items()})
             await self._create(tx, ci_class, label, [r for r in records if r.ref not in found], found)
         return found
+
+    def _interfaces(self, record: Record) -> list[dict[str, Any]]:
+        """The attributes of the record's interfaces in this report."""
+        if self._children is None:
+            self._children = defaultdict(list)
+            for child in self.report.records:
+                if child.parent_ref is not None and child.ci_class.is_a("Interface"):
+                    self._children[child.parent_ref].append(child.attributes)
+        return self._children.get(record.ref, [])
+
+    def _identifiers(self, record: Record) -> tuple[dict[str, Any], list[list[Any] | None], list[list[str]]]:
+        """The record's usable identifier values, each rule's own key values, each rule's interface values."""
+        ci_class = record.ci_class
+        values = identification.record_values(ci_class, record.attributes)
+        nics = [
+            identification.interface_values(self._interfaces(record), rule.interface_keys[0])
+            if rule.interface_keys
+            else []
+            for rule in ci_class.identity
+        ]
+        return values, identification.rule_values(ci_class, values), nics
+
+    def _claims(self, record: Record) -> list[str]:
+        """Claim keys for the identifiers of a record (hashed: values may be long)."""
+        label = _identity_label(record.ci_class, self.schema)
+        _, keys, nics = self._identifiers(record)
+        rules = record.ci_class.identity
+        texts = [f"{label}|{rule.label}|{json.dumps(k)}" for rule, k in zip(rules, keys, strict=True) if k]
+        texts += [f"{label}|mac|{mac}" for values in nics for mac in values]
+        return [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+
+    async def _identify_reconciled(
+        self,
+        tx: AsyncManagedTransaction,
+        ci_class: CIClass,
+        label: str,
+        records: list[Record],
+        found: dict[str, Found],
+    ) -> None:
+        """Hosts and network devices: every rule at once, conflicts on strong identifiers
+        kept apart, and CIs a strong identifier shows to be one thing merged (identification.py)."""
+        rows, values_of = [], {}
+        for record in records:
+            values, keys, nics = self._identifiers(record)
+            values_of[record.ref] = values
+            rows.append({"ref": record.ref, "keys": keys, "nics": nics})
+        candidates: dict[str, list[identification.Candidate]] = defaultdict(list)
+        for row in await repo.identify_candidates(tx, label, list(ci_class.identity), rows):
+            props = dict(row["props"])
+            matched = row["matched"]
+            rule = ci_class.identity[row["rule"]]
+            shown = dict(zip(rule.keys, matched, strict=True)) if not rule.interface_keys else {
+                rule.interface_keys[0]: matched
+            }
+            candidates[row["ref"]].append(
+                identification.Candidate(props["uid"], props, tuple(row["labels"]), row["rule"], shown)
+            )
+        fresh = []
+        for record in records:
+            decision = identification.decide(ci_class, values_of[record.ref], candidates.get(record.ref, []))
+            explained: dict[str, Any] = {}
+            clones = sorted(c.uid for c, _ in decision.conflicts)
+            if clones:
+                explained["suspected_clones"] = [
+                    {**identification.explain(ci_class, c), "conflict": list(keys)} for c, keys in decision.conflicts
+                ]
+            if decision.target is None:
+                fresh.append(record)
+                explained["created"] = True
+                self._pending[record.ref] = explained
+                continue
+            target = decision.target
+            props = dict(target.props)
+            explained |= identification.explain(ci_class, target)
+            merged = []
+            for other in decision.merge:
+                evidence = {
+                    "report_id": self.header.report_id,
+                    "record": record.ref,
+                    "kept": identification.explain(ci_class, target),
+                    "merged": identification.explain(ci_class, other),
+                }
+                props = await merges.merge_into(
+                    tx, self.schema, target.uid, other.uid, self.now, self.header.source_key, evidence
+                )
+                merged.append(other.uid)
+            if merged:
+                explained["merged"] = merged
+            if clones:
+                props["__clones"] = clones
+            self.summary.identification[record.ref] = explained
+            found[record.ref] = (props, list(target.labels), False)
+        await self._create(tx, ci_class, label, fresh, found)
+        for record in fresh:
+            explained = self._pending.pop(record.ref)
+            explained["uid"] = found[record.ref][0]["uid"]
+            clones = [c["uid"] for c in explained.get("suspected_clones", [])]
+            if clones:
+                found[record.ref][0]["__clones"] = clones
+            self.summary.identification[record.ref] = explained
 
     def _key_row(self, record: Record, keys: tuple[str, ...]) -> dict[str, Any]:
         parent_uid = self.uids[record.parent_ref] if record.parent_ref else None
@@ -409,6 +535,11 @@ class _Apply:
                 outcome = "updated" if recorded or labels else "unchanged"
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
                 self.summary.outcomes[record.ref] = outcome
+            clones = props.get("__clones")
+            if clones:
+                known = set(props.get(identification.CLONES_PROPERTY) or ())
+                if not known.issuperset(clones):
+                    write[identification.CLONES_PROPERTY] = sorted(known | set(clones))
             if existing_class.shared and not created and not write:
                 continue  # nothing changed on a CI many hosts share: do not lock it for last_seen
             updates.append({"uid": uid, "props": write, "labels": labels or list(record.ci_class.labels[:1])})
@@ -433,7 +564,8 @@ class _Apply:
                 (k, relation.properties[k]) for k in rel_type.key_properties if relation.properties.get(k) is not None
             )
             props = {k: v for k, v in relation.properties.items() if k not in rel_type.key_properties}
-            by_type[relation.type][(self.uids[relation.from_ref], self.uids[relation.to_ref], key)] = props
+            ends = rel_type.ends(self.uids[relation.from_ref], self.uids[relation.to_ref])
+            by_type[relation.type][(*ends, key)] = props
         return by_type
 
     def _observations(self) -> set[tuple[str, Any, Any]]:
@@ -447,51 +579,76 @@ class _Apply:
                 seen.add((self.uids[relation.from_ref], address, relation.properties.get("port")))
         return seen
 
-    async def _relations(self, tx: AsyncManagedTransaction) -> None:
-        """Diff the report's edges against the source's: create the new, end the missing, leave the rest.
+    async def _relations(self, tx: AsyncManagedTransaction, state: dict[str, Any]) -> list[str]:
+        """Diff the report's edges against the graph's: one edge per relation, whoever reports it.
 
-        An edge the report repeats is not written at all, so a host's thousand INSTALLED
-        edges cost one read when nothing about them changed. Edges that start from a CI
-        created by this report are part of its creation and get no event of their own
-        (their first_seen says when they began).
+        A relation new to the graph is created (``started``); one other sources vouch for
+        gets this source added (``joined``); one it stops reporting loses it (``left``), and
+        ends when no source vouches for it any more (``ended``). Only starts and ends of
+        relations are history events, so a second source seeing what a first one reported
+        changes nothing in the history. An edge the report repeats is not written at all
+        (a host's thousand INSTALLED edges cost one read). Edges that start from a CI created
+        by this report are part of its creation and get no event of their own.
+
+        Returns the CIs this source's edges start from now, kept in its state so that the
+        next complete report finds what it no longer reports.
         """
         reported = self._reported_edges()
         observations = self._observations()
         created = {uid for uid, kind in ((e["ci_uid"], e["kind"]) for e in self.events) if kind == "created"}
         source = self.header.source_key
-        asked = [name for name in sorted(self.schema.relationships) if reported.get(name) or self.header.complete]
-        existing_by_type = await repo.source_edges(tx, asked, source)
+        complete = self.header.complete
+        asked = [name for name in sorted(self.schema.relationships) if reported.get(name) or complete]
+        starts = {edge_key[0] for rows in reported.values() for edge_key in rows}
+        starts |= {uid for uid, _, _ in observations}
+        previous = state.get("starts") or state.get("owned") if complete else None
+        if previous:
+            starts |= set(orjson.loads(previous))
+        existing_by_type = await repo.edges_from(tx, sorted(starts), asked)
+        now_starts: set[str] = set()
         for rel_name in sorted(self.schema.relationships):
             rows = reported.get(rel_name, {})
             counts = self.summary.relations[rel_name]
-            existing = existing_by_type.get(rel_name, [])
             known: dict[EdgeKey, dict[str, Any]] = {}
-            ended_rows, updates = [], []
+            updates, duplicates = [], []
             key_names = self.schema.relationships[rel_name].key_properties
-            for edge in existing:
+            for edge in existing_by_type.get(rel_name, []):
                 props = edge["props"]
                 key = tuple((k, props[k]) for k in key_names if props.get(k) is not None)
                 edge_key: EdgeKey = (edge["from_uid"], edge["to_uid"], key)
-                via = props.get("via")
-                if via is None:
+                if props.get("via") is None:
+                    twin = known.get(edge_key)
+                    if twin is not None:  # two edges of one relation (written before edges were shared)
+                        twin["props"] = provenance.fold(twin["props"], props)
+                        updates.append({"id": twin["id"], "props": twin["props"]})
+                        duplicates.append(edge["id"])
+                        continue
                     known[edge_key] = edge
                     if edge_key in rows:
                         continue
-                elif (edge["from_uid"], via, props.get("port")) in observations:
+                elif (edge["from_uid"], props["via"], props.get("port")) in observations:
+                    now_starts.add(edge["from_uid"])
                     continue  # derived from a connection the report still observes: lives as long as it
-                if props.get("ended_at") is not None or not self.header.complete:
+                if not complete or source not in provenance.sources_of(props):
                     continue
-                ended_rows.append(edge)
+                changes, ends = provenance.withdraw(props, source, self.now)
+                updates.append({"id": edge["id"], "props": changes})
+                if ends:
+                    counts.ended += 1
+                    self._event(edge["from_uid"], "relation_ended", rel_name, {"to": edge["to_uid"]}, None)
+                else:
+                    counts.left += 1
             new_edges: list[dict[str, Any]] = []
             for edge_key, props in sorted(rows.items(), key=lambda item: (item[0][0], item[0][1], repr(item[0][2]))):
                 from_uid, to_uid, key = edge_key
+                now_starts.add(from_uid)
                 found = known.get(edge_key)
                 if found is None:
                     new_edges.append(
                         {
                             "from_uid": from_uid,
                             "to_uid": to_uid,
-                            "props": {"source": source, **dict(key), **props},
+                            "props": provenance.new_edge(source, self.now, {**dict(key), **props}),
                         }
                     )
                     counts.started += 1
@@ -499,22 +656,17 @@ class _Apply:
                         self._event(from_uid, "relation_started", rel_name, None, {"to": to_uid, **dict(key)})
                     continue
                 stored = found["props"]
-                changed = {k: v for k, v in props.items() if stored.get(k) != v}
-                if stored.get("ended_at") is not None:
-                    changed["ended_at"] = None
-                    counts.started += 1
+                changes, outcome = provenance.vouch(stored, source, self.now, stamp=not complete)
+                changes |= {k: v for k, v in props.items() if stored.get(k) != v}
+                setattr(counts, outcome, getattr(counts, outcome) + 1)
+                if outcome == "started":
                     self._event(from_uid, "relation_started", rel_name, None, {"to": to_uid, **dict(key)})
-                else:
-                    counts.unchanged += 1
-                if changed:
-                    updates.append({"id": found["id"], "props": changed})
+                if changes:
+                    updates.append({"id": found["id"], "props": changes})
             await repo.create_edges(tx, rel_name, new_edges, self.now)
             await repo.set_edge_properties(tx, updates)
-            await repo.end_edges(tx, [edge["id"] for edge in ended_rows], self.now)
-            counts.ended += len(ended_rows)
-            for edge in ended_rows:
-                self._event(edge["from_uid"], "relation_ended", rel_name, {"to": edge["to_uid"]}, None)
-            if not (counts.started or counts.unchanged or counts.ended):
+            await repo.delete_edges(tx, duplicates)
+            if not any(vars(counts).values()):
                 del self.summary.relations[rel_name]
         ip_uids = [self.uids[r.ref] for r in self.report.records if r.ci_class.is_a("IPAddress")]
         if ip_uids:
@@ -527,6 +679,7 @@ class _Apply:
                     None,
                     {"to": row["to_uid"], "port": row["port"]},
                 )
+        return sorted(now_starts)
 
 
 async def ingest_report(

@@ -28,6 +28,13 @@ class IndexKind(StrEnum):
 REPORT_LABEL = "IngestedReport"
 """Label of the nodes recording each report applied, by its id (a replay is applied once)."""
 
+ALIAS_LABEL = "CIAlias"
+"""Label of the nodes that keep a merged CI's uid resolving to the CI it was merged into."""
+
+CLAIM_LABEL = "IdentityClaim"
+"""Label of the lock nodes a report takes on the identifiers it creates a CI by, so that two
+sources reporting one new machine at once wait for each other instead of making two CIs."""
+
 EVENT_LABEL = "Event"
 """Label of history events: one per attribute change, relation started or ended, status change."""
 
@@ -72,19 +79,25 @@ def derive_index_specs(schema: Schema) -> list[IndexSpec]:
         _spec(IndexKind.RANGE, EVENT_LABEL, ("at",)),
         _spec(IndexKind.UNIQUE, "Counter", ("name",)),
         _spec(IndexKind.UNIQUE, "SourceState", ("source",)),
+        _spec(IndexKind.UNIQUE, ALIAS_LABEL, ("uid",)),
+        _spec(IndexKind.RANGE, ALIAS_LABEL, ("into",)),
+        _spec(IndexKind.UNIQUE, CLAIM_LABEL, ("key",)),
         _spec(IndexKind.UNIQUE, "WebhookSubscription", ("id",)),
         _spec(IndexKind.UNIQUE, "WebhookDelivery", ("id",)),
         _spec(IndexKind.RANGE, "WebhookDelivery", ("state", "next_at")),
         _spec(IndexKind.RANGE, "WebhookDelivery", ("subscription_id", "created_at")),
         *(_spec(IndexKind.UNIQUE, label, ("id",)) for label in RECORD_LABELS),
     ]
-    # Ending what a source no longer reports looks its edges up by source.
-    specs += [_spec(IndexKind.RANGE, rel, ("source",), on_relationship=True) for rel in schema.relationships]
+    interface_keys: set[str] = set()
     for ci_class in schema.classes.values():
         if not _declares_own_identity(ci_class, schema):
             continue
         scope: tuple[str, ...] = (PARENT_UID,) if ci_class.dependent else ()
         for rule in ci_class.identity:
-            kind = IndexKind.UNIQUE if rule.unique else IndexKind.RANGE
-            specs.append(_spec(kind, ci_class.name, (*scope, *rule.keys)))
+            interface_keys.update(rule.interface_keys)
+            if rule.keys:
+                kind = IndexKind.UNIQUE if rule.unique else IndexKind.RANGE
+                specs.append(_spec(kind, ci_class.name, (*scope, *rule.keys)))
+    # Identification by a shared MAC looks interfaces up by it.
+    specs += [_spec(IndexKind.RANGE, "Interface", (key,)) for key in sorted(interface_keys)]
     return specs

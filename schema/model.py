@@ -29,7 +29,17 @@ PARENT_UID = "parent_uid"
 SYSTEM_PROPERTIES: tuple[str, ...] = ("uid", "class", "status", "first_seen", "last_seen", PARENT_UID)
 """Properties the CMDB itself manages on every CI node; no class may declare them."""
 
-EDGE_SYSTEM_PROPERTIES: tuple[str, ...] = ("source", "first_seen", "last_seen", "ended_at", "report_id")
+EDGE_SYSTEM_PROPERTIES: tuple[str, ...] = (
+    "source",
+    "sources",
+    "ended_sources",
+    "seen_by",
+    "first_seen",
+    "last_seen",
+    "ended_at",
+    "report_id",
+    "via",
+)
 """Properties the CMDB manages on every relationship; no relationship type may declare them."""
 
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -50,10 +60,30 @@ class Attribute:
 
 @dataclass(frozen=True)
 class IdentityRule:
-    """One set of keys that identifies a CI when a record has all of them."""
+    """One set of keys that identifies a CI when a record has all of them.
+
+    ``strong``: the keys name one real thing and never another (a machine-id, a serial):
+    a CI holding other values for them is another thing, whatever weaker rule matches it.
+    ``interface_keys``: the rule also matches on any value of these keys shared by one of the
+    record's interfaces and one of the CI's (a physical interface's MAC), as well as on
+    ``keys`` when it has any (a combination).
+    """
 
     keys: tuple[str, ...]
     unique: bool = False
+    strong: bool = False
+    interface_keys: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How the server names the rule when it explains a match."""
+        parts = list(self.keys) + [f"interface {k}" for k in self.interface_keys]
+        return " + ".join(parts)
+
+    @property
+    def by_record_keys(self) -> bool:
+        """A record's own keys can satisfy the rule (it needs no interface)."""
+        return bool(self.keys) and not self.interface_keys
 
 
 @dataclass(frozen=True)
@@ -92,6 +122,21 @@ class CIClass:
     def dependent(self) -> bool:
         return self.parent_ci is not None
 
+    @property
+    def record_rules(self) -> tuple[IdentityRule, ...]:
+        """The identity rules a record satisfies with its own keys (one of them is required)."""
+        return tuple(rule for rule in self.identity if rule.by_record_keys)
+
+    @property
+    def strong_rules(self) -> tuple[IdentityRule, ...]:
+        return tuple(rule for rule in self.identity if rule.strong)
+
+    @property
+    def reconciled(self) -> bool:
+        """Identified by weighing every rule (strong keys, interfaces) rather than the first that
+        matches: top-level CIs that several kinds of source see (hosts, network devices)."""
+        return any(rule.strong or rule.interface_keys for rule in self.identity)
+
     @cached_property
     def volatile_attributes(self) -> frozenset[str]:
         """Attributes that change all the time (used space): out of fingerprints and history."""
@@ -111,6 +156,13 @@ class RelationshipType:
     properties: Mapping[str, Attribute] = field(default_factory=dict)
     key_properties: tuple[str, ...] = ()  # tell apart two edges of this type between the same CIs
     stops_at: tuple[str, ...] = ()  # classes that impact does not enter through this type
+    symmetric: bool = False  # a->b and b->a are one relation (a link seen from either end): one edge
+
+    def ends(self, from_uid: str, to_uid: str) -> tuple[str, str]:
+        """The edge's stored direction: a symmetric relation is kept from the lower uid."""
+        if self.symmetric and to_uid < from_uid:
+            return to_uid, from_uid
+        return from_uid, to_uid
 
     def propagates(self, outgoing: bool) -> bool:
         """Whether trouble on one end reaches the other: from the source (outgoing) or the target."""
@@ -226,17 +278,24 @@ def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
 
         if "identity" in raw:
             identity = tuple(
-                IdentityRule(keys=tuple(rule["keys"]), unique=bool(rule.get("unique", False)))
+                IdentityRule(
+                    keys=tuple(rule.get("keys", ())),
+                    unique=bool(rule.get("unique", False)),
+                    strong=bool(rule.get("strong", False)),
+                    interface_keys=tuple(rule.get("interface_keys", ())),
+                )
                 for rule in raw["identity"]
             )
         else:
             identity = parent.identity if parent else ()
         for i, rule in enumerate(identity):
-            if not rule.keys:
+            if not rule.keys and not rule.interface_keys:
                 raise SchemaError(f"{where}.identity[{i}]: an identity rule needs at least one key")
             for key in rule.keys:
                 if key not in attributes:
                     raise SchemaError(f"{where}.identity[{i}]: key {key!r} is not an attribute of {name}")
+            if rule.interface_keys and (rule.unique or "Interface" not in raw_classes):
+                raise SchemaError(f"{where}.identity[{i}]: an interface rule needs the Interface class; never unique")
 
         if "precedence" in raw:
             try:
@@ -290,8 +349,12 @@ def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
     for class_name in raw_classes:
         build(class_name, ())
     for ci_class in built.values():
-        if not ci_class.abstract and not ci_class.identity:
-            raise SchemaError(f"classes.{ci_class.name}: a concrete class needs at least one identity rule")
+        if not ci_class.abstract and not ci_class.record_rules:
+            raise SchemaError(f"classes.{ci_class.name}: a concrete class needs an identity rule of its own keys")
+        for i, rule in enumerate(ci_class.identity):
+            for key in rule.interface_keys:
+                if key not in built["Interface"].attributes:
+                    raise SchemaError(f"classes.{ci_class.name}.identity[{i}]: {key!r} is not an Interface attribute")
         if ci_class.parent_ci is not None:
             for parent_class in ci_class.parent_ci.classes:
                 if parent_class not in built:
@@ -333,6 +396,7 @@ def _build_relationships(
             properties=properties,
             key_properties=tuple(p for p, p_raw in raw.get("properties", {}).items() if p_raw.get("key")),
             stops_at=tuple(raw.get("stops_at", ())),
+            symmetric=bool(raw.get("symmetric", False)),
         )
         for class_name in relationships[name].stops_at:
             if class_name not in classes:

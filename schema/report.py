@@ -288,8 +288,8 @@ def _check_record(index: int, raw: Any, schema: Schema, problems: _Problems) -> 
     if not ok:
         return None
     identity = {k: v for k, v in checked["identity"].items() if v is not None}
-    if not any(all(key in identity for key in rule.keys) for rule in ci_class.identity):
-        rules = " or ".join("[" + ", ".join(rule.keys) + "]" for rule in ci_class.identity)
+    if not any(all(key in identity for key in rule.keys) for rule in ci_class.record_rules):
+        rules = " or ".join("[" + ", ".join(rule.keys) + "]" for rule in ci_class.record_rules)
         problems.add(f"{path}.identity", f"missing identity keys: a {ci_class.name} needs {rules}")
         return None
     for key, value in identity.items():

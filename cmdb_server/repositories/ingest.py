@@ -161,24 +161,92 @@ async def write_events(tx: AsyncManagedTransaction, events: list[dict[str, Any]]
         await tx.run("UNWIND $events AS e CREATE (ev:Event) SET ev = e, ev.at = $at", events=events, at=at)
 
 
-async def source_edges(
-    tx: AsyncManagedTransaction, rel_types: list[str], source: str
+async def edges_from(
+    tx: AsyncManagedTransaction, starts: list[str], rel_types: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every edge of the given types a source has reported (ended ones too): type -> its
-    edges' ends, properties and id. One statement for all types: a round trip per type
-    was a tenth of a new host's report."""
-    if not rel_types:
+    """Every edge of the given types (ended ones too) that starts at one of the CIs ``starts``,
+    whichever sources vouch for it: type -> its edges' ends, properties and id.
+
+    A source's edges are found from the CIs they start at (its last report's and this
+    one's), not by a property: one edge holds every source's view, and expanding a host's
+    edges is cheaper than an index seek per source.
+    """
+    if not rel_types or not starts:
         return {}
-    parts = [
-        f"""MATCH (a:CI)-[r:{quote(rel_type)} {{source: $source}}]->(b:CI)
-            RETURN type(r) AS type, a.uid AS from_uid, b.uid AS to_uid, properties(r) AS props, elementId(r) AS id"""
-        for rel_type in rel_types
-    ]
-    result = await tx.run("CALL {\n" + "\nUNION ALL\n".join(parts) + "\n} RETURN *", source=source)
+    result = await tx.run(
+        """
+        UNWIND $starts AS uid
+        MATCH (a:CI {uid: uid})-[r]->(b:CI)
+        WHERE type(r) IN $types
+        RETURN type(r) AS type, a.uid AS from_uid, b.uid AS to_uid, properties(r) AS props, elementId(r) AS id
+        """,
+        starts=sorted(set(starts)),
+        types=rel_types,
+    )
     edges: dict[str, list[dict[str, Any]]] = {rel_type: [] for rel_type in rel_types}
     async for row in result:
         edges[row["type"]].append({k: row[k] for k in ("from_uid", "to_uid", "props", "id")})
     return edges
+
+
+async def delete_edges(tx: AsyncManagedTransaction, ids: list[str]) -> None:
+    """Delete edges by element id (duplicates of one relation, folded into one)."""
+    if ids:
+        await tx.run("UNWIND $ids AS id MATCH ()-[r]->() WHERE elementId(r) = id DELETE r", ids=ids)
+
+
+async def claim_identifiers(tx: AsyncManagedTransaction, keys: list[str], now: datetime) -> None:
+    """Write-lock one claim node per identifier a report identifies a CI by (made on first use).
+
+    Two reports naming one machine by a shared identifier (a MAC, a machine-id) wait for
+    each other here, before either looks the machine up: the second finds the CI the
+    first created instead of creating another. Keys are sorted so that reports lock them
+    in one order.
+    """
+    if keys:
+        await tx.run(
+            "UNWIND $keys AS k MERGE (c:IdentityClaim {key: k}) SET c.at = $now", keys=sorted(set(keys)), now=now
+        )
+
+
+async def identify_candidates(
+    tx: AsyncManagedTransaction, label: str, rules: list[Any], rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every CI each identity rule finds for each record: rows of {ref, keys, nics}, ``keys[i]``
+    the values of rule i's own keys (or null), ``nics[i]`` the record's interface values for
+    rule i (a list, empty when the rule has no interface keys). One statement for all rules.
+
+    Returns {ref, rule, props, labels, matched}: ``matched`` the values the rule matched on.
+    """
+    parts = []
+    for i, rule in enumerate(rules):
+        own = " AND ".join(f"n.{quote(k)} = row.keys[{i}][{j}]" for j, k in enumerate(rule.keys))
+        if rule.interface_keys:
+            key = quote(rule.interface_keys[0])
+            parts.append(
+                f"""
+                UNWIND $rows AS row
+                WITH row WHERE size(row.nics[{i}]) > 0 {f"AND row.keys[{i}] IS NOT NULL" if rule.keys else ""}
+                UNWIND row.nics[{i}] AS v
+                MATCH (x:Interface {{{key}: v}}) WHERE x.physical IS NULL OR x.physical = true
+                MATCH (n:CI {{uid: x.{quote("parent_uid")}}}) WHERE n:{quote(label)} {f"AND {own}" if own else ""}
+                RETURN row.ref AS ref, {i} AS rule, properties(n) AS props, labels(n) AS labels,
+                       collect(DISTINCT v) AS matched
+                """
+            )
+        else:
+            key_map = ", ".join(f"{quote(k)}: row.keys[{i}][{j}]" for j, k in enumerate(rule.keys))
+            parts.append(
+                f"""
+                UNWIND $rows AS row
+                WITH row WHERE row.keys[{i}] IS NOT NULL
+                MATCH (n:{quote(label)} {{{key_map}}})
+                RETURN row.ref AS ref, {i} AS rule, properties(n) AS props, labels(n) AS labels,
+                       row.keys[{i}] AS matched
+                """
+            )
+    result = await tx.run("CALL () {" + "\nUNION ALL\n".join(parts) + "} RETURN *", rows=rows)
+    return [dict(row) async for row in result]
 
 
 async def create_edges(tx: AsyncManagedTransaction, rel_type: str, rows: list[dict[str, Any]], now: datetime) -> None:
@@ -217,14 +285,6 @@ async def set_edge_properties(tx: AsyncManagedTransaction, rows: list[dict[str, 
         )
 
 
-async def end_edges(tx: AsyncManagedTransaction, ids: list[str], now: datetime) -> None:
-    """End edges by element id."""
-    if ids:
-        await tx.run(
-            "UNWIND $ids AS id MATCH ()-[r]->() WHERE elementId(r) = id SET r.ended_at = $now", ids=ids, now=now
-        )
-
-
 async def resolve_observed_dependencies(
     tx: AsyncManagedTransaction, ip_uids: list[str], now: datetime
 ) -> list[dict[str, Any]]:
@@ -233,8 +293,8 @@ async def resolve_observed_dependencies(
     An agent that sees ``process -> 10.0.0.5:5432`` reports a DEPENDS_ON edge to the
     IPAddress CI with ``port``. Once some host reports that address on an interface and a
     service listening on that port (on the address or on all addresses), the client
-    gets a DEPENDS_ON edge to that service, under the same source as the observation so
-    it ends with it. Runs for the addresses a report touched, from either side.
+    gets a DEPENDS_ON edge to that service, vouched for by the sources of the observation
+    (``via`` names the address), so it ends with it. Runs for the addresses a report touched, from either side.
 
     The address is sought by ``CI.uid`` and the service reached through its host: with
     ``IPAddress {uid}`` or ``ListeningService {parent_uid, port}`` (no index of their own)
@@ -250,12 +310,15 @@ async def resolve_observed_dependencies(
         MATCH (service:ListeningService)-[:RUNS_ON]->(server)
         WHERE service.parent_uid = server.uid AND service.port = seen.port
           AND service.address IN [ip.address, '0.0.0.0', '::']
-        MERGE (client)-[r:DEPENDS_ON {source: seen.source, port: seen.port}]->(service)
-        ON CREATE SET r.first_seen = $now
+        MERGE (client)-[r:DEPENDS_ON {port: seen.port}]->(service)
+        ON CREATE SET r.first_seen = $now, r.sources = []
         WITH client, service, seen, ip, r, r.first_seen = $now OR r.ended_at IS NOT NULL AS started
-        SET r.last_seen = $now, r.ended_at = null, r.via = ip.address
+        WITH client, service, seen, ip, r, started,
+             CASE WHEN r.ended_at IS NULL THEN coalesce(r.sources, []) ELSE [] END AS before
+        SET r.sources = before + [s IN coalesce(seen.sources, [seen.source]) WHERE s IS NOT NULL AND NOT s IN before],
+            r.last_seen = $now, r.ended_at = null, r.via = ip.address
         WITH client, service, r WHERE started
-        RETURN client.uid AS from_uid, service.uid AS to_uid, r.source AS source, r.port AS port
+        RETURN client.uid AS from_uid, service.uid AS to_uid, r.port AS port
         """,
         ip_uids=ip_uids,
         now=now,
@@ -335,6 +398,9 @@ async def apply_unchanged(
         CREATE (r:IngestedReport {report_id: $report.report_id, source: $report.source,
                                   collected_at: $report.collected_at, received_at: $seen.last_seen,
                                   summary: $report.summary})
+        WITH r
+        MATCH (s:SourceState {source: $report.source})
+        SET s.complete_at = $seen.last_seen
         WITH r
         CALL {
             UNWIND $volatile AS row

@@ -157,8 +157,8 @@ async def create_ci(
         attributes = check_attributes(ci_class, body.attributes)
     except AttributeValueError as exc:
         raise Unprocessable(exc.message, field=f"attributes.{exc.field}") from None
-    if not any(all(attributes.get(k) is not None for k in rule.keys) for rule in ci_class.identity):
-        rules = " or ".join("[" + ", ".join(rule.keys) + "]" for rule in ci_class.identity)
+    if not any(all(attributes.get(k) is not None for k in rule.keys) for rule in ci_class.record_rules):
+        rules = " or ".join("[" + ", ".join(rule.keys) + "]" for rule in ci_class.record_rules)
         raise Unprocessable(f"missing identity keys: a {ci_class.name} needs {rules}", field="attributes")
     if ci_class.dependent and body.parent_uid is None:
         raise Unprocessable(f"a {ci_class.name} needs parent_uid", field="parent_uid")
