@@ -137,3 +137,20 @@ def is_host_scoped(address: str) -> bool:
     """Loopback and link-local addresses mean something only on one host (or one link)."""
     parsed = ipaddress.ip_address(address)
     return parsed.is_loopback or parsed.is_link_local or parsed.is_unspecified
+
+
+def parse_cgroup_unit(text: str) -> str | None:
+    """/proc/<pid>/cgroup: the systemd service unit the process runs in, if any.
+
+    cgroup v2 has one line ``0::/system.slice/nginx.service``; v1 has a ``name=systemd``
+    hierarchy line. Only ``.service`` units count (a login session's ``.scope`` does not).
+    """
+    for line in text.splitlines():
+        _, _, rest = line.partition(":")
+        hierarchy, _, path = rest.partition(":")
+        if hierarchy not in ("", "name=systemd"):
+            continue
+        for part in reversed(path.split("/")):
+            if part.endswith(".service"):
+                return part
+    return None

@@ -99,6 +99,7 @@ def build_report(
                         "mtu": nic.get("mtu"),
                         "speed_mbps": nic.get("speed_mbps"),
                         "oper_status": nic.get("oper_status"),
+                        "physical": nic.get("physical"),
                         "addresses": [f"{a['address']}/{a['prefix_length']}" for a in nic.get("addresses", [])],
                     }
                 ),
@@ -163,17 +164,25 @@ def build_report(
             }
         )
     tcp_listeners = {k: v for k, v in listeners.items() if v.startswith("svc:tcp:")}
-    for conn in sockets.get("connections", []):
-        proc_ref = f"proc:{conn['process_name']}"
+    for program in sockets.get("programs", []):
+        identity = {"unit": program["unit"]} if program.get("unit") else {"listens": program["listens"]}
+        label = program["unit"] or f"{program['process_name']} ({program['listens']})"
         add(
             {
-                "ref": proc_ref,
+                "ref": f"proc:{program['key']}",
                 "class": "SoftwareInstance",
                 "parent": HOST_REF,
-                "identity": {"name": conn["process_name"]},
-                "attributes": drop_none({"executable": conn.get("executable"), "user": conn.get("user")}),
+                "identity": identity,
+                "attributes": drop_none(
+                    {
+                        "name": label,
+                        **{k: program.get(k) for k in ("process_name", "listens", "executable", "user")},
+                    }
+                ),
             }
         )
+    for conn in sockets.get("connections", []):
+        proc_ref = f"proc:{conn['program']}"
         remote, port = conn["remote_address"], conn["remote_port"]
         if remote in own_addresses or ipaddress.ip_address(remote).is_loopback:
             target = _local_listener(tcp_listeners, remote, port)

@@ -53,6 +53,7 @@ class ProcessInfo:
     name: str
     executable: str | None
     user: str | None
+    ppid: int | None = None  # the parent process: a worker belongs to the program that started it
 
 
 class System(Protocol):
@@ -173,9 +174,10 @@ class LiveSystem:
                     user = proc.username()
                 except (psutil.AccessDenied, KeyError):
                     user = None
+                ppid = proc.ppid() or None
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return None
-        return ProcessInfo(name=name, executable=exe, user=user)
+        return ProcessInfo(name=name, executable=exe, user=user, ppid=ppid)
 
     def platform(self) -> dict[str, str]:
         import platform

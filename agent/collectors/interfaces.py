@@ -33,6 +33,10 @@ class InterfacesCollector(Collector):
                         }
                     )
             stat = stats.get(nic)
+            # A hardware port has a device behind it in sysfs; a bridge, veth, tunnel or loopback
+            # has none. Without sysfs (not Linux) it is unknown.
+            known = system.read_text(f"/sys/class/net/{nic}/type") is not None
+            physical = system.read_text(f"/sys/class/net/{nic}/device/uevent") is not None if known else None
             interfaces.append(
                 {
                     "name": nic,
@@ -40,6 +44,7 @@ class InterfacesCollector(Collector):
                     "mtu": stat.mtu if stat else None,
                     "speed_mbps": stat.speed_mbps if stat and stat.speed_mbps > 0 else None,
                     "oper_status": ("up" if stat.isup else "down") if stat else "unknown",
+                    "physical": physical,
                     "addresses": ips,
                 }
             )

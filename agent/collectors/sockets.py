@@ -1,42 +1,140 @@
-"""Listening services, and the outgoing connections that become dependencies.
+"""Listening services, the long-running programs behind them, and the outgoing connections
+that become dependencies.
+
+A program is a CI only when it runs for good: a process under a service manager (a
+systemd ``.service`` unit) or one holding a listening socket. A process that is neither
+(a worker, a child) belongs to the nearest ancestor that is one; a short-lived client
+(pip, curl, an SSH session) belongs to none and is not recorded, nor are its connections.
+A program is identified by its unit, else by the ports it listens on: two processes
+cannot listen on one port, so three Python servers on three ports are three programs,
+while one program's processes that share their sockets (nginx's workers) are one. SSH
+discovery derives the same from ``ps``, ``ss`` and the cgroups (``long_running_programs``).
 
 Established TCP connections are kept only from the client side (the local port is not
-one this host listens on) and aggregated to (process, remote address, remote port).
+one this host listens on) and aggregated to (program, remote address, remote port).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from agent.collectors.base import Collector, Facts
-from agent.parsers import canonical_address
+from agent.parsers import canonical_address, parse_cgroup_unit
 from agent.system import ProcessInfo, System
+
+EPHEMERAL_PORTS_START = 32768
+"""UDP sockets bound at or above this port are a client's (a resolver's), not a service's."""
+
+MAX_ANCESTORS = 32
+
+
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    name: str
+    executable: str | None
+    user: str | None
+    ppid: int | None
+    unit: str | None
+
+
+def listen_key(protocol: str, port: int) -> str | None:
+    """How a listening socket counts in a program's identity: tcp/80; None for a client's UDP port."""
+    if protocol == "udp" and port >= EPHEMERAL_PORTS_START:
+        return None
+    return f"{protocol}/{port}"
+
+
+def long_running_programs(
+    processes: Mapping[int, Process], listening: Mapping[int, Iterable[str]], connected: Iterable[int] = ()
+) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """The long-running programs behind the sockets of a host (pure), and each socket holder's key.
+
+    ``listening``: pid -> its listening sockets as ``listen_key`` gives them; ``connected``:
+    pids with outgoing connections; ``processes``: those and their ancestors. A program
+    with no socket at all (a cron daemon) is not looked for: the CMDB records what serves
+    or depends on something. A program's key
+    is ``unit:<unit>`` or ``listens:<ports>``; the programs come back as dicts of the
+    SoftwareInstance attributes, with ``key``.
+    """
+    ports = {pid: sorted(set(keys), key=_port_order) for pid, keys in listening.items() if keys}
+
+    def root(pid: int) -> int | None:
+        """The process a socket holder's program is named after: itself when it is in a unit
+        or listens, else the nearest listening ancestor outside any unit (a process started
+        from a unit's process but outside its cgroup, as a login shell is from sshd, is not
+        that unit's)."""
+        process = processes.get(pid)
+        for _ in range(MAX_ANCESTORS):
+            if process is None or (process.unit and process.pid != pid):
+                return None
+            if process.unit or ports.get(process.pid):
+                return process.pid
+            process = processes.get(process.ppid) if process.ppid is not None else None
+        return None
+
+    key_of: dict[int, str] = {}
+    members: dict[str, list[Process]] = defaultdict(list)
+    for pid in sorted({*ports, *connected}):
+        top = root(pid)
+        if top is None:
+            continue
+        process = processes[top]
+        key = f"unit:{process.unit}" if process.unit else "listens:" + ",".join(ports[top])
+        key_of[pid] = key
+        members[key].append(processes[pid])
+    programs = []
+    for key, procs in sorted(members.items()):
+        main = procs[0]  # the lowest pid: the one that started the others, as a rule
+        listens = sorted({k for p in procs for k in ports.get(p.pid, ())}, key=_port_order)
+        programs.append(
+            {
+                "key": key,
+                "unit": main.unit,
+                "process_name": main.name,
+                "listens": ",".join(listens) or None,
+                "executable": main.executable,
+                "user": main.user,
+            }
+        )
+    return programs, key_of
+
+
+def _port_order(key: str) -> tuple[str, int]:
+    protocol, _, port = key.partition("/")
+    return protocol, int(port)
 
 
 class SocketsCollector(Collector):
     name = "sockets"
 
     def collect(self, system: System, facts: Facts) -> dict[str, Any]:
-        processes: dict[int, ProcessInfo | None] = {}
+        infos: dict[int, ProcessInfo | None] = {}
 
         def proc(pid: int | None) -> ProcessInfo | None:
             if pid is None:
                 return None
-            if pid not in processes:
-                processes[pid] = system.process(pid)
-            return processes[pid]
+            if pid not in infos:
+                infos[pid] = system.process(pid)
+            return infos[pid]
 
         sockets = system.sockets()
         listeners: dict[tuple[str, str, int], dict[str, Any]] = {}
+        listening: dict[int, set[str]] = defaultdict(set)
         for sock in sockets:
-            listening = (sock.protocol == "tcp" and sock.status == "LISTEN") or (
+            is_listening = (sock.protocol == "tcp" and sock.status == "LISTEN") or (
                 sock.protocol == "udp" and sock.remote_address is None
             )
-            if not listening:
+            if not is_listening:
                 continue
             key = (sock.protocol, canonical_address(sock.local_address), sock.local_port)
             info = proc(sock.pid)
+            counted = listen_key(sock.protocol, sock.local_port)
+            if sock.pid is not None and counted:
+                listening[sock.pid].add(counted)
             listeners.setdefault(
                 key,
                 {
@@ -49,35 +147,47 @@ class SocketsCollector(Collector):
                 },
             )
         tcp_listen_ports = {port for protocol, _, port in listeners if protocol == "tcp"}
-        connections: Counter[tuple[str, str | None, str | None, str, int]] = Counter()
+        outgoing: list[tuple[int, str, int]] = []
         for sock in sockets:
             if sock.protocol != "tcp" or sock.status != "ESTABLISHED" or sock.remote_address is None:
                 continue
-            if sock.local_port in tcp_listen_ports:
-                continue  # the server's end of a connection someone made to us
-            info = proc(sock.pid)
-            if info is None or sock.remote_port is None:
-                continue
-            connections[
-                (
-                    info.name,
-                    info.executable,
-                    info.user,
-                    canonical_address(sock.remote_address),
-                    sock.remote_port,
-                )
-            ] += 1
+            if sock.local_port in tcp_listen_ports or sock.pid is None or sock.remote_port is None:
+                continue  # the server's end of a connection someone made to us, or no process known
+            outgoing.append((sock.pid, canonical_address(sock.remote_address), sock.remote_port))
+        processes = self._processes(system, proc, {*listening, *(pid for pid, _, _ in outgoing)})
+        programs, key_of = long_running_programs(processes, listening, {pid for pid, _, _ in outgoing})
+        connections: Counter[tuple[str, str, int]] = Counter()
+        for pid, address, port in outgoing:
+            if pid in key_of:
+                connections[(key_of[pid], address, port)] += 1
         return {
             "listeners": sorted(listeners.values(), key=lambda s: (s["protocol"], s["address"], s["port"])),
-            "connections": [
-                {
-                    "process_name": name,
-                    "executable": exe,
-                    "user": user,
-                    "remote_address": address,
-                    "remote_port": port,
-                    "count": count,
-                }
-                for (name, exe, user, address, port), count in sorted(connections.items(), key=str)
-            ],
+            "programs": programs,
+            "connections": program_connections(connections),
         }
+
+    @staticmethod
+    def _processes(system: System, proc: Any, pids: set[int]) -> dict[int, Process]:
+        """The processes with sockets and their ancestors, each with its service unit."""
+        found: dict[int, Process] = {}
+        todo = sorted(pids)
+        while todo:
+            pid = todo.pop()
+            if pid in found:
+                continue
+            info = proc(pid)
+            if info is None:
+                continue
+            unit = parse_cgroup_unit(system.read_text(f"/proc/{pid}/cgroup") or "")
+            found[pid] = Process(pid, info.name, info.executable, info.user, info.ppid, unit)
+            if info.ppid and info.ppid not in found and len(found) < 10_000:
+                todo.append(info.ppid)
+        return found
+
+
+def program_connections(connections: Mapping[tuple[str, str, int], int]) -> list[dict[str, Any]]:
+    """Connections aggregated per (program key, remote address, remote port), in a stable order."""
+    return [
+        {"program": key, "remote_address": address, "remote_port": port, "count": count}
+        for (key, address, port), count in sorted(connections.items())
+    ]

@@ -134,6 +134,9 @@ def build_device_report(
                         "oper_status": nic["oper_status"],
                         "if_index": nic["if_index"],
                         "if_type": nic["if_type"],
+                        # SNMP cannot tell a hardware port from a virtual one of the same type (a
+                        # bridge is ethernetCsmacd too): it says false only where the type does.
+                        "physical": False if nic["if_type"] in parsers.VIRTUAL_IF_TYPES else None,
                         "description": nic["alias"],
                         "addresses": [f"{a['address']}/{a['prefix_length']}" for a in nic["addresses"]],
                     }

@@ -29,6 +29,8 @@ IF_TYPES = {
     117: "gigabitEthernet",
     56: "fibreChannel",
 }
+VIRTUAL_IF_TYPES = frozenset({"softwareLoopback", "propVirtual", "tunnel", "l2vlan", "l3ipvlan"})
+"""Interface types that are no hardware port: their MAC (if any) identifies no device."""
 OPER_STATUS = {1: "up", 2: "down", 7: "down"}  # 7: lowerLayerDown; the rest is "unknown"
 IF_SPEED_SATURATED = 4_294_967_295
 

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.parsers import canonical_address
+from agent.parsers import canonical_address, parse_cgroup_unit
 
 
 def parse_uname(text: str) -> dict[str, str | None]:
@@ -130,13 +130,13 @@ def _split_endpoint(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _process(users: str) -> str | None:
-    match = _USERS.search(users)
-    return match.group(1) if match else None
+def _users(users: str) -> list[tuple[str, int]]:
+    """(process name, pid) of every process holding the socket, from ss's ``users:(...)``."""
+    return [(name, int(pid)) for name, pid in _USERS.findall(users)]
 
 
 def parse_ss_listeners(text: str) -> list[dict[str, Any]]:
-    """``ss -Htulnp``: listening TCP sockets and bound UDP sockets with their process."""
+    """``ss -Htulnp``: listening TCP sockets and bound UDP sockets with their process(es)."""
     listeners: dict[tuple[str, str, int], dict[str, Any]] = {}
     for line in text.splitlines():
         fields = line.split(None, 6)
@@ -148,26 +148,29 @@ def parse_ss_listeners(text: str) -> list[dict[str, Any]]:
         address, port = _split_endpoint(fields[4])
         address = canonical_address("0.0.0.0" if address == "*" else address)  # noqa: S104
         key = (protocol, address, port)
+        users = _users(fields[6]) if len(fields) > 6 else []
         listeners.setdefault(
             key,
             {
                 "protocol": protocol,
                 "address": address,
                 "port": port,
-                "process_name": _process(fields[6]) if len(fields) > 6 else None,
+                "process_name": users[0][0] if users else None,
                 "executable": None,
                 "user": None,
+                "pids": sorted({pid for _, pid in users}),
             },
         )
     return sorted(listeners.values(), key=lambda s: (s["protocol"], s["address"], s["port"]))
 
 
 def parse_ss_established(text: str, listening_tcp_ports: set[int]) -> list[dict[str, Any]]:
-    """``ss -Htnp state established``: outgoing connections per (process, remote, port).
+    """``ss -Htnp state established``: outgoing connections with the process holding each.
 
-    Connections whose local port is a listening port are the server's end and are left out.
+    Connections whose local port is a listening port are the server's end and are left out,
+    as are those whose process ss cannot name (not ours to see).
     """
-    counts: dict[tuple[str, str, int], int] = {}
+    connections = []
     for line in text.splitlines():
         fields = line.split(None, 4)
         if len(fields) < 4:
@@ -177,19 +180,54 @@ def parse_ss_established(text: str, listening_tcp_ports: set[int]) -> list[dict[
         remote, remote_port = _split_endpoint(fields[3])
         if local_port in listening_tcp_ports:
             continue
-        name = _process(fields[4]) if len(fields) > 4 else None
-        if name is None:
+        users = _users(fields[4]) if len(fields) > 4 else []
+        if not users:
             continue
-        key = (name, canonical_address(remote), remote_port)
-        counts[key] = counts.get(key, 0) + 1
-    return [
-        {
-            "process_name": n,
-            "executable": None,
-            "user": None,
-            "remote_address": a,
-            "remote_port": p,
-            "count": c,
-        }
-        for (n, a, p), c in sorted(counts.items())
-    ]
+        connections.append(
+            {
+                "process_name": users[0][0],
+                "pid": users[0][1],
+                "remote_address": canonical_address(remote),
+                "remote_port": remote_port,
+            }
+        )
+    return sorted(connections, key=lambda c: (c["pid"], c["remote_address"], c["remote_port"]))
+
+
+def parse_ps(text: str) -> dict[int, dict[str, Any]]:
+    """``ps -eo pid=,ppid=,user=,comm=``: every process with its parent, user and name."""
+    processes = {}
+    for line in text.splitlines():
+        fields = line.split(None, 3)
+        if len(fields) < 4 or not fields[0].isdigit() or not fields[1].isdigit():
+            continue
+        processes[int(fields[0])] = {"ppid": int(fields[1]) or None, "user": fields[2], "name": fields[3].strip()}
+    return processes
+
+
+def parse_cgroups(text: str) -> dict[int, str]:
+    """``grep -H`` over /proc/*/cgroup: pid -> the systemd service unit it runs in (those in one)."""
+    units: dict[int, str] = {}
+    for line in text.splitlines():
+        path, _, entry = line.partition(":")
+        match = re.match(r"^/proc/(\d+)/cgroup$", path)
+        if not match:
+            continue
+        unit = parse_cgroup_unit(entry)
+        if unit is not None:
+            units.setdefault(int(match.group(1)), unit)
+    return units
+
+
+def parse_sysfs_nics(text: str) -> dict[str, bool]:
+    """``ls -d /sys/class/net/*/ /sys/class/net/*/device``: interface -> whether it is a hardware
+    port (has a device). Empty without sysfs: nothing is known."""
+    names = set()
+    physical = set()
+    for line in text.split():
+        parts = [p for p in line.split("/") if p]
+        if len(parts) >= 4 and parts[:3] == ["sys", "class", "net"]:
+            names.add(parts[3])
+            if len(parts) == 5 and parts[4] == "device":
+                physical.add(parts[3])
+    return {name: name in physical for name in sorted(names)}

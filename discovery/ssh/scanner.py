@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from agent.collectors.sockets import Process, listen_key, long_running_programs, program_connections
 from agent.parsers import parse_cpuinfo, parse_dpkg_query, parse_os_release, parse_rpm_query
 from agent.report import build_report
 from discovery.config import DiscoveryConfig
@@ -32,6 +33,9 @@ COMMANDS: dict[str, str] = {
     "--qf '%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n'; }",
     "listeners": "ss -Htulnp",
     "established": "ss -Htnp state established",
+    "processes": "ps -eo pid=,ppid=,user=,comm=",
+    "cgroups": "grep -H -e '^0::' -e 'name=systemd' /proc/[0-9]*/cgroup",
+    "sysfs_nics": "ls -d /sys/class/net/*/ /sys/class/net/*/device",
 }
 
 
@@ -94,8 +98,9 @@ def facts_from_outputs(outputs: dict[str, str]) -> dict[str, Any]:
     default = parsers.parse_default_route(outputs.get("default_route", ""))
     hostname = outputs.get("hostname", "").strip().split(".", 1)[0] or None
     fqdn = outputs.get("fqdn", "").strip()
-    listeners = parsers.parse_ss_listeners(outputs.get("listeners", ""))
-    tcp_ports = {s["port"] for s in listeners if s["protocol"] == "tcp"}
+    physical = parsers.parse_sysfs_nics(outputs.get("sysfs_nics", ""))
+    for nic in interfaces:
+        nic["physical"] = physical.get(nic["name"])
     return {
         "errors": {},
         "identity": {
@@ -130,11 +135,39 @@ def facts_from_outputs(outputs: dict[str, str]) -> dict[str, Any]:
         ),
         "dpkg": parse_dpkg_query(outputs.get("dpkg", "")),
         "rpm": parse_rpm_query(outputs.get("rpm", "")),
-        "sockets": {
-            "listeners": listeners,
-            "connections": parsers.parse_ss_established(outputs.get("established", ""), tcp_ports),
-        },
+        "sockets": sockets_from_outputs(outputs),
     }
+
+
+def sockets_from_outputs(outputs: dict[str, str]) -> dict[str, Any]:
+    """Listeners, long-running programs and their connections, as the agent's sockets collector
+    gives them (the same program keys, so agent and SSH meet in one SoftwareInstance)."""
+    listeners = parsers.parse_ss_listeners(outputs.get("listeners", ""))
+    tcp_ports = {s["port"] for s in listeners if s["protocol"] == "tcp"}
+    outgoing = parsers.parse_ss_established(outputs.get("established", ""), tcp_ports)
+    listening: dict[int, set[str]] = {}
+    names: dict[int, str] = {c["pid"]: c["process_name"] for c in outgoing}
+    for listener in listeners:
+        counted = listen_key(listener["protocol"], listener["port"])
+        for pid in listener.pop("pids"):
+            names.setdefault(pid, listener["process_name"] or "unknown")
+            if counted:
+                listening.setdefault(pid, set()).add(counted)
+    ps = parsers.parse_ps(outputs.get("processes", ""))
+    units = parsers.parse_cgroups(outputs.get("cgroups", ""))
+    for pid in set(names) - set(ps):  # gone before ps ran, or ps unavailable: ss named it
+        ps[pid] = {"ppid": None, "user": None, "name": names[pid]}
+    processes = {
+        pid: Process(pid, info["name"], None, info["user"], info["ppid"], units.get(pid)) for pid, info in ps.items()
+    }
+    programs, key_of = long_running_programs(processes, listening, {c["pid"] for c in outgoing})
+    connections: dict[tuple[str, str, int], int] = {}
+    for conn in outgoing:
+        key = key_of.get(conn["pid"])
+        if key is not None:
+            edge = (key, conn["remote_address"], conn["remote_port"])
+            connections[edge] = connections.get(edge, 0) + 1
+    return {"listeners": listeners, "programs": programs, "connections": program_connections(connections)}
 
 
 async def probe_ssh(address: str, config: DiscoveryConfig) -> ProtocolResult | None:

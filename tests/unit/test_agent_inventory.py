@@ -24,6 +24,8 @@ def recorded_web_server() -> RecordedSystem:
     return RecordedSystem(
         files={
             "/etc/machine-id": "0c1f4e2a9b8d4c7e8f6a5b4c3d2e1f00\n",
+            "/proc/200/cgroup": "0::/system.slice/app.service\n",
+            "/proc/1/cgroup": "0::/init.scope\n",
             "/etc/os-release": (FIXTURES / "os_release" / "debian-12.raw").read_text(),
             "/proc/cpuinfo": (FIXTURES / "cpuinfo" / "amd-epyc-kvm.raw").read_text(),
             "/proc/net/route": (FIXTURES / "default_route" / "single-default.raw").read_text(),
@@ -58,19 +60,32 @@ def recorded_web_server() -> RecordedSystem:
             Socket("tcp", "0.0.0.0", 80, None, None, "LISTEN", 100),
             Socket("tcp", "127.0.0.1", 8080, None, None, "LISTEN", 200),
             Socket("udp", "0.0.0.0", 123, None, None, "NONE", 300),
-            # nginx proxies to the app: client side, and the app's side of the same connection
-            Socket("tcp", "127.0.0.1", 41000, "127.0.0.1", 8080, "ESTABLISHED", 100),
+            # nginx's worker proxies to the app: client side, and the app's side of the same connection
+            Socket("tcp", "127.0.0.1", 41000, "127.0.0.1", 8080, "ESTABLISHED", 101),
             Socket("tcp", "127.0.0.1", 8080, "127.0.0.1", 41000, "ESTABLISHED", 200),
             # the app uses Postgres on another host, twice
             Socket("tcp", "192.0.2.10", 50000, "198.51.100.7", 5432, "ESTABLISHED", 200),
             Socket("tcp", "192.0.2.10", 50001, "198.51.100.7", 5432, "ESTABLISHED", 200),
             # a browser somewhere talks to nginx: inbound, not a dependency of this host
             Socket("tcp", "192.0.2.10", 80, "203.0.113.9", 61000, "ESTABLISHED", 100),
+            # a short-lived pip downloading: no listening socket, no service unit: not a program
+            Socket("tcp", "192.0.2.10", 52000, "151.101.0.223", 443, "ESTABLISHED", 400),
+            # three Python servers of one executable, each on its own port, one of them a client too
+            Socket("tcp", "0.0.0.0", 8000, None, None, "LISTEN", 500),
+            Socket("tcp", "0.0.0.0", 8001, None, None, "LISTEN", 501),
+            Socket("tcp", "0.0.0.0", 8002, None, None, "LISTEN", 502),
+            Socket("tcp", "192.0.2.10", 53000, "198.51.100.8", 6379, "ESTABLISHED", 502),
         ],
         processes={
-            100: ProcessInfo("nginx", "/usr/sbin/nginx", "www-data"),
-            200: ProcessInfo("gunicorn", "/usr/bin/python3.11", "app"),
-            300: ProcessInfo("chronyd", "/usr/sbin/chronyd", "_chrony"),
+            1: ProcessInfo("systemd", "/usr/lib/systemd/systemd", "root"),
+            100: ProcessInfo("nginx", "/usr/sbin/nginx", "root", ppid=1),
+            101: ProcessInfo("nginx", "/usr/sbin/nginx", "www-data", ppid=100),
+            200: ProcessInfo("gunicorn", "/usr/bin/python3.11", "app", ppid=1),
+            300: ProcessInfo("chronyd", "/usr/sbin/chronyd", "_chrony", ppid=1),
+            400: ProcessInfo("pip", "/usr/bin/python3.11", "root", ppid=1),
+            500: ProcessInfo("python3", "/usr/bin/python3.11", "app", ppid=1),
+            501: ProcessInfo("python3", "/usr/bin/python3.11", "app", ppid=1),
+            502: ProcessInfo("python3", "/usr/bin/python3.11", "app", ppid=1),
         },
         uname={"system": "Linux", "kernel": "6.1.0-21-amd64", "architecture": "x86_64"},
     )
@@ -90,12 +105,25 @@ def test_facts_of_a_recorded_machine() -> None:
     sockets = facts["sockets"]
     assert [(s["protocol"], s["address"], s["port"], s["process_name"]) for s in sockets["listeners"]] == [
         ("tcp", "0.0.0.0", 80, "nginx"),
+        ("tcp", "0.0.0.0", 8000, "python3"),
+        ("tcp", "0.0.0.0", 8001, "python3"),
+        ("tcp", "0.0.0.0", 8002, "python3"),
         ("tcp", "127.0.0.1", 8080, "gunicorn"),
         ("udp", "0.0.0.0", 123, "chronyd"),
     ]
-    assert [(c["process_name"], c["remote_address"], c["remote_port"], c["count"]) for c in sockets["connections"]] == [
-        ("gunicorn", "198.51.100.7", 5432, 2),
-        ("nginx", "127.0.0.1", 8080, 1),
+    # One program per service unit, else per set of listening ports; pip is none.
+    assert [(p["key"], p["process_name"]) for p in sockets["programs"]] == [
+        ("listens:tcp/80", "nginx"),
+        ("listens:tcp/8000", "python3"),
+        ("listens:tcp/8001", "python3"),
+        ("listens:tcp/8002", "python3"),
+        ("listens:udp/123", "chronyd"),
+        ("unit:app.service", "gunicorn"),
+    ]
+    assert [(c["program"], c["remote_address"], c["remote_port"], c["count"]) for c in sockets["connections"]] == [
+        ("listens:tcp/80", "127.0.0.1", 8080, 1),  # the worker's connection is its master's program's
+        ("listens:tcp/8002", "198.51.100.8", 6379, 1),
+        ("unit:app.service", "198.51.100.7", 5432, 2),
     ]
 
 
@@ -111,12 +139,17 @@ def test_the_report_passes_the_contract_and_maps_dependencies() -> None:
         "primary_mac": "52:54:00:ab:cd:ef",
     }
     ips = sorted(r.identity["address"] for r in parsed.records if r.ci_class.name == "IPAddress")
-    assert ips == ["192.0.2.10", "198.51.100.7"]  # loopback and link-local stay on the interface
+    assert ips == ["192.0.2.10", "198.51.100.7", "198.51.100.8"]  # loopback and link-local stay on the interface
     deps = {(r.from_ref, r.to_ref, r.properties.get("port")) for r in parsed.relations if r.type == "DEPENDS_ON"}
     assert deps == {
-        ("proc:nginx", "svc:tcp:127.0.0.1:8080", None),
-        ("proc:gunicorn", "ip:198.51.100.7", 5432),
+        ("proc:listens:tcp/80", "svc:tcp:127.0.0.1:8080", None),
+        ("proc:unit:app.service", "ip:198.51.100.7", 5432),
+        ("proc:listens:tcp/8002", "ip:198.51.100.8", 6379),
     }
+    instances = {r.ref: r.identity for r in parsed.records if r.ci_class.name == "SoftwareInstance"}
+    assert instances["proc:unit:app.service"] == {"unit": "app.service"}
+    assert instances["proc:listens:tcp/8000"] == {"listens": "tcp/8000"}
+    assert len(instances) == 6
     eth0 = next(r for r in parsed.records if r.ref == "if:eth0")
     assert eth0.attributes["addresses"] == ["192.0.2.10/24", "fe80::1/64"]
     assert report["source"] == {"kind": "agent", "name": "web1/0c1f4e2a9b8d4c7e8f6a5b4c3d2e1f00"}

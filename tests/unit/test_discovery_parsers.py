@@ -12,6 +12,7 @@ import pytest
 from discovery.snmp import parsers as snmp_parsers
 from discovery.snmp.snmprec import load_snmprec, parse_snmprec
 from discovery.ssh import parsers as ssh
+from discovery.ssh.scanner import sockets_from_outputs
 from tests.conftest import REPO_ROOT
 from tests.integration.snmp_agents import SNMPSIM_DATA
 from tests.snmp_digest import digest
@@ -32,6 +33,12 @@ def ssh_parse(kind: str, raw: Path) -> Any:
         return ssh.parse_df(text, ssh.parse_real_fs_types(raw.with_suffix(".filesystems").read_text()))
     if kind == "uname":
         return ssh.parse_uname(text)
+    if kind == "ps":
+        return {str(pid): info for pid, info in ssh.parse_ps(text).items()}
+    if kind == "cgroups":
+        return {str(pid): unit for pid, unit in ssh.parse_cgroups(text).items()}
+    if kind == "sysfs_nics":
+        return ssh.parse_sysfs_nics(text)
     raise AssertionError(f"no parser for {kind}")
 
 
@@ -54,6 +61,31 @@ def test_the_server_end_of_a_connection_is_not_a_dependency() -> None:
     )
     assert ("cmdb-server", 41000) not in {(c["process_name"], c["remote_port"]) for c in connections}
     assert all(c["process_name"] != "sshd" for c in connections)
+
+
+def test_ssh_finds_the_long_running_programs_as_the_agent_does() -> None:
+    """A unit's processes are one program, a worker is its master's, a shell's pip is none."""
+    outputs = {
+        "listeners": "tcp LISTEN 0 511 0.0.0.0:80 0.0.0.0:* "
+        'users:(("nginx",pid=902,fd=6),("nginx",pid=901,fd=6),("nginx",pid=900,fd=6))\n'
+        'tcp LISTEN 0 128 127.0.0.1:8080 0.0.0.0:* users:(("gunicorn",pid=1200,fd=5))\n'
+        'tcp LISTEN 0 244 127.0.0.1:5432 0.0.0.0:* users:(("postgres",pid=700,fd=7))\n',
+        "established": '0 0 127.0.0.1:41000 127.0.0.1:8080 users:(("nginx",pid=901,fd=12))\n'
+        '0 0 192.0.2.2:50000 198.51.100.7:5432 users:(("gunicorn",pid=1201,fd=9))\n'
+        '0 0 192.0.2.2:52000 151.101.0.223:443 users:(("pip",pid=3100,fd=3))\n',
+        "processes": (SSH_FIXTURES / "ps" / "debian-12-systemd.raw").read_text(),
+        "cgroups": (SSH_FIXTURES / "cgroups" / "debian-12-cgroup-v2.raw").read_text(),
+    }
+    sockets = sockets_from_outputs(outputs)
+    assert [(p["key"], p["listens"]) for p in sockets["programs"]] == [
+        ("unit:app.service", "tcp/8080"),
+        ("unit:nginx.service", "tcp/80"),
+        ("unit:postgresql@15-main.service", "tcp/5432"),
+    ]
+    assert [(c["program"], c["remote_port"]) for c in sockets["connections"]] == [
+        ("unit:app.service", 5432),
+        ("unit:nginx.service", 8080),
+    ]
 
 
 SNMP_CASES = sorted(SNMP_FIXTURES.glob("*.json"))

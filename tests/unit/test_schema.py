@@ -58,12 +58,26 @@ def test_classes_inherit_labels_attributes_identity_and_precedence() -> None:
     assert "distribution" in linux.attributes
     assert "distribution" not in host.attributes
     assert linux.identity == host.identity
-    assert [rule.keys for rule in host.identity] == [
-        ("machine_id",),
-        ("serial", "vendor"),
-        ("fqdn",),
-        ("hostname", "primary_mac"),
-        ("hostname", "management_ip"),
+    assert [rule.label for rule in host.identity] == [
+        "machine_id",
+        "hardware_uuid",
+        "serial + vendor",
+        "interface mac",
+        "fqdn",
+        "hostname + primary_mac",
+        "hostname + management_ip",
+    ]
+    assert [rule.label for rule in host.strong_rules] == ["machine_id", "hardware_uuid", "serial + vendor"]
+    assert host.reconciled
+    assert schema.ci_class("Switch").reconciled
+    assert not schema.ci_class("SoftwarePackage").reconciled
+    assert [rule.label for rule in host.record_rules] == [
+        "machine_id",
+        "hardware_uuid",
+        "serial + vendor",
+        "fqdn",
+        "hostname + primary_mac",
+        "hostname + management_ip",
     ]
     assert schema.subclasses("NetworkDevice") == ("NetworkDevice", "Router", "Switch")
     assert schema.ci_class("Switch").precedence[:2] == (schema.ci_class("NetworkDevice").precedence[:2])
@@ -133,7 +147,7 @@ def test_index_specs_follow_the_identity_rules() -> None:
             "redeclared as integer, inherited as string",
         ),
         (lambda c, r: c["CI"].update(parent="Host"), "root class has no parent"),
-        (lambda c, r: c["Switch"].update(identity=[]), "needs at least one identity rule"),
+        (lambda c, r: c["Switch"].update(identity=[]), "needs an identity rule of its own keys"),
         (lambda c, r: r["RUNS_ON"].update(impact="sideways"), "impact: 'sideways'"),
         (lambda c, r: r["RUNS_ON"].update(to=["Mainframe"]), "'Mainframe' is not a declared class"),
         (lambda c, r: c["Interface"]["parent_ci"].update(relationship="RUNS_ON"), "does not allow"),
