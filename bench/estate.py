@@ -128,7 +128,9 @@ def host_report(
             }
         )
     if host.peers:
-        records.append({"ref": "proc:app", "class": "SoftwareInstance", "parent": "host", "identity": {"name": "app"}})
+        records.append(
+            {"ref": "proc:app", "class": "SoftwareInstance", "parent": "host", "identity": {"listens": "tcp/8080"}}
+        )
         for other, port in host.peers:
             ip_ref = f"ip:{hosts[other].address}"
             if not any(r["ref"] == ip_ref for r in records):

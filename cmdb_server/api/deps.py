@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from neo4j import AsyncDriver
 
 from cmdb_server.config import Settings
 from cmdb_server.errors import NotReady
+from cmdb_server.repositories.cis import resolve_uid
 from schema import Schema
 
 
@@ -36,3 +37,16 @@ async def require_ready(request: Request) -> None:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DriverDep = Annotated[AsyncDriver, Depends(get_driver)]
 SchemaDep = Annotated[Schema, Depends(get_schema)]
+
+
+UID_DESCRIPTION = "A CI's uid; the uid of a CI merged into another names that other CI."
+
+
+async def resolved_uid(
+    request: Request, uid: Annotated[str, Path(min_length=1, max_length=100, description=UID_DESCRIPTION)]
+) -> str:
+    """The uid a path names, after merges: a merged CI's uid keeps naming the CI it became."""
+    return await resolve_uid(get_driver(request), get_settings(request).neo4j_database, uid)
+
+
+CIUid = Annotated[str, Depends(resolved_uid)]

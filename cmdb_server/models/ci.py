@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +48,41 @@ class CIPublic(BaseModel):
             drift=record.drift,
             tags=record.tags,
         )
+
+
+class SourceView(BaseModel):
+    """One source's view of a relation."""
+
+    source: str = Field(description="The source (kind:name) that reported it.")
+    first_seen: datetime | None = Field(description="When this source started reporting it (this time).")
+    last_seen: datetime | None = Field(description="This source's last report that included it.")
+    ended_at: datetime | None = Field(description="When this source stopped reporting it; null while it does.")
+
+
+class RelatedCI(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    uid: str | None
+    class_name: str | None = Field(alias="class")
+    name: str | None
+
+
+class RelationshipPublic(BaseModel):
+    """One relation: one edge, whichever sources report it."""
+
+    type: str
+    direction: Literal["out", "in"] = Field(description="out: this CI is the edge's source; in: its target.")
+    other: RelatedCI
+    sources: list[SourceView] = Field(description="Every source that reported it, current ones with ended_at null.")
+    first_seen: datetime | None = Field(description="When the relation (last) started.")
+    last_seen: datetime | None = Field(description="The latest sighting by any source.")
+    ended_at: datetime | None = Field(description="When no source reported it any more; null while one does.")
+    properties: dict[str, Any]
+
+
+class RelationshipList(BaseModel):
+    uid: str
+    items: list[RelationshipPublic]
 
 
 class CIList(BaseModel):

@@ -17,10 +17,12 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
+from cmdb_server import provenance
 from cmdb_server.reconcile import DRIFT_PREFIX, LOCK_PREFIX, PROVENANCE_PREFIX, native, to_json
 from cmdb_server.repositories.schema_setup import quote
 from schema import PARENT_UID, CIClass, CIStatus, Schema, SourceKind
 from schema.constraints import FULLTEXT_SPEC
+from schema.model import EDGE_SYSTEM_PROPERTIES
 
 
 @dataclass(frozen=True)
@@ -260,23 +262,65 @@ async def relationships_of(
         database_=database,
         routing_="r",
     )
+    edges = [dict(row["r"]) for row in records]
+    reported_at = await source_report_times(driver, database, sorted(provenance.all_sources(edges)))
     rows = []
-    for row in records:
+    for row, props in zip(records, edges, strict=True):
         rel, other = row["r"], row["other"]
-        props = {k: native(v) for k, v in dict(rel).items()}
+        shown = provenance.present(props, reported_at)
+        hidden = {*EDGE_SYSTEM_PROPERTIES}
         rows.append(
             {
                 "type": rel.type,
                 "direction": row["direction"],
                 "other": {"uid": other["uid"], "class": other.get("class"), "name": other.get("name")},
-                "source": props.pop("source", None),
-                "first_seen": props.pop("first_seen", None),
-                "last_seen": props.pop("last_seen", None),
-                "ended_at": props.pop("ended_at", None),
-                "properties": {k: v for k, v in props.items() if k != "report_id"},
+                **shown,
+                "properties": {k: native(v) for k, v in props.items() if k not in hidden},
             }
         )
     return rows
+
+
+async def source_report_times(driver: AsyncDriver, database: str, sources: list[str]) -> dict[str, datetime]:
+    """Each source's last complete report: when it last saw every relation it still vouches for."""
+    if not sources:
+        return {}
+    records, _, _ = await driver.execute_query(
+        """
+        UNWIND $sources AS source
+        MATCH (s:SourceState {source: source}) WHERE s.complete_at IS NOT NULL
+        RETURN source, s.complete_at AS at
+        """,
+        sources=sources,
+        database_=database,
+        routing_="r",
+    )
+    return {row["source"]: native(row["at"]) for row in records}
+
+
+async def resolve_uid(driver: AsyncDriver, database: str, uid: str) -> str:
+    """The uid of the CI a uid names now: the CI it was merged into, if it was; else itself."""
+    records, _, _ = await driver.execute_query(
+        """
+        OPTIONAL MATCH (n:CI {uid: $uid})
+        OPTIONAL MATCH (a:CIAlias {uid: $uid})
+        RETURN n IS NOT NULL AS exists, a.into AS into
+        """,
+        uid=uid,
+        database_=database,
+        routing_="r",
+    )
+    row = records[0]
+    into: str | None = row["into"]
+    return uid if row["exists"] or into is None else into
+
+
+async def aliases_of(driver: AsyncDriver, database: str, uid: str) -> list[str]:
+    """uids of the CIs merged into this one (they resolve to it)."""
+    records, _, _ = await driver.execute_query(
+        "MATCH (a:CIAlias {into: $uid}) RETURN a.uid AS uid ORDER BY uid", uid=uid, database_=database, routing_="r"
+    )
+    return [row["uid"] for row in records]
 
 
 async def history_of(
@@ -289,9 +333,11 @@ async def history_of(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    """History events of a CI, newest first, and how many match in all."""
-    where = "e.ci_uid = $uid AND ($since IS NULL OR e.at >= $since) AND ($until IS NULL OR e.at < $until)"
-    params = {"uid": uid, "since": since, "until": until, "limit": limit, "offset": offset}
+    """History events of a CI, newest first, and how many match in all: its own and those of
+    the CIs merged into it."""
+    uids = [uid, *await aliases_of(driver, database, uid)]
+    where = "e.ci_uid IN $uids AND ($since IS NULL OR e.at >= $since) AND ($until IS NULL OR e.at < $until)"
+    params = {"uids": uids, "since": since, "until": until, "limit": limit, "offset": offset}
     async with driver.session(database=database, default_access_mode="READ") as session:
 
         async def read(tx: Any) -> tuple[list[dict[str, Any]], int]:

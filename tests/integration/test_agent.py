@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -73,27 +74,48 @@ def installed_dpkg_packages() -> set[str]:
 
 
 @pytest.fixture
-def listener_with_client() -> Iterator[int]:
-    """A TCP listener on 127.0.0.1 opened by the test, and a client process (sleep) connected to it."""
+def listener_with_client() -> Iterator[tuple[int, int]]:
+    """A TCP listener on 127.0.0.1 opened by the test, and two clients connected to it: a
+    long-running program (it listens on a port of its own) and a short-lived one (sleep,
+    orphaned: no listening socket, no service unit). Yields (port, the program's port)."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         port = int(listener.getsockname()[1])
-        client = subprocess.Popen(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}; exec sleep 120"])
+        program = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import socket, sys, time\n"
+                "own = socket.socket(); own.bind(('127.0.0.1', 0)); own.listen()\n"
+                f"out = socket.create_connection(('127.0.0.1', {port}))\n"
+                "print(own.getsockname()[1], flush=True); time.sleep(120)",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert program.stdout is not None
+        program_port = int(program.stdout.readline())
+        subprocess.run(
+            ["bash", "-c", f"(exec 3<>/dev/tcp/127.0.0.1/{port}; exec sleep 120) >/dev/null 2>&1 &"], check=True
+        )
         listener.settimeout(10)
-        accepted, _ = listener.accept()
+        accepted = [listener.accept()[0] for _ in range(2)]
         try:
-            yield port
+            yield port, program_port
         finally:
-            client.kill()
-            client.wait()
-            accepted.close()
+            program.kill()
+            program.wait()
+            subprocess.run(["pkill", "-f", f"/dev/tcp/127.0.0.1/{port}"], check=False)
+            subprocess.run(["pkill", "-x", "-f", "sleep 120"], check=False)
+            for conn in accepted:
+                conn.close()
 
 
 def test_the_agent_puts_this_machine_in_the_cmdb(
-    server: ServerProcess, make_token: Callable[[Role], str], listener_with_client: int, tmp_path: Path
+    server: ServerProcess, make_token: Callable[[Role], str], listener_with_client: tuple[int, int], tmp_path: Path
 ) -> None:
-    port = listener_with_client
+    port, program_port = listener_with_client
     done = run_agent(agent_env(server.url, make_token(Role.AGENT), tmp_path / "spool"))
     assert done.returncode == 0, done.stderr
 
@@ -127,10 +149,13 @@ def test_the_agent_puts_this_machine_in_the_cmdb(
     listener = get(server, f"/api/v1/cis/{ours[0]['uid']}")
     assert (listener["attributes"]["address"], listener["attributes"]["port"]) == ("127.0.0.1", port)
 
-    clients = [s for s in services if s["class"] == "SoftwareInstance" and s["name"] == "sleep"]
-    assert len(clients) == 1
+    programs = [get(server, f"/api/v1/cis/{s['uid']}") for s in services if s["class"] == "SoftwareInstance"]
+    clients = [p for p in programs if p["attributes"].get("listens") == f"tcp/{program_port}"]
+    assert len(clients) == 1  # the long-running client: identified by the port it listens on
+    assert clients[0]["attributes"]["process_name"].startswith("python")
     deps = relations(server, clients[0]["uid"], type="DEPENDS_ON", direction="out")
     assert ours[0]["uid"] in {d["other"]["uid"] for d in deps}
+    assert not [p for p in programs if p["attributes"].get("process_name") == "sleep"]  # short-lived: no CI
 
 
 def test_the_agent_spools_while_the_server_is_away_and_delivers_once_back(

@@ -119,7 +119,7 @@ def test_a_report_creates_cis_with_parents_and_relations(client: TestClient, neo
     summary = response.json()
     assert summary["classes"]["LinuxHost"] == {"created": 1, "updated": 0, "unchanged": 0}
     assert summary["classes"]["SoftwarePackage"]["created"] == 2
-    assert summary["relations"]["INSTALLED"] == {"started": 2, "unchanged": 0, "ended": 0}
+    assert summary["relations"]["INSTALLED"] == {"started": 2, "unchanged": 0, "ended": 0, "joined": 0, "left": 0}
     assert summary["relations"]["HAS_INTERFACE"]["started"] == 1
     host_uid = summary["cis"]["host"]
     rels = client.get(f"/api/v1/cis/{host_uid}/relationships", headers=ADMIN).json()["items"]
@@ -128,7 +128,8 @@ def test_a_report_creates_cis_with_parents_and_relations(client: TestClient, neo
         ("INSTALLED", "bash"),
         ("INSTALLED", "openssl"),
     ]
-    assert {r["source"] for r in rels} == {"agent:web1"}
+    assert {s["source"] for r in rels for s in r["sources"]} == {"agent:web1"}
+    assert all(r["last_seen"] is not None and r["ended_at"] is None for r in rels)
     eth0 = client.get(f"/api/v1/cis/{summary['cis']['eth0']}", headers=ADMIN).json()
     assert eth0["parent_uid"] == host_uid
 
@@ -141,7 +142,7 @@ def test_the_same_report_again_changes_only_last_seen(client: TestClient, neo4j_
     second = send(client, again(first)).json()
     assert second["events"] == 0
     assert second["classes"]["LinuxHost"] == {"created": 0, "updated": 0, "unchanged": 1}
-    assert second["relations"]["INSTALLED"] == {"started": 0, "unchanged": 2, "ended": 0}
+    assert second["relations"]["INSTALLED"] == {"started": 0, "unchanged": 2, "ended": 0, "joined": 0, "left": 0}
     assert counts(neo4j_driver) == before
     assert client.get(f"/api/v1/cis/{host_uid}", headers=ADMIN).json()["last_seen"] > seen_before
 
@@ -174,7 +175,7 @@ def test_a_package_no_longer_reported_ends_exactly_that_relation(client: TestCli
         client,
         host_report(packages=(("openssl", "3.0.15"),), collected_at=datetime.now(UTC) + timedelta(seconds=1)),
     ).json()
-    assert summary["relations"]["INSTALLED"] == {"started": 0, "unchanged": 1, "ended": 1}
+    assert summary["relations"]["INSTALLED"] == {"started": 0, "unchanged": 1, "ended": 1, "joined": 0, "left": 0}
     assert summary["events"] == 1
     current = client.get(f"/api/v1/cis/{host_uid}/relationships?type=INSTALLED", headers=ADMIN).json()["items"]
     assert [r["other"]["name"] for r in current] == ["openssl"]
@@ -348,7 +349,7 @@ def test_observed_connection_joins_the_listening_service_once_the_server_reports
                 "ref": "proc:payroll",
                 "class": "SoftwareInstance",
                 "parent": "host",
-                "identity": {"name": "payroll"},
+                "identity": {"listens": "tcp/8443"},
             },
             {
                 "ref": "ip:10.9.8.7",
@@ -471,7 +472,7 @@ def test_a_short_report_says_nothing_changed_but_volatile_values(client: TestCli
     summary = send(client, short).json()
     assert summary["events"] == 0
     assert summary["classes"]["LinuxHost"] == {"created": 0, "updated": 0, "unchanged": 1}
-    assert summary["relations"]["INSTALLED"] == {"started": 0, "unchanged": 2, "ended": 0}
+    assert summary["relations"]["INSTALLED"] == {"started": 0, "unchanged": 2, "ended": 0, "joined": 0, "left": 0}
     assert summary["fingerprint"] == applied["fingerprint"]
     assert client.get(f"/api/v1/cis/{fs_uid}", headers=ADMIN).json()["attributes"]["used_bytes"] == 640
     assert client.get(f"/api/v1/cis/{host_uid}", headers=ADMIN).json()["last_seen"] > seen_before

@@ -7,14 +7,14 @@ from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from neo4j.exceptions import ClientError
 
 from cmdb_server import timeline
-from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
+from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Reader
 from cmdb_server.errors import NotFound, Unprocessable
-from cmdb_server.models.ci import CIList, CIPublic
+from cmdb_server.models.ci import CIList, CIPublic, RelationshipList
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import cis
 from schema import AttributeType, CIStatus
@@ -136,7 +136,7 @@ async def get_ci(
     driver: DriverDep,
     settings: SettingsDep,
     schema: SchemaDep,
-    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    uid: CIUid,
     at: Annotated[
         datetime | None,
         Query(description="The CI as it was at this time (ISO 8601), rebuilt from its history."),
@@ -170,7 +170,7 @@ async def get_diff(
     driver: DriverDep,
     settings: SettingsDep,
     schema: SchemaDep,
-    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    uid: CIUid,
     since: Annotated[datetime, Query(alias="from", description="The earlier time (ISO 8601).")],
     until: Annotated[datetime | None, Query(alias="to", description="The later time; now if absent.")] = None,
 ) -> dict[str, Any]:
@@ -216,11 +216,11 @@ async def get_relationships(
     driver: DriverDep,
     settings: SettingsDep,
     schema: SchemaDep,
-    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    uid: CIUid,
     rel_type: Annotated[str | None, Query(alias="type", description="Only this relationship type.")] = None,
     direction: Annotated[Literal["out", "in", "both"], Query(description="Edges from, to, or both.")] = "both",
     include_ended: Annotated[bool, Query(description="Also the relations sources stopped reporting.")] = False,
-) -> dict[str, Any]:
+) -> RelationshipList:
     if rel_type is not None and rel_type not in schema.relationships:
         known = ", ".join(sorted(schema.relationships))
         raise Unprocessable(f"unknown relationship type {rel_type!r}; known: {known}", field="type", location="query")
@@ -233,7 +233,7 @@ async def get_relationships(
         direction=direction,
         include_ended=include_ended,
     )
-    return {"uid": uid, "items": items}
+    return RelationshipList.model_validate({"uid": uid, "items": items})
 
 
 @router.get("/{uid}/history", summary="History of a CI, newest first")
@@ -242,7 +242,7 @@ async def get_history(
     driver: DriverDep,
     settings: SettingsDep,
     schema: SchemaDep,
-    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    uid: CIUid,
     since: Annotated[datetime | None, Query(description="Events at or after this time (ISO 8601).")] = None,
     until: Annotated[datetime | None, Query(description="Events before this time (ISO 8601).")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,

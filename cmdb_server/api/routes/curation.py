@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from neo4j.exceptions import ConstraintError
 
-from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
+from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Curator, Principal
 from cmdb_server.errors import Conflict, Forbidden, NotFound, Unprocessable
 from cmdb_server.models.ci import CICreate, CIPublic, CIUpdate, RelationshipCreate
@@ -24,7 +24,7 @@ def manual_source(principal: Principal) -> str:
 
 @router.patch("/cis/{uid}", response_model=CIPublic, summary="Edit a CI's attributes by hand")
 async def update_ci(
-    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    uid: CIUid,
     body: CIUpdate,
     principal: Curator,
     driver: DriverDep,
@@ -83,7 +83,7 @@ async def _lockable(driver: DriverDep, database: str, schema: SchemaDep, uid: st
 
 @router.put("/cis/{uid}/locks/{attribute}", response_model=CIPublic, summary="Lock an attribute against discovery")
 async def lock_attribute(
-    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    uid: CIUid,
     attribute: Annotated[str, Path(min_length=1, max_length=100)],
     principal: Curator,
     driver: DriverDep,
@@ -102,7 +102,7 @@ async def lock_attribute(
 
 @router.delete("/cis/{uid}/locks/{attribute}", response_model=CIPublic, summary="Unlock an attribute")
 async def unlock_attribute(
-    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    uid: CIUid,
     attribute: Annotated[str, Path(min_length=1, max_length=100)],
     principal: Curator,
     driver: DriverDep,
@@ -121,7 +121,7 @@ async def unlock_attribute(
 
 @router.delete("/cis/{uid}", summary="Retire a CI (or, for an admin, delete it)")
 async def delete_ci(
-    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    uid: CIUid,
     principal: Curator,
     driver: DriverDep,
     settings: SettingsDep,

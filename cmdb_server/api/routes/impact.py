@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
+from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Reader
 from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, dependencies_of, impact_of
 
@@ -25,7 +25,7 @@ async def ci_impact(
     driver: DriverDep,
     settings: SettingsDep,
     schema: SchemaDep,
-    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    uid: CIUid,
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH, description="How many relationships to follow.")] = DEFAULT_DEPTH,
     direction: Annotated[
         Literal["down", "up"],

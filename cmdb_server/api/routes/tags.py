@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from cmdb_server.api.deps import DriverDep, SettingsDep
+from cmdb_server.api.deps import CIUid, DriverDep, SettingsDep
 from cmdb_server.api.routes.curation import manual_source
 from cmdb_server.auth import Curator, Reader
 from cmdb_server.errors import NotFound, Unprocessable
@@ -37,7 +37,7 @@ async def _set(driver: DriverDep, database: str, uid: str, tag: str, present: bo
 
 @router.put("/cis/{uid}/tags/{tag}", summary="Tag a CI")
 async def add_tag(
-    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    uid: CIUid,
     tag: Annotated[str, Path(min_length=1, max_length=100)],
     principal: Curator,
     driver: DriverDep,
@@ -49,7 +49,7 @@ async def add_tag(
 
 @router.delete("/cis/{uid}/tags/{tag}", summary="Remove a tag from a CI")
 async def remove_tag(
-    uid: Annotated[str, Path(min_length=1, max_length=100)],
+    uid: CIUid,
     tag: Annotated[str, Path(min_length=1, max_length=100)],
     principal: Curator,
     driver: DriverDep,
