@@ -22,7 +22,7 @@ from cmdb_server.reconcile import (
     native,
     to_json,
 )
-from cmdb_server.repositories.cis import snapshot, to_record
+from cmdb_server.repositories.cis import CIRecord, snapshot, to_record
 from schema import CIClass, CIStatus, Schema, SourceKind
 
 
@@ -140,7 +140,8 @@ async def delete_ci(
     """Remove a CI, the CIs identified through it (a host's interfaces, services...) and
     their edges: an admin's correction of a record that should never have existed. The
     history stays, closed by a ``deleted`` event per CI that keeps the CI as it was (``old``)
-    and the reason (``new``). How many CIs and edges went."""
+    and the reason (``new``), and a ``relation_ended`` event per edge between CIs that had
+    not ended. How many CIs and edges went."""
     now = datetime.now(UTC)
 
     async def delete(tx: AsyncManagedTransaction) -> dict[str, int]:
@@ -152,15 +153,26 @@ async def delete_ci(
             OPTIONAL MATCH (child)--(grandchild:CI) WHERE grandchild.parent_uid = child.uid
             WITH root, collect(DISTINCT child) + collect(DISTINCT grandchild) AS dependents
             UNWIND [root] + dependents AS n
-            SET n._deleting = true  // locked: what is read below stays so until the delete
-            RETURN n
+            SET n._deleting = true  // locked: its edges stay as read here until the delete
+            RETURN n, [(n)-[r]-(:CI) WHERE r.ended_at IS NULL
+                       | {id: elementId(r), type: type(r), from: startNode(r).uid, to: endNode(r).uid}] AS open
             """,
             uid=uid,
         )
-        doomed = [to_record(row["n"], schema) async for row in result]
+        doomed: list[CIRecord] = []
+        open_edges: dict[str, dict[str, Any]] = {}
+        async for row in result:
+            doomed.append(to_record(row["n"], schema))
+            open_edges |= {edge["id"]: edge for edge in row["open"]}
         if not doomed:
             return {"cis": 0, "edges": 0}
         events = [_event(r.uid, "deleted", None, snapshot(r), {"reason": reason}, source, now) for r in doomed]
+        # Each open edge ends as ingest ends one, in the history of the CI it starts from (a
+        # neighbour that stays, or a doomed CI).
+        events += [
+            _event(e["from"], "relation_ended", e["type"], {"to": e["to"]}, None, source, now)
+            for e in open_edges.values()
+        ]
         result = await tx.run(
             """
             MATCH (n:CI) WHERE n.uid IN $uids

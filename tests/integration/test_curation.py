@@ -165,6 +165,37 @@ def _pause() -> datetime:
     return moment
 
 
+def test_a_hard_delete_ends_the_removed_relations_in_the_history_of_the_ci_each_starts_from(
+    client: TestClient,
+) -> None:
+    uid, _ = _host(client)
+    apps = {}
+    for name in ("payroll", "ledger"):
+        app = client.post("/api/v1/cis", json={"class": "Application", "attributes": {"name": name}}, headers=ADMIN)
+        apps[name] = app.json()["uid"]
+        runs_on = {"type": "RUNS_ON", "from_uid": apps[name], "to_uid": uid}
+        assert client.post("/api/v1/relationships", json=runs_on, headers=ADMIN).status_code == 201
+    moved = {"type": "RUNS_ON", "from_uid": apps["ledger"], "to_uid": uid}
+    assert client.delete("/api/v1/relationships", params=moved, headers=ADMIN).status_code == 200  # ended before
+
+    deleted = client.delete(f"/api/v1/cis/{uid}", params={"reason": "a duplicate", "hard": "true"}, headers=ADMIN)
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["edges_removed"] == 5  # its interface, two packages, two applications (one ended)
+
+    gone = _history(client, uid)[0]
+    payroll = [e for e in _history(client, apps["payroll"]) if e["kind"].startswith("relation_")]
+    assert [(e["kind"], e["field"], e["old"]) for e in payroll] == [
+        ("relation_ended", "RUNS_ON", {"to": uid}),
+        ("relation_started", "RUNS_ON", None),
+    ]
+    assert (payroll[0]["at"], payroll[0]["source"]) == (gone["at"], gone["source"])
+    ledger = [e["kind"] for e in _history(client, apps["ledger"]) if e["kind"].startswith("relation_")]
+    assert ledger == ["relation_ended", "relation_started"]  # ended once, by hand, not again
+    # The deleted host's own edges end in its history too.
+    own = sorted(e["field"] for e in _history(client, uid) if e["kind"] == "relation_ended")
+    assert own == ["HAS_INTERFACE", "INSTALLED", "INSTALLED"]
+
+
 def test_a_hard_deleted_ci_answers_its_history_its_past_states_and_diffs(client: TestClient) -> None:
     created = client.post(
         "/api/v1/cis",
