@@ -2,7 +2,9 @@
 
 Every recorded change keeps its old and new values, so walking the events after a time
 backwards from the CI's current state undoes them. Volatile attributes (used space) are
-not in the history and are left out of a past state.
+not in the history and are left out of a past state. A CI deleted for good has no current
+state: its walk starts from nothing, and its ``deleted`` event keeps (as ``old``) the
+class, status and attributes it had until then.
 """
 
 from __future__ import annotations
@@ -23,11 +25,18 @@ class PastState:
 
 
 def state_at(
-    ci_class: str, status: str, attributes: dict[str, Any], events_after: list[dict[str, Any]], volatile: frozenset[str]
+    ci_class: str | None,
+    status: str | None,
+    attributes: dict[str, Any],
+    events_after: list[dict[str, Any]],
+    volatile: frozenset[str],
+    *,
+    existed: bool = True,
 ) -> PastState:
-    """The state at time T from the current one and the decoded events after T, newest first."""
+    """The state at time T from the current one (``existed`` False: the CI is deleted) and
+    the decoded events after T, newest first."""
     state = PastState(
-        existed=True,
+        existed=existed,
         ci_class=ci_class,
         status=status,
         attributes={k: v for k, v in attributes.items() if k not in volatile},
@@ -36,6 +45,15 @@ def state_at(
         kind, name = event.get("kind"), event.get("field")
         if kind == "created":
             return PastState(existed=False, ci_class=None, status=None)
+        if kind == "deleted" and isinstance(event.get("old"), dict):
+            kept = event["old"]
+            attributes = kept.get("attributes") or {}
+            state = PastState(
+                existed=True,
+                ci_class=kept.get("class"),
+                status=kept.get("status"),
+                attributes={k: v for k, v in attributes.items() if k not in volatile},
+            )
         if kind == "attribute" and name is not None and name not in volatile:
             if event.get("old") is None:
                 state.attributes.pop(name, None)

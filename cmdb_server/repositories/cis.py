@@ -75,6 +75,63 @@ def to_record(node: Any, schema: Schema) -> CIRecord:
     )
 
 
+def snapshot(record: CIRecord) -> dict[str, Any]:
+    """What a hard delete keeps of a CI in its ``deleted`` event (as ``old``): the CI as the
+    API showed it, so its history can still answer for its past (see timeline.py)."""
+    return {
+        "class": record.ci_class,
+        "labels": list(record.labels),
+        "status": record.status.value,
+        "first_seen": record.first_seen,
+        "last_seen": record.last_seen,
+        "parent_uid": record.parent_uid,
+        "attributes": record.attributes,
+        "tags": record.tags,
+    }
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """A CI deleted for good: when, by which source, why, and the CI as it was (None when the
+    delete predates the snapshot in the ``deleted`` event)."""
+
+    at: datetime
+    source: str
+    reason: str
+    record: CIRecord | None
+
+
+async def deletion_of(driver: AsyncDriver, database: str, uid: str) -> Deletion | None:
+    """The hard delete of a CI no longer in the graph, from its history; None if there was none."""
+    records, _, _ = await driver.execute_query(
+        "MATCH (e:Event {ci_uid: $uid, kind: 'deleted'}) RETURN e ORDER BY e.at DESC LIMIT 1",
+        uid=uid,
+        database_=database,
+        routing_="r",
+    )
+    if not records:
+        return None
+    event = {k: native(v) for k, v in dict(records[0]["e"]).items()}
+    reason = (json.loads(event["new"]) if event.get("new") else {}).get("reason", "")
+    kept = json.loads(event["old"]) if event.get("old") else None
+    record = None
+    if isinstance(kept, dict):
+        attributes = kept.get("attributes") or {}
+        record = CIRecord(
+            uid=uid,
+            ci_class=kept.get("class", ""),
+            labels=tuple(kept.get("labels") or ()),
+            name=attributes.get("name"),
+            status=CIStatus(kept.get("status", CIStatus.ACTIVE.value)),
+            first_seen=datetime.fromisoformat(kept["first_seen"]) if kept.get("first_seen") else None,
+            last_seen=datetime.fromisoformat(kept["last_seen"]) if kept.get("last_seen") else None,
+            parent_uid=kept.get("parent_uid"),
+            attributes=attributes,
+            tags=list(kept.get("tags") or []),
+        )
+    return Deletion(at=event["at"], source=event.get("source", ""), reason=reason, record=record)
+
+
 @dataclass(frozen=True)
 class AttributeFilter:
     """One attribute condition of a search: ``op`` is eq, prefix or match (a regular expression)."""

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from neo4j import AsyncDriver
+from neo4j import AsyncDriver, AsyncManagedTransaction
 
 from cmdb_server.reconcile import (
     DRIFT_PREFIX,
@@ -22,7 +22,8 @@ from cmdb_server.reconcile import (
     native,
     to_json,
 )
-from schema import CIClass, CIStatus, SourceKind
+from cmdb_server.repositories.cis import CIRecord, snapshot, to_record
+from schema import CIClass, CIStatus, Schema, SourceKind
 
 
 def _event(uid: str, kind: str, field: str | None, old: Any, new: Any, source: str, now: datetime) -> dict[str, Any]:
@@ -133,39 +134,66 @@ async def retire_ci(driver: AsyncDriver, database: str, uid: str, old_status: st
     await _write(driver, database, uid, {"status": CIStatus.RETIRED.value}, [event])
 
 
-async def delete_ci(driver: AsyncDriver, database: str, uid: str, reason: str, source: str) -> dict[str, int]:
+async def delete_ci(
+    driver: AsyncDriver, database: str, schema: Schema, uid: str, reason: str, source: str
+) -> dict[str, int]:
     """Remove a CI, the CIs identified through it (a host's interfaces, services...) and
     their edges: an admin's correction of a record that should never have existed. The
-    history stays, closed by a ``deleted`` event per CI. How many CIs and edges went."""
+    history stays, closed by a ``deleted`` event per CI that keeps the CI as it was (``old``)
+    and the reason (``new``), and a ``relation_ended`` event per edge between CIs that had
+    not ended. How many CIs and edges went."""
     now = datetime.now(UTC)
-    records, _, _ = await driver.execute_query(
-        """
-        MATCH (root:CI {uid: $uid})
-        CALL (root) {
+
+    async def delete(tx: AsyncManagedTransaction) -> dict[str, int]:
+        result = await tx.run(
+            """
+            MATCH (root:CI {uid: $uid})
             // a dependent CI is identified through its parent, and linked to it: it goes too
             OPTIONAL MATCH (root)--(child:CI) WHERE child.parent_uid = root.uid
             OPTIONAL MATCH (child)--(grandchild:CI) WHERE grandchild.parent_uid = child.uid
             WITH root, collect(DISTINCT child) + collect(DISTINCT grandchild) AS dependents
-            RETURN [root] + dependents AS doomed
-        }
-        CALL (doomed) {
-            UNWIND doomed AS n
+            UNWIND [root] + dependents AS n
+            SET n._deleting = true  // locked: its edges stay as read here until the delete
+            RETURN n, [(n)-[r]-(:CI) WHERE r.ended_at IS NULL
+                       | {id: elementId(r), type: type(r), from: startNode(r).uid, to: endNode(r).uid}] AS open
+            """,
+            uid=uid,
+        )
+        doomed: list[CIRecord] = []
+        open_edges: dict[str, dict[str, Any]] = {}
+        async for row in result:
+            doomed.append(to_record(row["n"], schema))
+            open_edges |= {edge["id"]: edge for edge in row["open"]}
+        if not doomed:
+            return {"cis": 0, "edges": 0}
+        events = [_event(r.uid, "deleted", None, snapshot(r), {"reason": reason}, source, now) for r in doomed]
+        # Each open edge ends as ingest ends one, in the history of the CI it starts from (a
+        # neighbour that stays, or a doomed CI).
+        events += [
+            _event(e["from"], "relation_ended", e["type"], {"to": e["to"]}, None, source, now)
+            for e in open_edges.values()
+        ]
+        result = await tx.run(
+            """
+            MATCH (n:CI) WHERE n.uid IN $uids
             OPTIONAL MATCH (n)-[r]-()
-            RETURN count(DISTINCT r) AS edges
-        }
-        UNWIND doomed AS n
-        WITH n, edges, n.uid AS gone_uid, size(doomed) AS cis
-        DETACH DELETE n
-        CREATE (ev:Event) SET ev = $event, ev.ci_uid = gone_uid
-        RETURN max(cis) AS cis, max(edges) AS edges
-        """,
-        uid=uid,
-        event=_event(uid, "deleted", None, None, {"reason": reason}, source, now),
-        database_=database,
-    )
-    if not records or records[0]["cis"] is None:
-        return {"cis": 0, "edges": 0}
-    return {"cis": records[0]["cis"], "edges": records[0]["edges"]}
+            WITH collect(DISTINCT n) AS nodes, count(DISTINCT r) AS edges
+            FOREACH (n IN nodes | DETACH DELETE n)
+            WITH edges
+            CALL () {
+                UNWIND $events AS e
+                CREATE (ev:Event) SET ev = e
+            }
+            RETURN edges
+            """,
+            uids=[r.uid for r in doomed],
+            events=events,
+        )
+        row = await result.single(strict=True)
+        return {"cis": len(doomed), "edges": row["edges"]}
+
+    async with driver.session(database=database) as session:
+        return await session.execute_write(delete)
 
 
 async def set_tag(driver: AsyncDriver, database: str, uid: str, tag: str, present: bool, source: str) -> bool | None:

@@ -33,6 +33,8 @@ IP_AD_ENT_IF_INDEX = "1.3.6.1.2.1.4.20.1.2"
 IP_AD_ENT_NET_MASK = "1.3.6.1.2.1.4.20.1.3"
 IP_ADDRESS_TABLE = "1.3.6.1.2.1.4.34.1"
 IP_ADDRESS_IF_INDEX = "1.3.6.1.2.1.4.34.1.3"
+IP_ADDRESS_TYPE = "1.3.6.1.2.1.4.34.1.4"
+IP_ADDRESS_TYPE_BROADCAST = 3  # unicast(1), anycast(2), broadcast(3): the subnet's broadcast, no one's address
 IP_ADDRESS_PREFIX = "1.3.6.1.2.1.4.34.1.5"
 
 # ENTITY-MIB entPhysicalTable

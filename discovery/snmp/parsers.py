@@ -103,7 +103,8 @@ def parse_interfaces(walk: Walk) -> dict[int, dict[str, Any]]:
 
 
 def parse_ip_addresses(walk: Walk) -> list[dict[str, Any]]:
-    """Addresses with their interface and prefix, from ipAddrTable and ipAddressTable, merged."""
+    """Addresses with their interface and prefix, from ipAddrTable and ipAddressTable, merged;
+    ipAddressTable's broadcast rows are left out (anycast addresses are kept)."""
     found: dict[str, dict[str, Any]] = {}
     masks = column(walk, oids.IP_AD_ENT_NET_MASK)
     for suffix, if_index in column(walk, oids.IP_AD_ENT_IF_INDEX).items():
@@ -116,10 +117,13 @@ def parse_ip_addresses(walk: Walk) -> list[dict[str, Any]]:
         if isinstance(if_index, int):
             found[address] = {"address": address, "prefix_length": prefix, "if_index": if_index, "version": 4}
     prefixes = column(walk, oids.IP_ADDRESS_PREFIX)
+    types = column(walk, oids.IP_ADDRESS_TYPE)
     for suffix, if_index in column(walk, oids.IP_ADDRESS_IF_INDEX).items():
         arcs = [int(a) for a in suffix.split(".")]
         if len(arcs) < 2 or arcs[0] not in (1, 2) or arcs[1] != len(arcs) - 2:
             continue  # ipv4z/ipv6z (with a zone) and malformed rows are left out
+        if types.get(suffix) == oids.IP_ADDRESS_TYPE_BROADCAST:
+            continue  # a subnet's broadcast address (Net-SNMP lists one per IPv4 subnet) is no CI
         try:
             address = str(ipaddress.ip_address(bytes(arcs[2:])))
         except ValueError:

@@ -145,8 +145,16 @@ def test_delete_retires_with_a_reason_and_only_an_admin_deletes_for_good(
     assert _ci(client, uid).status_code == 404
     packages = client.get("/api/v1/cis", params={"class": "SoftwarePackage"}, headers=ADMIN).json()
     assert packages["total"] == 2  # shared CIs other hosts may use stay
-    history = client.get(f"/api/v1/cis/{uid}/history", headers=ADMIN)
-    assert history.status_code == 404  # the CI is gone; its events stay in the graph
+    gone = _ci(client, uid)
+    assert _error_field(gone) == "uid"
+    assert "deleted" in gone.json()["error"]["message"]
+    assert "created by mistake" in gone.json()["error"]["message"]
+    history = _history(client, uid)  # the CI is gone; its history stays and answers
+    assert [e["kind"] for e in history[:1]] == ["deleted"]
+    assert history[0]["new"] == {"reason": "created by mistake"}
+    assert history[0]["source"].startswith("manual:")
+    assert history[0]["at"][:19] in gone.json()["error"]["message"]  # when, to the second
+    assert history[-1]["kind"] == "created"
 
 
 def _pause() -> datetime:
@@ -155,6 +163,95 @@ def _pause() -> datetime:
     moment = datetime.now(UTC)
     time.sleep(0.02)
     return moment
+
+
+def test_a_hard_delete_ends_the_removed_relations_in_the_history_of_the_ci_each_starts_from(
+    client: TestClient,
+) -> None:
+    uid, _ = _host(client)
+    apps = {}
+    for name in ("payroll", "ledger"):
+        app = client.post("/api/v1/cis", json={"class": "Application", "attributes": {"name": name}}, headers=ADMIN)
+        apps[name] = app.json()["uid"]
+        runs_on = {"type": "RUNS_ON", "from_uid": apps[name], "to_uid": uid}
+        assert client.post("/api/v1/relationships", json=runs_on, headers=ADMIN).status_code == 201
+    moved = {"type": "RUNS_ON", "from_uid": apps["ledger"], "to_uid": uid}
+    assert client.delete("/api/v1/relationships", params=moved, headers=ADMIN).status_code == 200  # ended before
+
+    deleted = client.delete(f"/api/v1/cis/{uid}", params={"reason": "a duplicate", "hard": "true"}, headers=ADMIN)
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["edges_removed"] == 5  # its interface, two packages, two applications (one ended)
+
+    gone = _history(client, uid)[0]
+    payroll = [e for e in _history(client, apps["payroll"]) if e["kind"].startswith("relation_")]
+    assert [(e["kind"], e["field"], e["old"]) for e in payroll] == [
+        ("relation_ended", "RUNS_ON", {"to": uid}),
+        ("relation_started", "RUNS_ON", None),
+    ]
+    assert (payroll[0]["at"], payroll[0]["source"]) == (gone["at"], gone["source"])
+    ledger = [e["kind"] for e in _history(client, apps["ledger"]) if e["kind"].startswith("relation_")]
+    assert ledger == ["relation_ended", "relation_started"]  # ended once, by hand, not again
+    # The deleted host's own edges end in its history too.
+    own = sorted(e["field"] for e in _history(client, uid) if e["kind"] == "relation_ended")
+    assert own == ["HAS_INTERFACE", "INSTALLED", "INSTALLED"]
+
+
+def test_a_hard_deleted_ci_answers_its_history_its_past_states_and_diffs(client: TestClient) -> None:
+    created = client.post(
+        "/api/v1/cis",
+        json={"class": "Application", "attributes": {"name": "payroll", "description": "v1"}},
+        headers=ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    uid = created.json()["uid"]
+    t1 = _pause()
+    client.patch(f"/api/v1/cis/{uid}", json={"attributes": {"description": "v2", "owner": "hr"}}, headers=ADMIN)
+    t2 = _pause()
+    deleted = client.delete(f"/api/v1/cis/{uid}", params={"reason": "a duplicate", "hard": "true"}, headers=ADMIN)
+    assert deleted.status_code == 200, deleted.text
+    t3 = _pause()
+
+    kinds = [e["kind"] for e in _history(client, uid)]
+    assert (kinds[0], kinds.count("attribute"), kinds[-1]) == ("deleted", 2, "created")
+    then = _ci(client, uid, at=t1.isoformat())
+    assert then.status_code == 200, then.text
+    assert (then.json()["class"], then.json()["status"]) == ("Application", "active")
+    assert then.json()["attributes"] == {"name": "payroll", "description": "v1"}
+    assert _ci(client, uid, at=t2.isoformat()).json()["attributes"] == {
+        "name": "payroll",
+        "description": "v2",
+        "owner": "hr",
+    }
+    after = _ci(client, uid, at=t3.isoformat())
+    assert after.status_code == 404
+    assert _error_field(after) == "at"
+    assert "deleted" in after.json()["error"]["message"]
+    naive = _ci(client, uid, at="2026-01-01T00:00:00")
+    assert naive.status_code == 422
+    assert _error_field(naive) == "at"
+
+    def diff(**params: str) -> dict[str, Any]:
+        response = client.get(f"/api/v1/cis/{uid}/diff", params=params, headers=ADMIN)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    assert diff(**{"from": t1.isoformat(), "to": t2.isoformat()})["changes"] == [
+        {"field": "description", "from": "v1", "to": "v2"},
+        {"field": "owner", "from": None, "to": "hr"},
+    ]
+    until_now = diff(**{"from": t2.isoformat()})
+    assert until_now["existed"] == {"from": True, "to": False}
+    assert {c["field"]: c["to"] for c in until_now["changes"]} == {
+        "class": None,
+        "status": None,
+        "name": None,
+        "description": None,
+        "owner": None,
+    }
+    assert diff(**{"from": t3.isoformat()})["changes"] == []
+    assert client.get(f"/api/v1/cis/{uid}/relationships", headers=ADMIN).status_code == 404  # its edges are gone
+    assert client.get("/api/v1/cis/never-was/history", headers=ADMIN).status_code == 404
 
 
 def test_the_ci_as_it_was_at_three_times_and_the_diff_between_them(client: TestClient) -> None:

@@ -81,6 +81,20 @@ def test_incident_suspects_are_upstream_changes_before_it_opened(client: TestCli
     assert [c["id"] for c in by_name["app2"]["changes"]] == [change["id"]]
 
 
+def test_incident_suspects_show_the_values_as_the_history_does(client: TestClient, estate: dict[str, str]) -> None:
+    drift(client, "db1", kernel="6.1.0-27-amd64")
+    built = datetime.now(UTC)
+    drift(client, "db1", kernel="6.1.0-28-amd64")
+    incident = post(client, "/api/v1/incidents", {"title": "db is slow", "affected": [estate["db1"]]})
+    window = (datetime.fromisoformat(incident["opened_at"]) - built).total_seconds() / 3600
+    response = client.get(f"/api/v1/incidents/{incident['id']}/suspects", params={"hours": window}, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    (db1,) = response.json()["suspects"]
+    assert [(e["field"], e["old"], e["new"]) for e in db1["events"]] == [("kernel", "6.1.0-27-amd64", "6.1.0-28-amd64")]
+    history = client.get(f"/api/v1/cis/{estate['db1']}/history", headers=ADMIN).json()["items"]
+    assert db1["events"][0]["new"] == next(e["new"] for e in history if e["field"] == "kernel")
+
+
 def test_problems_gather_incidents_and_become_known_errors(client: TestClient, estate: dict[str, str]) -> None:
     problem = post(client, "/api/v1/problems", {"title": "db connections exhausted", "suspects": [estate["db1"]]})
     incident = post(

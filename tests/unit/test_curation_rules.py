@@ -97,6 +97,23 @@ def test_a_past_state_undoes_the_events_after_it_newest_first() -> None:
     assert not before.existed
 
 
+def test_a_deleted_ci_existed_before_its_deleted_event_as_the_event_kept_it() -> None:
+    kept = {"class": "Application", "status": "active", "attributes": {"name": "payroll", "used_bytes": 3}}
+    deleted = _event("deleted", old=kept, new={"reason": "a duplicate"})
+    after = state_at(None, None, {}, [], frozenset({"used_bytes"}), existed=False)
+    assert not after.existed
+    before = state_at(
+        None,
+        None,
+        {},
+        [deleted, _event("attribute", "name", "pay", "payroll")],
+        frozenset({"used_bytes"}),
+        existed=False,
+    )
+    assert before.existed
+    assert (before.ci_class, before.status, before.attributes) == ("Application", "active", {"name": "pay"})
+
+
 def test_a_diff_names_each_changed_field_with_both_values() -> None:
     old = state_at("Host", "active", {"name": "a", "os": "x"}, [], frozenset())
     new = state_at("LinuxHost", "active", {"name": "a", "os": "y", "fqdn": "a.example"}, [], frozenset())

@@ -116,6 +116,20 @@ def test_speed_saturated_in_if_speed_comes_from_if_high_speed_and_columns_may_be
     assert interfaces[9]["if_index"] == 9  # from the OID suffix: no ifIndex column here
 
 
+def test_broadcast_rows_of_ip_address_table_are_not_addresses() -> None:
+    walk = parse_snmprec(
+        "1.3.6.1.2.1.4.34.1.3.1.4.10.0.0.5|2|2\n"
+        "1.3.6.1.2.1.4.34.1.4.1.4.10.0.0.5|2|1\n"  # unicast
+        "1.3.6.1.2.1.4.34.1.3.1.4.10.0.0.255|2|2\n"
+        "1.3.6.1.2.1.4.34.1.4.1.4.10.0.0.255|2|3\n"  # broadcast
+        "1.3.6.1.2.1.4.34.1.3.2.16.32.1.13.184.0.0.0.0.0.0.0.0.0.0.0.1|2|2\n"
+        "1.3.6.1.2.1.4.34.1.4.2.16.32.1.13.184.0.0.0.0.0.0.0.0.0.0.0.1|2|2\n"  # anycast: an address of its own
+        "1.3.6.1.2.1.4.34.1.3.1.4.10.0.1.1|2|3\n"  # no ipAddressType: kept
+    )
+    found = [a["address"] for a in snmp_parsers.parse_ip_addresses(walk)]
+    assert found == ["10.0.0.5", "10.0.1.1", "2001:db8::1"]
+
+
 def test_lldp_ids_are_decoded_by_subtype() -> None:
     walk = parse_snmprec(
         "1.0.8802.1.1.2.1.4.1.1.4.0.5.1|2|5\n"

@@ -142,14 +142,23 @@ async def get_ci(
         Query(description="The CI as it was at this time (ISO 8601), rebuilt from its history."),
     ] = None,
 ) -> CIPublic:
+    if at is not None:
+        _aware("at", at)
     record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
+    deletion = None
     if record is None:
-        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+        deletion = await _deletion(driver, settings.neo4j_database, uid)
+        if at is None:
+            raise _deleted(uid, deletion)  # gone now; its past answers with ?at=
+        record = _as_it_was(uid, deletion)
     if at is None:
         return CIPublic.from_record(record)
-    _aware("at", at)
-    past = await _state_at(driver, settings.neo4j_database, schema, record, at)
+    past = await _state_at(driver, settings.neo4j_database, schema, record, at, deleted=deletion is not None)
     if not past.existed:
+        if deletion is not None and at >= deletion.at:
+            raise NotFound(
+                f"CI {uid} was deleted at {deletion.at.isoformat()} ({deletion.reason})", field="at", location="query"
+            )
         raise NotFound(f"CI {uid} did not exist at {at.isoformat()}", field="at", location="query")
     return CIPublic.from_record(record).model_copy(
         update={
@@ -181,11 +190,14 @@ async def get_diff(
         if until < since:
             raise Unprocessable("'to' is before 'from'", field="to", location="query")
     record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
+    deleted = record is None
     if record is None:
-        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
-    before = await _state_at(driver, settings.neo4j_database, schema, record, since)
-    after = await _state_at(driver, settings.neo4j_database, schema, record, until) if until else None
-    if after is None:
+        record = _as_it_was(uid, await _deletion(driver, settings.neo4j_database, uid))
+    before = await _state_at(driver, settings.neo4j_database, schema, record, since, deleted=deleted)
+    after = await _state_at(driver, settings.neo4j_database, schema, record, until, deleted=deleted) if until else None
+    if after is None and deleted:
+        after = timeline.PastState(existed=False, ci_class=None, status=None)
+    elif after is None:
         volatile = schema.classes[record.ci_class].volatile_attributes
         after = timeline.state_at(record.ci_class, record.status.value, record.attributes, [], volatile)
     return {
@@ -203,11 +215,43 @@ def _aware(name: str, value: datetime) -> None:
 
 
 async def _state_at(
-    driver: DriverDep, database: str, schema: SchemaDep, record: cis.CIRecord, at: datetime
+    driver: DriverDep, database: str, schema: SchemaDep, record: cis.CIRecord, at: datetime, *, deleted: bool = False
 ) -> timeline.PastState:
+    """The CI at a time; a ``deleted`` one from its history alone (``record`` as it was when deleted)."""
     events = [decode_event(e) for e in await cis.events_after(driver, database, record.uid, at)]
-    volatile = schema.classes[record.ci_class].volatile_attributes
+    ci_class = schema.classes.get(record.ci_class)
+    volatile = ci_class.volatile_attributes if ci_class else frozenset()
+    if deleted:
+        return timeline.state_at(None, None, {}, events, volatile, existed=False)
     return timeline.state_at(record.ci_class, record.status.value, record.attributes, events, volatile)
+
+
+async def _deletion(driver: DriverDep, database: str, uid: str) -> cis.Deletion:
+    """Why a CI is not in the graph: deleted for good (its history stays), or 404, never was."""
+    deletion = await cis.deletion_of(driver, database, uid)
+    if deletion is None:
+        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+    return deletion
+
+
+def _deleted(uid: str, deletion: cis.Deletion) -> NotFound:
+    return NotFound(
+        f"CI {uid} was deleted at {deletion.at.isoformat()} by {deletion.source}: {deletion.reason}",
+        field="uid",
+        location="path",
+    )
+
+
+def _as_it_was(uid: str, deletion: cis.Deletion) -> cis.CIRecord:
+    """A deleted CI as its ``deleted`` event kept it; deletes older than that record cannot answer for the past."""
+    if deletion.record is None:
+        raise NotFound(
+            f"CI {uid} was deleted at {deletion.at.isoformat()} ({deletion.reason}) before deletes kept the CI's "
+            "last state: its past cannot be rebuilt; see its history",
+            field="uid",
+            location="path",
+        )
+    return deletion.record
 
 
 @router.get("/{uid}/relationships", summary="Relationships of a CI, both directions")
@@ -251,7 +295,8 @@ async def get_history(
     for name, value in (("since", since), ("until", until)):
         if value is not None:
             _aware(name, value)
-    await _existing(driver, settings.neo4j_database, schema, uid)
+    if await cis.get_ci(driver, settings.neo4j_database, schema, uid) is None:
+        await _deletion(driver, settings.neo4j_database, uid)  # a deleted CI's history stays
     events, total = await cis.history_of(
         driver, settings.neo4j_database, uid, since=since, until=until, limit=limit, offset=offset
     )
@@ -269,4 +314,4 @@ async def get_history(
 
 async def _existing(driver: DriverDep, database: str, schema: SchemaDep, uid: str) -> None:
     if await cis.get_ci(driver, database, schema, uid) is None:
-        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+        raise _deleted(uid, await _deletion(driver, database, uid))

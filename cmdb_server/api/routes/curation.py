@@ -137,7 +137,7 @@ async def delete_ci(
         raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
     source = manual_source(principal)
     if hard:
-        removed = await curation.delete_ci(driver, settings.neo4j_database, uid, reason, source)
+        removed = await curation.delete_ci(driver, settings.neo4j_database, schema, uid, reason, source)
         return {"uid": uid, "deleted": True, "cis_removed": removed["cis"], "edges_removed": removed["edges"]}
     if record.status is CIStatus.RETIRED:
         raise Conflict(f"CI {uid} is retired already", field="uid")

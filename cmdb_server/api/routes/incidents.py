@@ -14,6 +14,7 @@ from cmdb_server.errors import Unprocessable
 from cmdb_server.impact import upstream
 from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, upstream_graph
 from cmdb_server.models.records import IncidentCreate, ProblemCreate, Transition
+from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import records
 from schema import Role
 from schema.itsm import INCIDENT_TRANSITIONS, PROBLEM_TRANSITIONS, IncidentStatus, ProblemStatus
@@ -105,7 +106,7 @@ async def incident_suspects(
     candidates: dict[str, list[Any]] = {uid: [] for uid in affected} | dict(paths)
     opened = incident["opened_at"]
     since = opened - timedelta(hours=hours)
-    events = await records.events_between(driver, db, sorted(candidates), since, opened)
+    events = [decode_event(e) for e in await records.events_between(driver, db, sorted(candidates), since, opened)]
     changes = await records.changes_touching(driver, db, sorted(candidates), since, opened)
     suspects = []
     for uid, path in candidates.items():
