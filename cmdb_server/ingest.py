@@ -153,7 +153,10 @@ class _Apply:
         self.schema = schema
         self.caller = caller
         self.stale_after = stale_after
-        self.now = now
+        self.now = now  # when the server applies it: events and the report's record
+        # When the source saw it: what the report says dates first_seen, last_seen and the
+        # edges (a report spooled through an outage is no later sighting), never in the future.
+        self.seen = min(incoming.header.collected_at, now)
         self.summary = IngestSummary(
             report_id=self.header.report_id,
             source=self.header.source_key,
@@ -179,6 +182,7 @@ class _Apply:
                 "new": to_json(new),
                 "source": self.header.source_key,
                 "report_id": self.header.report_id,
+                "observed_at": self.seen,  # when the source saw it; ``at`` is when the CMDB recorded it
             }
         )
 
@@ -226,7 +230,7 @@ class _Apply:
             state = {"fingerprint": self.incoming.fingerprint, "cis": json.dumps(self.uids)}
             state |= {"classes": json.dumps(classes), "relations": json.dumps(relations)}
             state |= {"hosts": json.dumps(hosts), "owned": json.dumps(owned), "collected_at": self.header.collected_at}
-            state |= {"starts": json.dumps(starts), "complete_at": self.now}
+            state |= {"starts": json.dumps(starts), "complete_at": self.seen}
             await repo.save_source_state(tx, self.header.source_key, state)
         return await self._record(tx)
 
@@ -276,12 +280,13 @@ class _Apply:
         reactivated = await repo.apply_unchanged(
             tx,
             owned=orjson.loads(state["owned"]),
-            seen={"last_seen": self.now, seen_property(self.header.source_kind): self.now},
+            seen={"last_seen": self.seen, seen_property(self.header.source_kind): self.seen},
             volatile=[{"uid": uids[ref], "props": values} for ref, values in self.volatile.items()],
             report={
                 "report_id": self.header.report_id,
                 "source": self.header.source_key,
                 "collected_at": self.header.collected_at,
+                "received_at": self.now,
                 "summary": json.dumps(self._stored_summary()),
             },
         )
@@ -466,10 +471,10 @@ class _Apply:
         for keys, rows in merges.items():
             # Sorted, so that racing transactions lock index entries in the same order.
             rows.sort(key=lambda r: json.dumps(r["key"], sort_keys=True, default=str))
-            merged = await repo.merge_nodes(tx, label, keys, ci_class.dependent, rows, self.now)
+            merged = await repo.merge_nodes(tx, label, keys, ci_class.dependent, rows, self.seen)
             found.update({ref: (props, [], created) for ref, (props, created) in merged.items()})
         if plain:
-            created_plain = await repo.create_nodes(tx, plain, self.now)
+            created_plain = await repo.create_nodes(tx, plain, self.seen)
             found.update({ref: (props, [], True) for ref, props in created_plain.items()})
 
     async def _check_agent_binding(
@@ -509,7 +514,7 @@ class _Apply:
                 self.summary.outcomes[record.ref] = "unchanged"
                 continue
             existing_class = self.schema.classes.get(props.get("class", ""), record.ci_class)
-            merge = merge_attributes(existing_class, props, record.attributes, kind, self.now, self.stale_after)
+            merge = merge_attributes(existing_class, props, record.attributes, kind, self.seen, self.stale_after)
             write = dict(merge.properties)
             labels: list[str] = []
             if record.ci_class.name != existing_class.name and record.ci_class.is_a(existing_class.name):
@@ -545,7 +550,7 @@ class _Apply:
             updates.append({"uid": uid, "props": write, "labels": labels or list(record.ci_class.labels[:1])})
         updates.sort(key=lambda u: u["uid"])
         # Timestamps go once as a parameter: the driver packs each datetime value slowly.
-        await repo.update_nodes(tx, updates, {"last_seen": self.now, seen_property(kind): self.now})
+        await repo.update_nodes(tx, updates, {"last_seen": self.seen, seen_property(kind): self.seen})
 
     def _reported_edges(self) -> dict[str, dict[EdgeKey, dict[str, Any]]]:
         """type -> edge key -> non-key properties, for the parent edges and relations of the report."""
@@ -631,7 +636,7 @@ class _Apply:
                     continue  # derived from a connection the report still observes: lives as long as it
                 if not complete or source not in provenance.sources_of(props):
                     continue
-                changes, ends = provenance.withdraw(props, source, self.now)
+                changes, ends = provenance.withdraw(props, source, self.seen)
                 updates.append({"id": edge["id"], "props": changes})
                 if ends:
                     counts.ended += 1
@@ -648,7 +653,7 @@ class _Apply:
                         {
                             "from_uid": from_uid,
                             "to_uid": to_uid,
-                            "props": provenance.new_edge(source, self.now, {**dict(key), **props}),
+                            "props": provenance.new_edge(source, self.seen, {**dict(key), **props}),
                         }
                     )
                     counts.started += 1
@@ -656,21 +661,21 @@ class _Apply:
                         self._event(from_uid, "relation_started", rel_name, None, {"to": to_uid, **dict(key)})
                     continue
                 stored = found["props"]
-                changes, outcome = provenance.vouch(stored, source, self.now, stamp=not complete)
+                changes, outcome = provenance.vouch(stored, source, self.seen, stamp=not complete)
                 changes |= {k: v for k, v in props.items() if stored.get(k) != v}
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
                 if outcome == "started":
                     self._event(from_uid, "relation_started", rel_name, None, {"to": to_uid, **dict(key)})
                 if changes:
                     updates.append({"id": found["id"], "props": changes})
-            await repo.create_edges(tx, rel_name, new_edges, self.now)
+            await repo.create_edges(tx, rel_name, new_edges, self.seen)
             await repo.set_edge_properties(tx, updates)
             await repo.delete_edges(tx, duplicates)
             if not any(vars(counts).values()):
                 del self.summary.relations[rel_name]
         ip_uids = [self.uids[r.ref] for r in self.report.records if r.ci_class.is_a("IPAddress")]
         if ip_uids:
-            for row in await repo.resolve_observed_dependencies(tx, ip_uids, self.now):
+            for row in await repo.resolve_observed_dependencies(tx, ip_uids, self.seen):
                 self.summary.relations["DEPENDS_ON"].started += 1
                 self._event(
                     row["from_uid"],

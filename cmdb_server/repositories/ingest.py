@@ -396,7 +396,7 @@ async def apply_unchanged(
     result = await tx.run(
         """
         CREATE (r:IngestedReport {report_id: $report.report_id, source: $report.source,
-                                  collected_at: $report.collected_at, received_at: $seen.last_seen,
+                                  collected_at: $report.collected_at, received_at: $report.received_at,
                                   summary: $report.summary})
         WITH r
         MATCH (s:SourceState {source: $report.source})
@@ -414,7 +414,7 @@ async def apply_unchanged(
             WITH n WHERE n.status = 'stale'
             SET n.status = 'active'
             CREATE (:Event {ci_uid: n.uid, kind: 'status', field: 'status', old: '"stale"', new: '"active"',
-                            source: $report.source, report_id: $report.report_id, at: $seen.last_seen})
+                            source: $report.source, report_id: $report.report_id, at: $report.received_at})
             RETURN collect(n.uid) AS reactivated
         }
         SET r.events = size(reactivated)

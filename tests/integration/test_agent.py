@@ -206,11 +206,6 @@ def test_the_agent_spools_while_the_server_is_away_and_delivers_once_back(
         server.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest stamps first_seen, last_seen and events with the server's clock on receipt, not the "
-    "report's collected_at: the fix belongs in cmdb_server/ingest.py (being rewritten)",
-)
 def test_a_report_delivered_after_an_outage_dates_what_it_saw_by_its_collection(
     settings: Settings, empty_graph: None, make_token: Callable[[Role], str], tmp_path: Path
 ) -> None:

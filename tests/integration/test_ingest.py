@@ -162,10 +162,12 @@ def test_one_changed_attribute_is_exactly_one_event(client: TestClient) -> None:
     # The edges a CI starts with are part of its creation: their first_seen says so, no event each.
     kinds = sorted(e["kind"] for e in history["items"])
     assert kinds == ["attribute", "created"]
-    created_at = next(e["at"] for e in history["items"] if e["kind"] == "created")
+    created = next(e for e in history["items"] if e["kind"] == "created")
+    host_seen = client.get(f"/api/v1/cis/{host_uid}", headers=ADMIN).json()["first_seen"]
+    assert created["observed_at"] == host_seen  # the report's collection time; ``at`` is when it was applied
     edges = client.get(f"/api/v1/cis/{host_uid}/relationships", headers=ADMIN).json()["items"]
     assert len(edges) == 3
-    assert {e["first_seen"] for e in edges} == {created_at}
+    assert {e["first_seen"] for e in edges} == {host_seen}
 
 
 def test_a_package_no_longer_reported_ends_exactly_that_relation(client: TestClient) -> None:
