@@ -135,7 +135,8 @@ def check_attributes(ci_class: CIClass, attributes: Mapping[str, Any]) -> dict[s
     """Return the attributes with values normalised; raise on an unknown name or a bad value.
 
     ``None`` means "no value" and is kept, so a writer can clear an attribute. Identity keys
-    are held to the shorter length of indexed values (``limits.toml``).
+    are held to the shorter length of indexed values (``limits.toml``), and a blank one
+    (empty or spaces) is refused: it would make every CI without the key one CI.
     """
     checked: dict[str, Any] = {}
     keys = ci_class.identity_keys
@@ -144,6 +145,8 @@ def check_attributes(ci_class: CIClass, attributes: Mapping[str, Any]) -> dict[s
         if attr is None:
             raise AttributeValueError(name, f"not an attribute of {ci_class.name}")
         if name in keys and type(value) is str:
+            if not value.strip():
+                raise AttributeValueError(name, "an identity key cannot be blank (leave it out, or null to clear it)")
             _check_length(name, value, LIMITS.indexed_max_length, " for an identity key (Neo4j indexes it)")
         checked[name] = None if value is None else check_value(attr, value)
     return checked

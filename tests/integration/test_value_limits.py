@@ -1,4 +1,5 @@
-"""Values too long for Neo4j's indexes are refused by name on every write path, never a 500.
+"""Values too long for Neo4j's indexes, and blank identity keys, are refused by name on
+every write path (reports, hand edits, imports), never a 500.
 
 A value over an index's key size limit fails inside Neo4j, after the whole report was
 checked. The limits of ``schema/limits.toml`` keep every value under them: these tests
@@ -160,3 +161,52 @@ def test_an_agent_report_with_a_value_too_long_is_set_aside_and_the_queue_goes_o
     assert "HTTP 422" in reason
     assert "records[4] (ref 'pkg:long').identity.package_name" in reason
     assert json.loads(gzip.decompress((spool.directory / "rejected" / first.name).read_bytes()))["records"]
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_a_blank_identity_key_is_422_naming_the_field(
+    client: TestClient, neo4j_driver: Driver, seed_ci: SeedCI, blank: str
+) -> None:
+    report = host_report()
+    report["records"][0]["identity"]["machine_id"] = blank
+    response = send(client, report)
+    assert response.status_code == 422, response.text
+    assert "blank" in _fields(response)["records[0] (ref 'host').identity.machine_id"]
+
+    package = host_report()
+    package["records"].append(_package("bash", version=blank))
+    response = send(client, package)
+    assert response.status_code == 422, response.text
+    assert "blank" in _fields(response)["records[4] (ref 'pkg:long').identity.version"]
+    assert counts(neo4j_driver) == {"cis": 0, "events": 0, "rels": 0}
+
+    created = client.post("/api/v1/cis", json={"class": "Application", "attributes": {"name": blank}}, headers=ADMIN)
+    assert created.status_code == 422, created.text
+    assert "blank" in _fields(created)["attributes.name"]
+    assert counts(neo4j_driver)["cis"] == 0
+
+    host = seed_ci("LinuxHost", name="db1", machine_id="m-db1", hostname="db1")
+    edited = client.patch(f"/api/v1/cis/{host.uid}", json={"attributes": {"hostname": blank}}, headers=ADMIN)
+    assert edited.status_code == 422, edited.text
+    assert "blank" in _fields(edited)["attributes.hostname"]
+
+
+def test_an_import_rejects_a_row_with_a_blank_identity_key_and_takes_the_others(client: TestClient) -> None:
+    csv_body = "class,name,owner\nApplication,payroll,hr\nApplication,   ,ops\n"
+    answer = client.post("/api/v1/import", content=csv_body, headers=ADMIN | {"Content-Type": "text/csv"}).json()
+    assert answer["counts"] == {"created": 1, "rejected": 1}
+    assert answer["rows"][1]["errors"][0].startswith("identity.name: ")
+    assert "blank" in answer["rows"][1]["errors"][0]
+
+    document = {
+        "cis": [
+            {"class": "Application", "attributes": {"name": "", "owner": "ops"}},
+            {"class": "BusinessService", "attributes": {"name": "Payroll"}},
+        ]
+    }
+    response = client.post("/api/v1/import", json=document, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    assert response.json()["counts"] == {"created": 1, "rejected": 1}
+    assert "blank" in response.json()["rows"][0]["errors"][0]
+    names = sorted(c["name"] for c in client.get("/api/v1/cis", headers=ADMIN).json()["items"])
+    assert names == ["Payroll", "payroll"]

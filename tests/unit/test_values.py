@@ -45,6 +45,8 @@ def test_accepts_and_normalises_valid_values() -> None:
         ("Interface", {"addresses": ["x" * (LONGEST + 1)]}, "addresses", "at most"),
         ("Host", {"fqdn": "x" * (LIMITS.indexed_max_length + 1)}, "fqdn", "for an identity key"),
         ("SoftwarePackage", {"version": "\u00e9" * (LIMITS.indexed_max_length + 1)}, "version", "identity key"),
+        ("Host", {"machine_id": ""}, "machine_id", "cannot be blank"),
+        ("Application", {"name": " \t "}, "name", "cannot be blank"),
     ],
 )
 def test_refuses_a_bad_value_naming_the_field(
@@ -60,3 +62,12 @@ def test_the_longest_values_allowed_pass() -> None:
     host = load_schema().ci_class("LinuxHost")
     longest = {"os_name": "x" * LONGEST, "fqdn": "x" * LIMITS.indexed_max_length, "name": "x" * LONGEST}
     assert check_attributes(host, longest) == longest
+
+
+def test_a_blank_value_is_refused_only_for_identity_keys() -> None:
+    host = load_schema().ci_class("LinuxHost")
+    assert check_attributes(host, {"os_name": " ", "name": "", "machine_id": None}) == {
+        "os_name": " ",
+        "name": "",
+        "machine_id": None,
+    }
