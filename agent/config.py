@@ -33,6 +33,7 @@ class AgentConfig:
     timeout_seconds: float = 30.0
     retries: int = 3
     backoff_seconds: float = 1.0
+    set_aside_after_failures: int = 3
     network_domain: str = "global"
 
     def transport_settings(self) -> TransportSettings:
@@ -44,6 +45,7 @@ class AgentConfig:
             timeout_seconds=self.timeout_seconds,
             retries=self.retries,
             backoff_seconds=self.backoff_seconds,
+            set_aside_after_failures=self.set_aside_after_failures,
         )
 
     def resolved_token(self) -> str:
@@ -97,4 +99,6 @@ def load_config(path: str | None = None, environ: dict[str, str] | None = None) 
         setattr(config, name, value)
     if config.spool_max_reports < 1:
         raise ConfigError("setting spool_max_reports: must be at least 1")
+    if config.set_aside_after_failures < 0:
+        raise ConfigError("setting set_aside_after_failures: must be 0 (never) or more")
     return config

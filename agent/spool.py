@@ -3,7 +3,8 @@
 Every report goes through the spool, so a crash or an unreachable server loses
 nothing: a report is removed only once the server has answered for it. The spool is
 bounded; when full, the oldest report is dropped with a warning (newer ones describe the
-host better). File names sort by the time they were written.
+host better). File names sort by the time they were written. Beside a report whose
+deliveries the server failed, ``<name>.failures`` counts them (see agent/transport.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SUFFIX = ".json.gz"
+FAILURES_SUFFIX = ".failures"
 
 
 class Spool:
@@ -40,7 +42,7 @@ class Spool:
         pending = self.pending()
         for old in pending[: max(0, len(pending) - self.max_reports)]:
             log.warning("spool full (%d reports): dropping the oldest, %s", self.max_reports, old.name)
-            old.unlink(missing_ok=True)
+            self.remove(old)
         return path
 
     def pending(self) -> list[Path]:
@@ -55,6 +57,7 @@ class Spool:
 
     def remove(self, path: Path) -> None:
         path.unlink(missing_ok=True)
+        self._failures(path).unlink(missing_ok=True)
 
     def reject(self, path: Path, reason: str) -> Path:
         """Keep a report the server refused for good, with the reason, out of the queue."""
@@ -63,4 +66,19 @@ class Spool:
         target = rejected / path.name
         path.replace(target)
         target.with_suffix(".reason.txt").write_text(reason + "\n", encoding="utf-8")
+        self._failures(path).unlink(missing_ok=True)
         return target
+
+    def count_failure(self, path: Path) -> int:
+        """One more delivery of this report failed by the server: how many so far."""
+        counter = self._failures(path)
+        try:
+            count = int(counter.read_text(encoding="utf-8")) + 1
+        except (OSError, ValueError):
+            count = 1
+        counter.write_text(f"{count}\n", encoding="utf-8")
+        return count
+
+    @staticmethod
+    def _failures(path: Path) -> Path:
+        return path.with_name(path.name.removesuffix(SUFFIX) + FAILURES_SUFFIX)

@@ -1,8 +1,11 @@
 """Delivery of spooled reports to the server: bearer token, gzip, timeouts, retries.
 
 Outcomes per report: delivered (2xx, or a replay the server recognised), retry later
-(no answer, 5xx, 429, or the token refused: it may be fixed), or rejected for good
+(no answer, 429, or the token refused: it may be fixed), failed (the server answered
+5xx: it may pass, or the report may be one the server cannot take), or rejected for good
 (another 4xx: kept aside in the spool's ``rejected/`` folder with the server's reason).
+A report the server failed ``set_aside_after_failures`` times does not hold back the
+ones behind it: see ``Transport.flush``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 class Outcome(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"
+    FAILED = "failed"  # the server answered 5xx: retried, like RETRY, and counted
     REJECTED = "rejected"
 
 
@@ -51,6 +55,7 @@ class TransportSettings:
     timeout_seconds: float = 30.0
     retries: int = 3
     backoff_seconds: float = 1.0
+    set_aside_after_failures: int = 3  # 0: a report the server keeps failing waits for good
     user_agent: str = "cmdb-agent"
 
 
@@ -78,6 +83,7 @@ class Transport:
         """Like ``send``; also the server's answer (the ingest summary, or the error)."""
         reason = ""
         answer: dict[str, Any] = {}
+        outcome = Outcome.RETRY
         for attempt in range(self.config.retries):
             if attempt:
                 self.sleep(self.config.backoff_seconds * 2 ** (attempt - 1))
@@ -89,6 +95,7 @@ class Transport:
                 )
             except httpx.TransportError as exc:
                 reason = f"server unreachable: {exc}"
+                outcome = Outcome.RETRY
                 continue
             try:
                 answer = response.json()
@@ -98,29 +105,53 @@ class Transport:
                 return Outcome.DELIVERED, "ok", answer
             reason = f"HTTP {response.status_code}: {_message(response)}"
             if response.status_code >= 500 or response.status_code == 429:
+                outcome = Outcome.FAILED if response.status_code >= 500 else Outcome.RETRY
                 continue
             if response.status_code in (401, 403):
                 return Outcome.RETRY, reason, answer  # a token problem: keep the report until it is fixed
             return Outcome.REJECTED, reason, answer
-        return Outcome.RETRY, reason, answer
+        return outcome, reason, answer
 
     def flush(self, spool: Spool) -> FlushResult:
-        """Deliver spooled reports oldest first; stop at the first that must wait."""
+        """Deliver spooled reports oldest first; stop at the first that must wait.
+
+        A report whose delivery the server failed (5xx) ``set_aside_after_failures`` times
+        does not hold back the ones behind it: they are sent, and once one of them goes
+        through, the failing report is set aside in ``rejected/`` with its reason (the
+        server would now refuse it as older than the last report applied). While the
+        server fails them all (an outage), nothing is set aside and every report waits.
+        """
         result = FlushResult()
-        pending: list[Path] = spool.pending()
-        for index, path in enumerate(pending):
+        stuck: list[tuple[Path, str]] = []  # failed too often: set aside once a report behind goes through
+        for path in spool.pending():
             outcome, reason, answer = self.deliver(spool.read(path))
             if outcome is Outcome.DELIVERED:
                 spool.remove(path)
                 result.delivered.append(path.name)
                 result.answers[path.name] = answer
+                for failed, why in stuck:
+                    kept = spool.reject(failed, why)
+                    log.error("set aside %s, which the server kept failing (%s); kept in %s", failed.name, why, kept)
+                    result.rejected.append(failed.name)
+                stuck = []
             elif outcome is Outcome.REJECTED:
                 kept = spool.reject(path, reason)
                 log.error("server rejected report %s for good (%s); kept in %s", path.name, reason, kept)
                 result.rejected.append(path.name)
             else:
-                result.pending = len(pending) - index
                 result.last_error = reason
-                log.warning("%s; %d report(s) stay in the spool %s", reason, result.pending, spool.directory)
-                break
+                limit = self.config.set_aside_after_failures
+                failures = spool.count_failure(path) if outcome is Outcome.FAILED else 0
+                if not limit or failures < limit:
+                    break
+                log.warning(
+                    "the server failed %d deliveries of report %s (%s); sending the reports behind it",
+                    failures,
+                    path.name,
+                    reason,
+                )
+                stuck.append((path, f"{reason} (the server failed {failures} deliveries of it, and took the next)"))
+        result.pending = len(spool.pending())
+        if result.pending:
+            log.warning("%s; %d report(s) stay in the spool %s", result.last_error, result.pending, spool.directory)
         return result

@@ -1,10 +1,13 @@
 """Reconciliation: which source's value an attribute keeps, and what changed (pure).
 
 Each attribute of a CI remembers the kind of source that set it (``_src_<attribute>``)
-and each CI when each kind of source last reported it (``_seen_<kind>``). A source may
+and each CI when each kind of source last reported it (``_seen_<kind>``); for the manual
+source, when someone last set its attributes by hand (``_seen_manual``). A source may
 set an attribute when nobody holds it, when it ranks at least as high in the class's
 precedence (``schema/ci_classes.toml``) as the holder, or when the holder has not
-reported this CI within the stale window, so a retired agent does not pin values forever.
+reported this CI within the stale window, so a retired agent does not pin values forever
+and a hand edit holds against discovery and imports for the stale window after it.
+A locked attribute (``_lock_<attribute>``) keeps its value whatever the precedence.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ def drift_value(value: Any, source: str, since: datetime) -> str:
 
 def seen_property(kind: SourceKind) -> str:
     return f"{SEEN_PREFIX}{kind.value}"
+
+
+MANUAL_SEEN = seen_property(SourceKind.MANUAL)
+"""When the CI was last edited by hand: precedence reads it like a source's last report, but
+a hand edit is no discovery (the stale check and the audit leave it out)."""
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,9 @@ class CIClass:
     parent_ci: ParentSpec | None = None
     shared: bool = False  # one CI that many hosts' reports name (a package version): see ci_classes.toml
     manual_locks: tuple[str, ...] = ()  # attributes a manual edit locks against discovery
+    # The keys of its identity rules and of its ancestors': each rule has an index on its
+    # class's label (schema/constraints.py), and a node carries its ancestors' labels.
+    identity_keys: frozenset[str] = frozenset()
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -342,6 +345,9 @@ def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
             ancestors=(parent.name, *parent.ancestors) if parent else (),
             parent_ci=parent_ci,
             manual_locks=manual_locks,
+            identity_keys=frozenset(key for rule in identity for key in rule.keys).union(
+                parent.identity_keys if parent else ()
+            ),
         )
         built[name] = ci_class
         return ci_class

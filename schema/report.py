@@ -29,7 +29,7 @@ volatile values (``ref``, ``class``, ``attributes``). The server checks it again
 source's state (cmdb_server/intake.py); this module checks its header and values.
 
 ``identity`` holds the keys of at least one identity rule of the class (for a dependent
-class, keys within its ``parent``, a ``ref`` of another record). ``attributes`` holds the
+class, keys within its ``parent``, a ``ref`` of another record), none of them blank. ``attributes`` holds the
 rest; a null clears an attribute. The parent edge of a dependent record is implied.
 This module checks a report completely (pure, stdlib only, so the agent can use it too)
 and returns it typed, or raises ``ReportError`` listing every problem with its path.

@@ -1,18 +1,22 @@
-"""Checking attribute values against their declared types.
+"""Checking attribute values against their declared types and lengths.
 
-Pure functions shared by every writer of CIs (ingest, manual edits), so a value that
-does not fit its attribute is refused with the attribute's name before anything is
-written.
+Pure functions shared by every writer of CIs (ingest, manual edits, imports), so a value
+that does not fit its attribute is refused with the attribute's name before anything is
+written. The lengths are data (``limits.toml``): a value longer than Neo4j can index
+would otherwise fail inside the database, after the rest of the report was checked.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from importlib import resources
 from typing import Any
 
 from schema.enums import AttributeType
-from schema.model import Attribute, CIClass
+from schema.model import Attribute, CIClass, SchemaError
 
 
 class AttributeValueError(ValueError):
@@ -24,15 +28,47 @@ class AttributeValueError(ValueError):
         self.message = message
 
 
+@dataclass(frozen=True)
+class Limits:
+    """The longest values accepted, in characters (``limits.toml`` says why these numbers)."""
+
+    max_length: int  # any string, list item or relationship property
+    indexed_max_length: int  # identity keys: each is in a range index or a uniqueness constraint
+    range_index_key_bytes: int  # Neo4j's limits, measured: what the two above are chosen under
+    text_index_key_bytes: int
+
+
+def _load_limits() -> Limits:
+    text = resources.files("schema").joinpath("limits.toml").read_text(encoding="utf-8")
+    try:
+        raw = tomllib.loads(text)
+        return Limits(**raw["strings"], **raw["neo4j"])
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        raise SchemaError(f"limits.toml: {exc}") from None
+
+
+LIMITS = _load_limits()
+MAX_LENGTH = LIMITS.max_length
+
+
+def _check_length(name: str, value: str, limit: int, what: str = "") -> None:
+    if len(value) > limit:
+        raise AttributeValueError(name, f"at most {limit} characters{what}, got {len(value)}")
+
+
 def check_value(attr: Attribute, value: Any) -> Any:
     """The value normalised for its attribute (an ISO string becomes a datetime), or raise."""
     kind = attr.type
     # The common cases first, in one test each: a report checks a few thousand values.
-    if type(value) is str and (kind is AttributeType.STRING or (kind is AttributeType.ENUM and value in attr.values)):
+    if type(value) is str and (
+        (kind is AttributeType.STRING and len(value) <= MAX_LENGTH)
+        or (kind is AttributeType.ENUM and value in attr.values)
+    ):
         return value
     if kind is AttributeType.STRING:
         if not isinstance(value, str):
             raise AttributeValueError(attr.name, f"expected a string, got {type(value).__name__}")
+        _check_length(attr.name, value, MAX_LENGTH)
         return value
     if kind is AttributeType.INTEGER:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -64,6 +100,8 @@ def check_value(attr: Attribute, value: Any) -> Any:
     if kind is AttributeType.STRING_LIST:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise AttributeValueError(attr.name, "expected a list of strings")
+        for item in value:
+            _check_length(attr.name, item, MAX_LENGTH)
         return list(value)
     if kind is AttributeType.ENUM:
         if value not in attr.values:
@@ -96,12 +134,19 @@ def value_from_text(attr: Attribute, text: str) -> Any:
 def check_attributes(ci_class: CIClass, attributes: Mapping[str, Any]) -> dict[str, Any]:
     """Return the attributes with values normalised; raise on an unknown name or a bad value.
 
-    ``None`` means "no value" and is kept, so a writer can clear an attribute.
+    ``None`` means "no value" and is kept, so a writer can clear an attribute. Identity keys
+    are held to the shorter length of indexed values (``limits.toml``), and a blank one
+    (empty or spaces) is refused: it would make every CI without the key one CI.
     """
     checked: dict[str, Any] = {}
+    keys = ci_class.identity_keys
     for name, value in attributes.items():
         attr = ci_class.attributes.get(name)
         if attr is None:
             raise AttributeValueError(name, f"not an attribute of {ci_class.name}")
+        if name in keys and type(value) is str:
+            if not value.strip():
+                raise AttributeValueError(name, "an identity key cannot be blank (leave it out, or null to clear it)")
+            _check_length(name, value, LIMITS.indexed_max_length, " for an identity key (Neo4j indexes it)")
         checked[name] = None if value is None else check_value(attr, value)
     return checked

@@ -1,4 +1,8 @@
-"""Cypher of the configuration audit."""
+"""Cypher of the configuration audit.
+
+Which sources know a CI is read from its ``_seen_<kind>`` properties; a hand edit
+(``_seen_manual``) is no discovery and is left out.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
-from cmdb_server.reconcile import SEEN_PREFIX, native
+from cmdb_server.reconcile import MANUAL_SEEN, SEEN_PREFIX, native
 
 LIST_LIMIT = 500
 
@@ -24,12 +28,13 @@ async def not_verified(driver: AsyncDriver, database: str, cutoff: datetime) -> 
         database,
         """
         MATCH (n:CI) WHERE n.status <> 'retired' AND n.last_seen < $cutoff
-          AND any(k IN keys(n) WHERE k STARTS WITH $seen)
+          AND any(k IN keys(n) WHERE k STARTS WITH $seen AND k <> $manual_seen)
         RETURN n.uid AS uid, n.name AS name, n.class AS class, n.last_seen AS last_seen, n.status AS status
         ORDER BY n.last_seen LIMIT $limit
         """,
         cutoff=cutoff,
         seen=SEEN_PREFIX,
+        manual_seen=MANUAL_SEEN,
         limit=LIST_LIMIT,
     )
 
@@ -41,12 +46,13 @@ async def single_source(driver: AsyncDriver, database: str) -> list[dict[str, An
         database,
         """
         MATCH (n:CI) WHERE (n:Host OR n:NetworkDevice)
-        WITH n, [k IN keys(n) WHERE k STARTS WITH $seen | substring(k, size($seen))] AS sources
+        WITH n, [k IN keys(n) WHERE k STARTS WITH $seen AND k <> $manual_seen | substring(k, size($seen))] AS sources
         WHERE size(sources) = 1
         RETURN n.uid AS uid, n.name AS name, n.class AS class, sources[0] AS source
         ORDER BY n.class, n.name LIMIT $limit
         """,
         seen=SEEN_PREFIX,
+        manual_seen=MANUAL_SEEN,
         limit=LIST_LIMIT,
     )
 
@@ -83,11 +89,13 @@ async def coverage(driver: AsyncDriver, database: str) -> dict[str, Any]:
         database,
         """
         MATCH (n:CI)
-        WITH n.class AS class, [k IN keys(n) WHERE k STARTS WITH $seen | substring(k, size($seen))] AS sources
+        WITH n.class AS class,
+             [k IN keys(n) WHERE k STARTS WITH $seen AND k <> $manual_seen | substring(k, size($seen))] AS sources
         UNWIND (CASE WHEN size(sources) = 0 THEN ['none'] ELSE sources END) AS source
         RETURN class, source, count(*) AS n ORDER BY class, source
         """,
         seen=SEEN_PREFIX,
+        manual_seen=MANUAL_SEEN,
     )
     by_class: dict[str, dict[str, int]] = {}
     by_source: dict[str, int] = {}

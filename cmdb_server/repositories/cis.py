@@ -18,7 +18,15 @@ from typing import Any
 from neo4j import AsyncDriver
 
 from cmdb_server import provenance
-from cmdb_server.reconcile import DRIFT_PREFIX, LOCK_PREFIX, PROVENANCE_PREFIX, native, to_json
+from cmdb_server.reconcile import (
+    DRIFT_PREFIX,
+    LOCK_PREFIX,
+    MANUAL_SEEN,
+    PROVENANCE_PREFIX,
+    SEEN_PREFIX,
+    native,
+    to_json,
+)
 from cmdb_server.repositories.schema_setup import quote
 from schema import PARENT_UID, CIClass, CIStatus, Schema, SourceKind
 from schema.constraints import FULLTEXT_SPEC
@@ -233,13 +241,15 @@ async def create_ci(
 ) -> CIRecord:
     """Create one CI with checked attributes; a dependent CI is linked to its parent.
 
-    Every attribute is recorded as set by a manual source (the highest precedence), and a
-    ``created`` history event names ``source``. The database's constraints refuse a
-    duplicate identity (``neo4j.exceptions.ConstraintError``).
+    Every attribute is recorded as set by a manual source (the highest precedence), seen
+    now (``_seen_manual``, see cmdb_server/reconcile.py), and a ``created`` history event
+    names ``source``. The database's constraints refuse a duplicate identity
+    (``neo4j.exceptions.ConstraintError``).
     """
     now = datetime.now(UTC)
     props = {k: v for k, v in attributes.items() if v is not None}
     props.update({f"{PROVENANCE_PREFIX}{k}": SourceKind.MANUAL.value for k in list(props)})
+    props[MANUAL_SEEN] = now
     props.update(uid=str(uuid.uuid4()), status=status.value, first_seen=now, last_seen=now, **{"class": ci_class.name})
     event = {
         "kind": "created",
@@ -414,12 +424,14 @@ async def mark_stale(
 ) -> int:
     """Mark active CIs that discovery reported but no source has seen since ``cutoff``; record it.
 
+    A hand edit is no discovery: ``_seen_manual`` alone does not make a CI go stale.
+
     Shared CIs (``shared_labels``) are left alone: reports do not refresh their last_seen.
     """
     records, _, _ = await driver.execute_query(
         """
         MATCH (n:CI) WHERE n.status = 'active' AND n.last_seen < $cutoff
-          AND any(k IN keys(n) WHERE k STARTS WITH '_seen_')
+          AND any(k IN keys(n) WHERE k STARTS WITH $seen AND k <> $manual_seen)
           AND NOT any(l IN labels(n) WHERE l IN $shared)
         SET n.status = 'stale'
         CREATE (:Event {ci_uid: n.uid, kind: 'status', field: 'status', old: '"active"', new: '"stale"',
@@ -429,6 +441,8 @@ async def mark_stale(
         cutoff=cutoff,
         now=now,
         shared=shared_labels,
+        seen=SEEN_PREFIX,
+        manual_seen=MANUAL_SEEN,
         database_=database,
     )
     marked: int = records[0]["marked"]

@@ -16,6 +16,7 @@ from neo4j import AsyncDriver, AsyncManagedTransaction
 from cmdb_server.reconcile import (
     DRIFT_PREFIX,
     LOCK_PREFIX,
+    MANUAL_SEEN,
     PROVENANCE_PREFIX,
     SEEN_PREFIX,
     drift_value,
@@ -76,12 +77,15 @@ async def update_attributes(
     by: str,
 ) -> list[str]:
     """Set attributes by hand (manual precedence); a lockable attribute set by hand is locked
-    against discovery. One history event per changed field (and per new lock); the fields changed."""
+    against discovery. The edit is the manual source's "last seen" (``_seen_manual``): the
+    values set by hand hold against lower sources for the stale window from now. One
+    history event per changed field (and per new lock); the fields changed."""
     now = datetime.now(UTC)
     changed = {k: v for k, v in changes.items() if native(current.get(k)) != v}
     if not changed:
         return []
     props: dict[str, Any] = dict(changed) | {f"{PROVENANCE_PREFIX}{k}": SourceKind.MANUAL.value for k in changed}
+    props[MANUAL_SEEN] = now
     events = [_event(uid, "attribute", k, native(current.get(k)), v, source, now) for k, v in changed.items()]
     for attribute in sorted(set(changed) & set(ci_class.manual_locks)):
         if current.get(LOCK_PREFIX + attribute) is None:

@@ -35,10 +35,25 @@ def test_a_rejected_report_is_kept_aside_with_its_reason(tmp_path: Path) -> None
     assert "missing identity keys" in kept.with_suffix(".reason.txt").read_text()
 
 
+def test_failed_deliveries_are_counted_beside_a_report_and_go_with_it(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_reports=1)
+    first = spool.put({"report_id": "first"})
+    assert [spool.count_failure(first) for _ in range(3)] == [1, 2, 3]
+    assert spool.pending() == [first]  # the count is no report
+    spool.reject(first, "HTTP 500")
+    second = spool.put({"report_id": "second"})
+    assert spool.count_failure(second) == 1
+    spool.put({"report_id": "third"})  # drops the oldest, its count with it
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [spool.pending()[0].name]
+
+
 def test_config_file_then_environment(tmp_path: Path) -> None:
     file = tmp_path / "agent.toml"
     file.write_text('server_url = "http://cmdb:8000"\ninterval_seconds = 600\nspool_max_reports = 7\n')
     config = load_config(str(file), {"CMDB_AGENT_INTERVAL_SECONDS": "60", "CMDB_AGENT_TOKEN": "cmdb_x"})
+    assert config.set_aside_after_failures == 3
+    assert config.transport_settings().set_aside_after_failures == 3
+    assert load_config(str(file), {"CMDB_AGENT_SET_ASIDE_AFTER_FAILURES": "0"}).set_aside_after_failures == 0
     assert config.server_url == "http://cmdb:8000"
     assert config.interval_seconds == 60.0
     assert config.spool_max_reports == 7
@@ -51,6 +66,7 @@ def test_config_file_then_environment(tmp_path: Path) -> None:
         ('sever_url = "http://x"\n', {}, "unknown setting(s) sever_url"),
         ("interval_seconds = 'hourly'\n", {}, "setting interval_seconds"),
         ("spool_max_reports = 0\n", {}, "spool_max_reports: must be at least 1"),
+        ("set_aside_after_failures = -1\n", {}, "set_aside_after_failures: must be 0"),
         ("server_url = \n", {}, "agent.toml"),
         ("", {"CMDB_AGENT_RETRIES": "many"}, "setting retries"),
     ],

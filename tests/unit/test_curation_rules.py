@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cmdb_server.bulk import ImportFileError, plan_import, rows_from_csv
-from cmdb_server.reconcile import DRIFT_PREFIX, LOCK_PREFIX, PROVENANCE_PREFIX, merge_attributes
+from cmdb_server.reconcile import DRIFT_PREFIX, LOCK_PREFIX, MANUAL_SEEN, PROVENANCE_PREFIX, merge_attributes
 from cmdb_server.timeline import diff, state_at
 from schema import SchemaError, SourceKind, load_schema
 from schema.model import build_schema
@@ -74,6 +74,15 @@ def test_discovery_agreeing_with_the_lock_clears_the_drift_and_a_hand_edit_is_no
     manual = merge_attributes(HOST, current, {"name": "db2"}, SourceKind.MANUAL, NOW, WINDOW)
     assert manual.properties["name"] == "db2"
     assert manual.drift == []
+
+
+@pytest.mark.parametrize("kind", [SourceKind.AGENT, SourceKind.SNMP, SourceKind.IMPORT])
+def test_a_hand_set_value_holds_against_lower_sources_for_the_stale_window_after_the_edit(kind: SourceKind) -> None:
+    current = {"cpu_cores": 64, PROVENANCE_PREFIX + "cpu_cores": "manual", MANUAL_SEEN: NOW - WINDOW / 2}
+    held = merge_attributes(HOST, current, {"cpu_cores": 4}, kind, NOW, WINDOW)
+    assert held.properties == {}
+    later = merge_attributes(HOST, current | {MANUAL_SEEN: NOW - 2 * WINDOW}, {"cpu_cores": 4}, kind, NOW, WINDOW)
+    assert later.properties == {"cpu_cores": 4, PROVENANCE_PREFIX + "cpu_cores": kind.value}
 
 
 def _event(kind: str, field: str | None = None, old: object = None, new: object = None) -> dict[str, object]:

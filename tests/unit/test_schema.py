@@ -18,7 +18,9 @@ from schema import (
     derive_index_specs,
     load_schema,
 )
+from schema.enums import AttributeType
 from schema.model import _read_toml
+from schema.values import LIMITS
 
 REQUIRED_CLASSES = {
     "Host",
@@ -167,3 +169,28 @@ def test_loader_refuses_an_inheritance_cycle() -> None:
     classes["Host"]["parent"] = "LinuxHost"
     with pytest.raises(SchemaError, match="inheritance cycle"):
         build_schema(classes, relationships)
+
+
+def test_the_value_limits_keep_every_index_entry_under_neo4js_key_size_limit() -> None:
+    """Every indexed attribute is an identity key, held to the shorter limit; the worst entry
+    (all its strings at the limit, in four-byte characters) fits what Neo4j was measured to take."""
+    schema = load_schema()
+    uid_bytes = 36
+    for spec in derive_index_specs(schema):
+        carriers = [c for c in schema.classes.values() if spec.label in c.labels]
+        if spec.on_relationship or not carriers or spec.kind is IndexKind.FULLTEXT:
+            continue  # full-text indexes have no key size limit (limits.toml)
+        worst = 0
+        for prop in spec.properties:
+            attr = schema.all_attributes().get(prop)
+            if prop in SYSTEM_PROPERTIES or attr is None:
+                worst += uid_bytes if prop in ("uid", PARENT_UID) else 8  # a uid, a status, a time
+            elif attr.type is AttributeType.ENUM:
+                worst += max(len(v.encode()) for v in attr.values)
+            elif attr.type is AttributeType.STRING:
+                indexed = all(prop in c.identity_keys for c in carriers)
+                worst += 4 * (LIMITS.indexed_max_length if indexed else LIMITS.max_length)
+            else:
+                worst += 8
+        limit = LIMITS.text_index_key_bytes if spec.kind is IndexKind.TEXT else LIMITS.range_index_key_bytes
+        assert worst <= limit, f"{spec.name}: an entry may take {worst} bytes, Neo4j takes {limit}"

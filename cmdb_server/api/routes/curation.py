@@ -31,7 +31,8 @@ async def update_ci(
     settings: SettingsDep,
     schema: SchemaDep,
 ) -> CIPublic:
-    """Manual values outrank discovery's (see source precedence); identity keys cannot change here."""
+    """Values set by hand hold against discovery and imports for the stale window after the
+    edit (source precedence); a lockable attribute is locked. Unique identity keys cannot change."""
     record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
     if record is None:
         raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")

@@ -1,0 +1,212 @@
+"""Values too long for Neo4j's indexes, and blank identity keys, are refused by name on
+every write path (reports, hand edits, imports), never a 500.
+
+A value over an index's key size limit fails inside Neo4j, after the whole report was
+checked. The limits of ``schema/limits.toml`` keep every value under them: these tests
+send values just over the limits (refused, naming the record and field) and the longest
+values allowed, in four-byte characters (accepted by the real Neo4j).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from neo4j import Driver
+
+from agent.spool import Spool
+from agent.transport import Transport, TransportSettings
+from cmdb_server.config import Settings
+from schema import Role
+from schema.values import LIMITS
+from tests.integration.conftest import BOOTSTRAP_TOKEN, SeedCI, bearer
+from tests.integration.server_process import ServerProcess
+from tests.integration.test_ingest import counts, host_report, send
+
+ADMIN = bearer(BOOTSTRAP_TOKEN)
+WIDE = "\U0001f600"  # four bytes in UTF-8, the most a character takes
+TOO_LONG = "x" * 10_000
+
+
+def _package(name: str, version: str = "1.0", architecture: str = "amd64") -> dict[str, Any]:
+    return {
+        "ref": "pkg:long",
+        "class": "SoftwarePackage",
+        "identity": {"package_name": name, "version": version, "architecture": architecture, "manager": "dpkg"},
+    }
+
+
+def _fields(response: Any) -> dict[str, str]:
+    return {f["field"]: f["message"] for f in response.json()["error"]["fields"]}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (
+            lambda r: r["records"].append(_package(TOO_LONG)),
+            "records[4] (ref 'pkg:long').identity.package_name",
+        ),
+        (
+            lambda r: r["records"].append(_package("bash", version=WIDE * (LIMITS.indexed_max_length + 1))),
+            "records[4] (ref 'pkg:long').identity.version",
+        ),
+        (lambda r: r["records"][0]["attributes"].update(name=TOO_LONG), "records[0] (ref 'host').attributes.name"),
+        (
+            lambda r: r["records"][0]["attributes"].update(description=WIDE * (LIMITS.max_length + 1)),
+            "records[0] (ref 'host').attributes.description",
+        ),
+        (
+            lambda r: r["records"][1]["attributes"].update(addresses=["10.0.0.1/24", "x" * (LIMITS.max_length + 1)]),
+            "records[1] (ref 'eth0').attributes.addresses",
+        ),
+    ],
+    ids=["identity-key", "identity-key-wide-characters", "name", "description", "list-item"],
+)
+def test_a_report_with_a_value_too_long_is_422_naming_record_and_field_and_writes_nothing(
+    client: TestClient, neo4j_driver: Driver, mutate: Callable[[dict[str, Any]], None], field: str
+) -> None:
+    report = host_report()
+    mutate(report)
+    response = send(client, report)
+    assert response.status_code == 422, response.text
+    assert "at most" in _fields(response)[field]
+    assert counts(neo4j_driver) == {"cis": 0, "events": 0, "rels": 0}
+
+
+def test_the_longest_values_allowed_fit_the_real_indexes(client: TestClient, neo4j_driver: Driver) -> None:
+    longest = WIDE * LIMITS.indexed_max_length
+    report = host_report(hostname="web1")
+    report["records"][0]["attributes"] |= {"name": WIDE * LIMITS.max_length, "description": WIDE * LIMITS.max_length}
+    report["records"][1]["identity"]["name"] = longest  # under its host's uid, in a unique index
+    report["records"].append(_package(longest, version=longest, architecture=longest))  # four keys in one index
+    report["relations"].append({"type": "INSTALLED", "from": "host", "to": "pkg:long"})
+    response = send(client, report)
+    assert response.status_code == 200, response.text
+    assert counts(neo4j_driver)["cis"] == 5
+    found = client.get("/api/v1/cis", params={"class": "SoftwarePackage", "where": f"version={longest}"}, headers=ADMIN)
+    assert found.json()["total"] == 1
+
+
+def test_hand_made_and_edited_cis_keep_to_the_same_limits(client: TestClient, seed_ci: SeedCI) -> None:
+    created = client.post("/api/v1/cis", json={"class": "Application", "attributes": {"name": TOO_LONG}}, headers=ADMIN)
+    assert created.status_code == 422, created.text
+    assert "at most" in _fields(created)["attributes.name"]
+    described = client.post(
+        "/api/v1/cis",
+        json={"class": "Application", "attributes": {"name": "payroll", "description": "x" * (LIMITS.max_length + 1)}},
+        headers=ADMIN,
+    )
+    assert described.status_code == 422, described.text
+    assert "attributes.description" in _fields(described)
+
+    host = seed_ci("LinuxHost", name="db1", machine_id="m-db1")
+    for attributes, field in (
+        ({"hostname": TOO_LONG}, "attributes.hostname"),  # an identity key: in a range index
+        ({"name": WIDE * 10_000}, "attributes.name"),  # 40,000 bytes: over the text index's limit
+    ):
+        edited = client.patch(f"/api/v1/cis/{host.uid}", json={"attributes": attributes}, headers=ADMIN)
+        assert edited.status_code == 422, edited.text
+        assert "at most" in _fields(edited)[field]
+    assert client.get(f"/api/v1/cis/{host.uid}", headers=ADMIN).json()["name"] == "db1"
+
+
+def test_an_import_rejects_the_row_with_a_value_too_long_and_takes_the_others(client: TestClient) -> None:
+    body = f"class,name,owner\nApplication,payroll,hr\nApplication,{TOO_LONG},ops\nApplication,billing,finance\n"
+    response = client.post("/api/v1/import", content=body, headers=ADMIN | {"Content-Type": "text/csv"})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["counts"] == {"created": 2, "rejected": 1}
+    rejected = next(r for r in answer["rows"] if r["outcome"] == "rejected")
+    assert rejected["row"] == 2
+    assert rejected["errors"][0].startswith("identity.name: at most")
+    names = {c["name"] for c in client.get("/api/v1/cis", headers=ADMIN).json()["items"]}
+    assert names == {"payroll", "billing"}
+
+
+@pytest.fixture
+def server(settings: Settings, empty_graph: None) -> Iterator[ServerProcess]:
+    process = ServerProcess(settings)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def test_an_agent_report_with_a_value_too_long_is_set_aside_and_the_queue_goes_on(
+    server: ServerProcess, make_token: Callable[[Role], str], tmp_path: Path
+) -> None:
+    """The agent retries a 5xx and keeps the report first in its queue: a 422 it sets aside."""
+    spool = Spool(tmp_path / "spool", max_reports=10)
+    bad = host_report()
+    bad["records"].append(_package(TOO_LONG))
+    first = spool.put(bad)
+    second = spool.put(host_report())
+    transport = Transport(
+        TransportSettings(server_url=server.url, token=make_token(Role.AGENT), retries=2, backoff_seconds=0.1)
+    )
+    try:
+        result = transport.flush(spool)
+    finally:
+        transport.close()
+    assert result.rejected == [first.name]
+    assert result.delivered == [second.name]
+    reason = (spool.directory / "rejected" / first.name).with_suffix(".reason.txt").read_text()
+    assert "HTTP 422" in reason
+    assert "records[4] (ref 'pkg:long').identity.package_name" in reason
+    assert json.loads(gzip.decompress((spool.directory / "rejected" / first.name).read_bytes()))["records"]
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_a_blank_identity_key_is_422_naming_the_field(
+    client: TestClient, neo4j_driver: Driver, seed_ci: SeedCI, blank: str
+) -> None:
+    report = host_report()
+    report["records"][0]["identity"]["machine_id"] = blank
+    response = send(client, report)
+    assert response.status_code == 422, response.text
+    assert "blank" in _fields(response)["records[0] (ref 'host').identity.machine_id"]
+
+    package = host_report()
+    package["records"].append(_package("bash", version=blank))
+    response = send(client, package)
+    assert response.status_code == 422, response.text
+    assert "blank" in _fields(response)["records[4] (ref 'pkg:long').identity.version"]
+    assert counts(neo4j_driver) == {"cis": 0, "events": 0, "rels": 0}
+
+    created = client.post("/api/v1/cis", json={"class": "Application", "attributes": {"name": blank}}, headers=ADMIN)
+    assert created.status_code == 422, created.text
+    assert "blank" in _fields(created)["attributes.name"]
+    assert counts(neo4j_driver)["cis"] == 0
+
+    host = seed_ci("LinuxHost", name="db1", machine_id="m-db1", hostname="db1")
+    edited = client.patch(f"/api/v1/cis/{host.uid}", json={"attributes": {"hostname": blank}}, headers=ADMIN)
+    assert edited.status_code == 422, edited.text
+    assert "blank" in _fields(edited)["attributes.hostname"]
+
+
+def test_an_import_rejects_a_row_with_a_blank_identity_key_and_takes_the_others(client: TestClient) -> None:
+    csv_body = "class,name,owner\nApplication,payroll,hr\nApplication,   ,ops\n"
+    answer = client.post("/api/v1/import", content=csv_body, headers=ADMIN | {"Content-Type": "text/csv"}).json()
+    assert answer["counts"] == {"created": 1, "rejected": 1}
+    assert answer["rows"][1]["errors"][0].startswith("identity.name: ")
+    assert "blank" in answer["rows"][1]["errors"][0]
+
+    document = {
+        "cis": [
+            {"class": "Application", "attributes": {"name": "", "owner": "ops"}},
+            {"class": "BusinessService", "attributes": {"name": "Payroll"}},
+        ]
+    }
+    response = client.post("/api/v1/import", json=document, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    assert response.json()["counts"] == {"created": 1, "rejected": 1}
+    assert "blank" in response.json()["rows"][0]["errors"][0]
+    names = sorted(c["name"] for c in client.get("/api/v1/cis", headers=ADMIN).json()["items"])
+    assert names == ["Payroll", "payroll"]
