@@ -24,6 +24,7 @@ from cmdb_server.api.routes import (
     impact,
     incidents,
     maintenance,
+    merges,
     releases,
     reports,
     tags,
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_ready)])
     api.include_router(cis.router)
     api.include_router(curation.router)
+    api.include_router(merges.router)
     api.include_router(tags.router)
     api.include_router(bulk.router)
     api.include_router(webhooks.router)

@@ -24,7 +24,7 @@ from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
 from cmdb_server import webhooks
 from cmdb_server.config import Settings
-from cmdb_server.itsm import authorised_by
+from cmdb_server.itsm import authorised_by, is_discovered_change
 from cmdb_server.repositories import records
 from cmdb_server.repositories import webhooks as repo
 from schema.itsm import CHANGE_AUTHORISED
@@ -66,7 +66,7 @@ async def _queue_batch(
         event = webhooks.decoded(item["event"])
         scope = {event.get("ci_uid"), item["parent_uid"]} - {None}
         at = datetime.fromisoformat(event["at"])
-        unauthorised = event.get("kind") in webhooks.DISCOVERED_CHANGE_KINDS and not authorised_by(
+        unauthorised = is_discovered_change(event) and not authorised_by(
             at, scope, authorising
         )
         for hook in webhooks.hook_types(event, unauthorised):

@@ -24,7 +24,7 @@ from neo4j.exceptions import ConstraintError
 from cmdb_server import identification, provenance
 from cmdb_server.errors import ApiError, Forbidden
 from cmdb_server.intake import ChangedSince, IncomingReport
-from cmdb_server.reconcile import merge_attributes, native, seen_property, to_json
+from cmdb_server.reconcile import PROVENANCE_PREFIX, merge_attributes, native, seen_property, to_json
 from cmdb_server.repositories import ingest as repo
 from cmdb_server.repositories import merge as merges
 from schema import CIClass, CIStatus, Role, Schema, SourceKind
@@ -102,7 +102,7 @@ class Caller:
     role: Role
 
 
-def _identity_label(ci_class: CIClass, schema: Schema) -> str:
+def identity_label(ci_class: CIClass, schema: Schema) -> str:
     """The outermost class sharing this class's identity rules: LinuxHost is looked up as Host."""
     label = ci_class
     while label.parent is not None and schema.classes[label.parent].identity == label.identity:
@@ -165,6 +165,7 @@ class _Apply:
         self.uids: dict[str, str] = {}
         self.events: list[dict[str, Any]] = []
         self._children: dict[str, list[dict[str, Any]]] | None = None
+        self.first_sightings: set[str] = set()  # CIs this kind of source had not reported before
         self._pending: dict[str, dict[str, Any]] = {}
 
     @property
@@ -172,19 +173,32 @@ class _Apply:
         """The records and relations, checked on first use (an unchanged report never needs them)."""
         return self.incoming.report()
 
-    def _event(self, ci_uid: str, kind: str, field: str | None = None, old: Any = None, new: Any = None) -> None:
-        self.events.append(
-            {
-                "ci_uid": ci_uid,
-                "kind": kind,
-                "field": field,
-                "old": to_json(old),
-                "new": to_json(new),
-                "source": self.header.source_key,
-                "report_id": self.header.report_id,
-                "observed_at": self.seen,  # when the source saw it; ``at`` is when the CMDB recorded it
-            }
-        )
+    def _event(
+        self,
+        ci_uid: str,
+        kind: str,
+        field: str | None = None,
+        old: Any = None,
+        new: Any = None,
+        change: str | None = None,
+    ) -> None:
+        """A history event; ``change`` says when it is news of the record rather than a change of
+        the thing (learned, takeover: see cmdb_server/itsm.py NOT_A_CHANGE)."""
+        event = {
+            "ci_uid": ci_uid,
+            "kind": kind,
+            "field": field,
+            "old": to_json(old),
+            "new": to_json(new),
+            "source": self.header.source_key,
+            "report_id": self.header.report_id,
+            "observed_at": self.seen,  # when the source saw it; ``at`` is when the CMDB recorded it
+        }
+        if change is None and ci_uid in self.first_sightings:
+            change = "learned"  # this kind of source reports the CI for the first time
+        if change is not None:
+            event["change"] = change
+        self.events.append(event)
 
     async def __call__(self, tx: AsyncManagedTransaction) -> IngestSummary:
         # Reports of one source apply one after the other: the edge diff below relies on it.
@@ -308,7 +322,7 @@ class _Apply:
             )
         for class_name, records in sorted(by_class.items()):
             ci_class = self.schema.classes[class_name]
-            label = _identity_label(ci_class, self.schema)
+            label = identity_label(ci_class, self.schema)
             if class_name in reconciled:
                 await self._identify_reconciled(tx, ci_class, label, records, found)
                 continue
@@ -347,7 +361,7 @@ class _Apply:
 
     def _claims(self, record: Record) -> list[str]:
         """Claim keys for the identifiers of a record (hashed: values may be long)."""
-        label = _identity_label(record.ci_class, self.schema)
+        label = identity_label(record.ci_class, self.schema)
         _, keys, nics = self._identifiers(record)
         rules = record.ci_class.identity
         texts = [f"{label}|{rule.label}|{json.dumps(k)}" for rule, k in zip(rules, keys, strict=True) if k]
@@ -405,9 +419,10 @@ class _Apply:
                     "kept": identification.explain(ci_class, target),
                     "merged": identification.explain(ci_class, other),
                 }
-                props = await merges.merge_into(
+                merged_now = await merges.merge_into(
                     tx, self.schema, target.uid, other.uid, self.now, self.header.source_key, evidence
                 )
+                props = merged_now.props
                 merged.append(other.uid)
             if merged:
                 explained["merged"] = merged
@@ -514,6 +529,8 @@ class _Apply:
                 self.summary.outcomes[record.ref] = "unchanged"
                 continue
             existing_class = self.schema.classes.get(props.get("class", ""), record.ci_class)
+            if not created and props.get(seen_property(kind)) is None:
+                self.first_sightings.add(uid)
             merge = merge_attributes(existing_class, props, record.attributes, kind, self.seen, self.stale_after)
             write = dict(merge.properties)
             labels: list[str] = []
@@ -531,7 +548,9 @@ class _Apply:
             else:
                 recorded = [c for c in merge.changes if not existing_class.attributes[c.field].volatile]
                 for change in recorded:
-                    self._event(uid, "attribute", change.field, change.old, change.new)
+                    holder = props.get(PROVENANCE_PREFIX + change.field)
+                    news = "learned" if change.old is None else "takeover" if holder not in (None, kind.value) else None
+                    self._event(uid, "attribute", change.field, change.old, change.new, news)
                 for change in merge.drift:  # a locked attribute the source sees otherwise
                     self._event(uid, "drift", change.field, change.old, change.new)
                 if props.get("status") != CIStatus.ACTIVE.value:

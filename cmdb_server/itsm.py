@@ -87,3 +87,22 @@ def authorised_by(at: datetime, scope: set[str], authorising: list[dict[str, Any
     """The authorising changes (id, window, target uids) that cover a change recorded at ``at``
     on a CI of ``scope`` (the CI and its parent): a change targets one and its window holds ``at``."""
     return [c["id"] for c in authorising if scope & set(c["targets"]) and c["start"] <= at <= c["end"]]
+
+
+DISCOVERED_CHANGE_KINDS = frozenset({"attribute", "relation_started", "relation_ended", "class"})
+"""History events that say the configuration changed, when discovery recorded them."""
+
+NOT_A_CHANGE = frozenset({"learned", "takeover"})
+"""How an event can record news of the record without a change of the thing (``change``):
+``learned``: a source's first sight of the CI, or a value where none was known (a second
+source reports what it sees of a machine another already knew); ``takeover``: a source
+of higher precedence replaces another source's view of an attribute."""
+
+
+def is_discovered_change(event: dict[str, Any]) -> bool:
+    """A change of the configuration that discovery saw, which an authorised change should cover."""
+    return (
+        event.get("kind") in DISCOVERED_CHANGE_KINDS
+        and not str(event.get("source", "")).startswith("manual:")
+        and event.get("change") not in NOT_A_CHANGE
+    )

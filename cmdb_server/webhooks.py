@@ -15,6 +15,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from cmdb_server.itsm import is_discovered_change
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories.records import CHANGE
 
@@ -31,7 +32,6 @@ SIGNATURE_HEADER = "X-CMDB-Signature"
 EVENT_HEADER = "X-CMDB-Event"
 DELIVERY_HEADER = "X-CMDB-Delivery"
 
-DISCOVERED_CHANGE_KINDS = frozenset({"attribute", "relation_started", "relation_ended", "class"})
 
 
 def hook_types(event: dict[str, Any], unauthorised: bool) -> list[str]:
@@ -51,7 +51,7 @@ def hook_types(event: dict[str, Any], unauthorised: bool) -> list[str]:
         types.append("relationship.changed")
     elif kind == "field" and event.get("field") == "state" and str(event.get("ci_uid", "")).startswith(CHANGE.prefix):
         types.append("change.state_changed")
-    if unauthorised and kind in DISCOVERED_CHANGE_KINDS and not str(event.get("source", "")).startswith("manual:"):
+    if unauthorised and is_discovered_change(event):
         types.append("change.unauthorised")
     return types
 

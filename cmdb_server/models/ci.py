@@ -122,3 +122,36 @@ class Retirement(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=1000, description="Why the CI is taken out of service (or deleted).")
+
+
+class MergeRequest(BaseModel):
+    """Two CIs that are one real thing: the other is merged into the CI of the path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    other: str = Field(min_length=1, max_length=100, description="uid of the CI to merge into this one.")
+    reason: str = Field(min_length=1, max_length=1000, description="Why they are one thing (kept as evidence).")
+    force: bool = Field(
+        False, description="Merge even though their strong identifiers differ (two machine-ids, two serials)."
+    )
+
+
+class MergeResult(BaseModel):
+    uid: str = Field(description="The CI that remains.")
+    merged: str = Field(description="The uid merged into it; it resolves to the remaining CI from now on.")
+    edges: int = Field(description="Relationships moved or joined to the remaining CI.")
+    children: int = Field(description="Dependent CIs (interfaces, services...) moved or merged into its own.")
+
+
+class SplitRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    merged: str = Field(min_length=1, max_length=100, description="uid of a CI that was merged into this one.")
+    reason: str = Field(min_length=1, max_length=1000, description="Why the merge was wrong.")
+
+
+class SplitResult(BaseModel):
+    uid: str = Field(description="The CI the other was merged into.")
+    restored: str = Field(description="The CI brought back, with its uid.")
+    edges: int = Field(description="Relationships put back on it.")
+    children: int = Field(description="Dependent CIs put back under it.")

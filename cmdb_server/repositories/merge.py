@@ -12,6 +12,7 @@ what moved, so that a split can put it back.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,13 @@ DATETIME_KEYS = ("first_seen", "last_seen", "ended_at")
 
 class MergeError(ValueError):
     """The merge or split cannot be done as asked (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Merged:
+    props: dict[str, Any]  # the survivor's properties after the merge
+    edges: int  # relationships moved to it or joined with its own
+    children: int  # dependent CIs moved under it or merged into its own
 
 
 async def _nodes(tx: AsyncManagedTransaction, uids: list[str]) -> dict[str, tuple[dict[str, Any], list[str]]]:
@@ -95,8 +103,8 @@ async def merge_into(
     now: datetime,
     source: str,
     evidence: dict[str, Any],
-) -> dict[str, Any]:
-    """Merge ``other`` into ``survivor``; returns the survivor's properties after the merge."""
+) -> Merged:
+    """Merge ``other`` into ``survivor``."""
     nodes = await _nodes(tx, [survivor, other])
     if survivor not in nodes or other not in nodes:
         missing = survivor if survivor not in nodes else other
@@ -208,7 +216,7 @@ async def merge_into(
         source=source,
     )
     after = await _nodes(tx, [survivor])
-    return after[survivor][0]
+    return Merged(after[survivor][0], len(moved_edges), len(moved_children) + len(merged_children))
 
 
 async def _create_edges(tx: AsyncManagedTransaction, uid: str, rows: list[dict[str, Any]]) -> None:

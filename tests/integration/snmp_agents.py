@@ -47,16 +47,20 @@ def wait_for_snmp(address: str, port: int, community: str = "public", seconds: f
 class Snmpd:
     """net-snmp's snmpd with community ``public`` and an SNMPv3 user (SHA + AES)."""
 
-    def __init__(self, directory: Path, address: str, port: int) -> None:
+    def __init__(self, directory: Path, address: str, port: int, sys_name: str = "snmpd-test.example.org") -> None:
         self.directory, self.address, self.port = directory, address, port
         self.config = directory / "snmpd.conf"
+        self.configure(sys_name)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def configure(self, sys_name: str) -> None:
+        """(Re)write the configuration; a running agent takes it at its next start."""
         self.config.write_text(
             "rocommunity public 127.0.0.0/8\n"
             f'createUser {V3_USER} SHA "{V3_AUTH}" AES "{V3_PRIV}"\n'
             f"rouser {V3_USER} priv\n"
-            "sysName snmpd-test.example.org\nsysLocation test lab\nsysContact ops@example.org\n"
+            f"sysName {sys_name}\nsysLocation test lab\nsysContact ops@example.org\n"
         )
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         env = dict(os.environ, SNMP_PERSISTENT_DIR=str(self.directory / "persist"), MIBS="")

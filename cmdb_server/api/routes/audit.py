@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from cmdb_server.api.deps import DriverDep, SettingsDep
 from cmdb_server.auth import Reader
 from cmdb_server.errors import Unprocessable
-from cmdb_server.itsm import authorised_by
+from cmdb_server.itsm import authorised_by, is_discovered_change
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import audit, records
 from schema.itsm import CHANGE_AUTHORISED
@@ -34,6 +34,8 @@ async def unauthorised_changes(
     items = []
     for row in await records.discovered_changes(driver, db, since):
         event = decode_event(row["event"])
+        if not is_discovered_change(event):
+            continue  # a source learning what another knew, or taking over an attribute by precedence
         scope = {row["uid"], row["parent_uid"]} - {None}
         if authorised_by(event["at"], scope, authorising):
             continue
