@@ -82,6 +82,58 @@ async def suspected_duplicates(driver: AsyncDriver, database: str) -> list[dict[
     )
 
 
+async def suspected_clones(driver: AsyncDriver, database: str) -> list[dict[str, Any]]:
+    """Pairs of CIs that share weaker identifiers (a MAC, a host name) but whose strong ones
+    differ (two machine-ids): kept as two CIs, as a cloned VM is another machine."""
+    return await _rows(
+        driver,
+        database,
+        """
+        MATCH (n:CI) WHERE n._suspected_clones IS NOT NULL AND n.status <> 'retired'
+        UNWIND n._suspected_clones AS other_uid
+        MATCH (o:CI {uid: other_uid})
+        RETURN n.uid AS uid, n.name AS name, n.class AS class, o.uid AS clone_of, o.name AS clone_name
+        ORDER BY n.class, n.name, o.uid LIMIT $limit
+        """,
+        limit=LIST_LIMIT,
+    )
+
+
+async def sources_stopped(driver: AsyncDriver, database: str, cutoff: datetime) -> dict[str, list[dict[str, Any]]]:
+    """What a source stopped reporting while others still do: relations one source left
+    (others vouch for them), and CIs a kind of source has not seen since the cutoff though
+    another has."""
+    relations = await _rows(
+        driver,
+        database,
+        """
+        MATCH (a:CI)-[r]->(b:CI)
+        WHERE r.ended_at IS NULL AND size(coalesce(r.ended_sources, [])) > 0
+        RETURN a.uid AS from_uid, a.name AS from_name, type(r) AS type, b.uid AS to_uid, b.name AS to_name,
+               r.ended_sources AS stopped, r.sources AS still
+        ORDER BY a.name, type, b.name LIMIT $limit
+        """,
+        limit=LIST_LIMIT,
+    )
+    cis = await _rows(
+        driver,
+        database,
+        """
+        MATCH (n:CI) WHERE n.status <> 'retired' AND n.last_seen >= $cutoff
+        WITH n, [k IN keys(n) WHERE k STARTS WITH $seen AND k <> $manual_seen AND n[k] < $cutoff
+                 | substring(k, size($seen))] AS stopped
+        WHERE size(stopped) > 0
+        RETURN n.uid AS uid, n.name AS name, n.class AS class, stopped, n.last_seen AS last_seen
+        ORDER BY n.class, n.name LIMIT $limit
+        """,
+        cutoff=cutoff,
+        seen=SEEN_PREFIX,
+        manual_seen=MANUAL_SEEN,
+        limit=LIST_LIMIT,
+    )
+    return {"relations": relations, "cis": cis}
+
+
 async def coverage(driver: AsyncDriver, database: str) -> dict[str, Any]:
     """Per class: how many CIs, and how many each kind of source reports."""
     rows = await _rows(

@@ -232,7 +232,7 @@ def test_a_late_identifier_merges_two_cis_into_one(client: TestClient, reports: 
     merged = next(e for e in history if e["kind"] == "merged")
     assert merged["new"]["merged"] == snmp_uid
     assert merged["new"]["evidence"]["kept"]["rule"] == "interface mac"
-    assert merged["new"]["evidence"]["merged"]["rule"] == "hostname + management_ip"
+    assert merged["new"]["evidence"]["merged"]["rule"] == "fqdn"  # the SNMP sysName, a domain name
     assert {e["ci_uid"] for e in history if e["kind"] == "created"} == {agent_uid, snmp_uid}  # both histories
     assert get(client, "/reports/unauthorised-changes", since=start.isoformat())["items"] == []
 

@@ -70,5 +70,7 @@ async def configuration_audit(
         "not_verified": await audit.not_verified(driver, db, cutoff),
         "single_source": await audit.single_source(driver, db),
         "suspected_duplicates": await audit.suspected_duplicates(driver, db),
+        "suspected_clones": await audit.suspected_clones(driver, db),
+        "sources_stopped": await audit.sources_stopped(driver, db, cutoff),
         "coverage": await audit.coverage(driver, db),
     }
