@@ -2,6 +2,8 @@
 
     cmdb ci list [--class C] [--status S] [--name TEXT] [--limit N] [--offset N] [--json]
     cmdb ci show UID [--json]
+    cmdb ci merge UID OTHER --reason TEXT [--force]  OTHER is the same thing as UID: merge it into UID
+    cmdb ci split UID MERGED --reason TEXT           undo the merge of MERGED into UID
     cmdb impact UID [UID...] [--depth N] [--json]     what fails with these CIs, and why
     cmdb change assess ID [--json]                    assess a change and show the result
 
@@ -41,6 +43,15 @@ def _parser() -> argparse.ArgumentParser:
     show = ci.add_parser("show", help="show one CI")
     show.add_argument("uid")
     show.add_argument("--json", action="store_true", help="print the API's JSON")
+    merge = ci.add_parser("merge", help="merge OTHER into UID: they are one real thing")
+    merge.add_argument("uid")
+    merge.add_argument("other")
+    merge.add_argument("--reason", required=True, help="why they are one thing (kept in the history)")
+    merge.add_argument("--force", action="store_true", help="even if their machine-ids or serials differ")
+    split = ci.add_parser("split", help="undo the merge of MERGED into UID")
+    split.add_argument("uid")
+    split.add_argument("merged")
+    split.add_argument("--reason", required=True, help="why the merge was wrong (kept in the history)")
     impact = resources.add_parser("impact", help="what these CIs failing affects, as a tree of why")
     impact.add_argument("uids", nargs="+")
     impact.add_argument("--depth", type=int, default=8)
@@ -108,6 +119,23 @@ def _ci_show(client: httpx.Client, args: argparse.Namespace) -> None:
             print(f"{key:<12} {ci[key]}")
     for key, value in ci["attributes"].items():
         print(f"  {key:<20} {value}")
+
+
+def _ci_merge(client: httpx.Client, args: argparse.Namespace) -> None:
+    body = {"other": args.other, "reason": args.reason, "force": args.force}
+    done = _call(client, "POST", f"/api/v1/cis/{args.uid}/merge", body=body)
+    print(
+        f"merged {done['merged']} into {done['uid']}: {done['edges']} relationships and "
+        f"{done['children']} dependent CIs moved; {done['merged']} now names {done['uid']}"
+    )
+
+
+def _ci_split(client: httpx.Client, args: argparse.Namespace) -> None:
+    done = _call(client, "POST", f"/api/v1/cis/{args.uid}/split", body={"merged": args.merged, "reason": args.reason})
+    print(
+        f"split {done['restored']} from {done['uid']}: {done['edges']} relationships and "
+        f"{done['children']} dependent CIs put back"
+    )
 
 
 def render_tree(roots: list[dict[str, Any]], items: list[dict[str, Any]]) -> list[str]:
@@ -194,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
                 _assess(client, args)
             elif args.action == "list":
                 _ci_list(client, args)
+            elif args.action == "merge":
+                _ci_merge(client, args)
+            elif args.action == "split":
+                _ci_split(client, args)
             else:
                 _ci_show(client, args)
         except ApiCallError as exc:

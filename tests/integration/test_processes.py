@@ -92,6 +92,18 @@ def test_engineer_cli_lists_and_shows_cis(server_url: str, seed_ci: SeedCI) -> N
     assert missing.returncode == 1
     assert "HTTP 404: no CI with uid 'nope'" in missing.stderr
 
+    twin = seed_ci("LinuxHost", name="web1 (seen by SNMP)", hostname="web1", management_ip="10.0.0.1")
+    merge = [str(BIN / "cmdb"), "ci", "merge", host.uid, twin.uid, "--reason", "one box"]
+    merged = subprocess.run(merge, env=env, capture_output=True, text=True, check=True)
+    assert f"merged {twin.uid} into {host.uid}" in merged.stdout
+    resolved = subprocess.run([str(BIN / "cmdb"), "ci", "show", twin.uid], env=env, capture_output=True, text=True)
+    assert f"uid          {host.uid}" in resolved.stdout  # the merged uid names the survivor
+    split = [str(BIN / "cmdb"), "ci", "split", host.uid, twin.uid, "--reason", "two boxes after all"]
+    assert f"split {twin.uid} from {host.uid}" in subprocess.run(split, env=env, capture_output=True, text=True).stdout
+    again = subprocess.run(split, env=env, capture_output=True, text=True)
+    assert again.returncode == 1
+    assert "HTTP 409" in again.stderr
+
 
 def test_token_command_reports_an_unreachable_database(settings: Settings) -> None:
     env = _env(settings)

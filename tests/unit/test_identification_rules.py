@@ -31,7 +31,7 @@ def test_placeholders_and_shared_macs_identify_nothing() -> None:
     assert rules.usable("mac", "02:fc:00:00:00:01")  # locally administered: a VM's, still one device's
     values = record_values(HOST, {"machine_id": "m1", "serial": "0", "vendor": "Dell", "hostname": "web1"})
     assert values == {"hostname": "web1", "machine_id": "m1", "vendor": "Dell"}
-    nics = [
+    nics: list[dict[str, Any]] = [
         {"mac": "52:54:00:00:00:01", "physical": True},
         {"mac": "52:54:00:00:00:02"},  # SNMP cannot tell: counts
         {"mac": "52:54:00:00:00:03", "physical": False},  # a bridge or veth: does not
