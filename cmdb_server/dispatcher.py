@@ -66,9 +66,7 @@ async def _queue_batch(
         event = webhooks.decoded(item["event"])
         scope = {event.get("ci_uid"), item["parent_uid"]} - {None}
         at = datetime.fromisoformat(event["at"])
-        unauthorised = is_discovered_change(event) and not authorised_by(
-            at, scope, authorising
-        )
+        unauthorised = is_discovered_change(event) and not authorised_by(at, scope, authorising)
         for hook in webhooks.hook_types(event, unauthorised):
             for subscription in subscriptions:
                 if hook not in subscription["events"] or item["event"]["at"] < subscription["created_at"]:

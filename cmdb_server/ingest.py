@@ -388,9 +388,11 @@ class _Apply:
             props = dict(row["props"])
             matched = row["matched"]
             rule = ci_class.identity[row["rule"]]
-            shown = dict(zip(rule.keys, matched, strict=True)) if not rule.interface_keys else {
-                rule.interface_keys[0]: matched
-            }
+            shown = (
+                dict(zip(rule.keys, matched, strict=True))
+                if not rule.interface_keys
+                else {rule.interface_keys[0]: matched}
+            )
             candidates[row["ref"]].append(
                 identification.Candidate(props["uid"], props, tuple(row["labels"]), row["rule"], shown)
             )

@@ -59,6 +59,9 @@ def state_at(
                 state.attributes.pop(name, None)
             else:
                 state.attributes[name] = event["old"]
+        elif kind == "merged" and isinstance(event.get("new"), dict):
+            for filled in event["new"].get("filled") or ():  # what the merged CI brought was not there before
+                state.attributes.pop(filled, None)
         elif kind == "class" and event.get("old") is not None:
             state.ci_class = event["old"]
         elif kind == "status" and event.get("old") is not None:

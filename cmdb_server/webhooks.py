@@ -33,7 +33,6 @@ EVENT_HEADER = "X-CMDB-Event"
 DELIVERY_HEADER = "X-CMDB-Delivery"
 
 
-
 def hook_types(event: dict[str, Any], unauthorised: bool) -> list[str]:
     """The hook events one decoded history event is (``unauthorised``: no authorised change
     covers it, as the audit's unauthorised-changes report decides)."""

@@ -8,6 +8,7 @@ in the schema stops the server at start-up instead of corrupting the graph later
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -365,6 +366,11 @@ def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
             for parent_class in ci_class.parent_ci.classes:
                 if parent_class not in built:
                     raise SchemaError(f"classes.{ci_class.name}.parent_ci: {parent_class!r} is not a declared class")
+    # An interface key another class identifies by is indexed and looked up like an identity key.
+    interface_keys = {key for c in built.values() for rule in c.identity for key in rule.interface_keys}
+    for name, ci_class in list(built.items()):
+        if interface_keys and ci_class.is_a("Interface"):
+            built[name] = dataclasses.replace(ci_class, identity_keys=ci_class.identity_keys | interface_keys)
     return built
 
 

@@ -31,6 +31,13 @@ class CIPublic(BaseModel):
         description="Locked attributes discovery sees otherwise: {value, source, since} of the latest observation.",
     )
     tags: list[str] = Field(default_factory=list)
+    seen_by: dict[str, datetime] = Field(
+        default_factory=dict,
+        description="When each kind of source (agent, ssh, snmp, import, manual) last reported it: its freshness.",
+    )
+    suspected_clones: list[str] = Field(
+        default_factory=list, description="CIs sharing its MAC or name whose strong identifiers differ (clones)."
+    )
 
     @classmethod
     def from_record(cls, record: CIRecord) -> CIPublic:
@@ -47,6 +54,8 @@ class CIPublic(BaseModel):
             locks=record.locks,
             drift=record.drift,
             tags=record.tags,
+            seen_by=record.seen_by,
+            suspected_clones=record.suspected_clones,
         )
 
 

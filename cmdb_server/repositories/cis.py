@@ -28,7 +28,7 @@ from cmdb_server.reconcile import (
     to_json,
 )
 from cmdb_server.repositories.schema_setup import quote
-from schema import PARENT_UID, CIClass, CIStatus, Schema, SourceKind
+from schema import PARENT_UID, CIClass, CIStatus, RelationshipType, Schema, SourceKind
 from schema.constraints import FULLTEXT_SPEC
 from schema.model import EDGE_SYSTEM_PROPERTIES
 
@@ -48,6 +48,19 @@ class CIRecord:
     drift: dict[str, dict[str, Any]] = field(default_factory=dict)  # locked attribute -> {value, source, since}
     tags: list[str] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict, repr=False)  # every stored property, as read
+
+    @property
+    def seen_by(self) -> dict[str, datetime]:
+        """When each kind of source last reported the CI (a hand edit: ``manual``)."""
+        return {
+            k.removeprefix(SEEN_PREFIX): native(v)
+            for k, v in sorted(self.properties.items())
+            if k.startswith(SEEN_PREFIX)
+        }
+
+    @property
+    def suspected_clones(self) -> list[str]:
+        return sorted(self.properties.get("_suspected_clones") or [])
 
 
 @dataclass(frozen=True)
@@ -273,16 +286,12 @@ async def create_ci(
         if parent_uid is None:
             raise ParentNotFoundError(f"a {ci_class.name} needs a parent CI")
         props[PARENT_UID] = parent_uid
-        edge = (
-            "(p)-[:$($rel) {since: $now}]->(n)"
-            if ci_class.parent_ci.parent_is_source
-            else ("(n)-[:$($rel) {since: $now}]->(p)")
-        )
+        edge = "(p)-[r:$($rel)]->(n)" if ci_class.parent_ci.parent_is_source else "(n)-[r:$($rel)]->(p)"
         records, _, _ = await driver.execute_query(
             f"""
             MATCH (p:CI {{uid: $parent_uid}}) WHERE any(l IN labels(p) WHERE l IN $parent_classes)
             CREATE (n:$($labels)) SET n = $props
-            CREATE {edge}
+            CREATE {edge} SET r = $edge_props, r.first_seen = $now
             CREATE (e:Event) SET e = $event, e.ci_uid = n.uid
             RETURN n
             """,
@@ -290,6 +299,7 @@ async def create_ci(
             parent_classes=list(ci_class.parent_ci.classes),
             labels=list(ci_class.labels),
             rel=ci_class.parent_ci.relationship,
+            edge_props=provenance.new_edge(source, now, {}),
             props=props,
             now=now,
             source=source,
@@ -452,64 +462,127 @@ async def mark_stale(
 async def create_relationship(
     driver: AsyncDriver,
     database: str,
-    rel_type: str,
-    key_properties: tuple[str, ...],
+    rel_type: RelationshipType,
     from_uid: str,
     to_uid: str,
     properties: dict[str, Any],
     source: str,
 ) -> bool:
-    """Declare an edge (a manual source's); False when that source had declared it already."""
+    """Declare a relation by hand: the manual source vouches for it (one edge, whoever else
+    reports it). True when the relation started (it was new, or had ended)."""
     now = datetime.now(UTC)
-    key = ", ".join(["source: $source", *(f"`{k}`: $props.`{k}`" for k in key_properties if k in properties)])
-    records, _, _ = await driver.execute_query(
-        f"""
-        MATCH (a:CI {{uid: $from_uid}}), (b:CI {{uid: $to_uid}})
-        MERGE (a)-[r:$($type) {{{key}}}]->(b)
-        ON CREATE SET r.first_seen = $now
-        WITH a, b, r, r.first_seen = $now OR r.ended_at IS NOT NULL AS started
-        SET r += $props, r.last_seen = $now, r.ended_at = null
-        FOREACH (_ IN CASE WHEN started THEN [1] ELSE [] END |
-            CREATE (:Event {{ci_uid: a.uid, kind: 'relation_started', field: $type, new: $new,
-                            source: $source, at: $now}}))
-        RETURN started
-        """,
-        from_uid=from_uid,
-        to_uid=to_uid,
-        type=rel_type,
-        props=properties,
-        source=source,
-        now=now,
-        new=to_json({"to": to_uid, **properties}),
-        database_=database,
-    )
-    return bool(records and records[0]["started"])
+    start, end = rel_type.ends(from_uid, to_uid)
+    keys = {k: properties[k] for k in rel_type.key_properties if k in properties}
+
+    async def work(tx: Any) -> bool:
+        # The start node is write-locked first, so that two declarations of one relation
+        # make one edge; an edge with other key properties (another port) is another relation.
+        result = await tx.run(
+            f"""
+            MATCH (a:CI {{uid: $start}}), (b:CI {{uid: $end}})
+            SET a._locked = true REMOVE a._locked
+            WITH a, b
+            OPTIONAL MATCH (a)-[r:{quote(rel_type.name)}]->(b)
+            RETURN collect([properties(r), elementId(r)]) AS edges
+            """,
+            start=start,
+            end=end,
+        )
+        row = await result.single(strict=True)
+        same = [
+            (dict(props), edge_id)
+            for props, edge_id in row["edges"]
+            if edge_id is not None and all(props.get(k) == keys.get(k) for k in rel_type.key_properties)
+        ]
+        if not same:
+            await tx.run(
+                f"""
+                MATCH (a:CI {{uid: $start}}), (b:CI {{uid: $end}})
+                CREATE (a)-[r:{quote(rel_type.name)}]->(b) SET r = $props, r.first_seen = $now
+                """,
+                start=start,
+                end=end,
+                props={**properties, **provenance.new_edge(source, now, {})},
+                now=now,
+            )
+            started = True
+        else:
+            stored, edge_id = same[0]
+            changes, outcome = provenance.vouch(stored, source, now, stamp=True)
+            started = outcome == "started"
+            changes |= {k: v for k, v in properties.items() if stored.get(k) != v}
+            await tx.run("MATCH ()-[r]->() WHERE elementId(r) = $id SET r += $changes", id=edge_id, changes=changes)
+        if started:
+            await tx.run(
+                """
+                CREATE (:Event {ci_uid: $start, kind: 'relation_started', field: $type, new: $new,
+                                source: $source, at: $now})
+                """,
+                start=start,
+                type=rel_type.name,
+                new=to_json({"to": end, **keys}),
+                source=source,
+                now=now,
+            )
+        return started
+
+    async with driver.session(database=database) as session:
+        started: bool = await session.execute_write(work)
+        return started
 
 
 async def end_relationship(
-    driver: AsyncDriver, database: str, rel_type: str, from_uid: str, to_uid: str, source: str
-) -> int:
-    """End the edges of a type between two CIs that a manual source declared; how many."""
+    driver: AsyncDriver, database: str, rel_type: RelationshipType, from_uid: str, to_uid: str, source: str
+) -> dict[str, Any] | None:
+    """Withdraw what people declared of the relations of a type between two CIs (every
+    ``manual:`` source); a relation ends when no source vouches for it any more, and one
+    discovery still reports stays. None when no person vouches for such a relation."""
     now = datetime.now(UTC)
-    records, _, _ = await driver.execute_query(
-        """
-        MATCH (a:CI {uid: $from_uid})-[r:$($type) {source: $source}]->(b:CI {uid: $to_uid})
-        WHERE r.ended_at IS NULL
-        SET r.ended_at = $now
-        CREATE (:Event {ci_uid: a.uid, kind: 'relation_ended', field: $type, old: $old,
-                        source: $source, at: $now})
-        RETURN count(r) AS ended
-        """,
-        from_uid=from_uid,
-        to_uid=to_uid,
-        type=rel_type,
-        source=source,
-        now=now,
-        old=to_json({"to": to_uid}),
-        database_=database,
-    )
-    ended: int = records[0]["ended"]
-    return ended
+    start, end = rel_type.ends(from_uid, to_uid)
+
+    async def work(tx: Any) -> dict[str, Any] | None:
+        result = await tx.run(
+            f"""
+            MATCH (a:CI {{uid: $start}})-[r:{quote(rel_type.name)}]->(b:CI {{uid: $end}})
+            WHERE r.ended_at IS NULL
+            RETURN properties(r) AS props, elementId(r) AS id
+            """,
+            start=start,
+            end=end,
+        )
+        edges = [(dict(row["props"]), row["id"]) async for row in result]
+        withdrawn, ended, still = set(), 0, set()
+        for props, edge_id in edges:
+            changes: dict[str, Any] = {}
+            current = dict(props)
+            for manual in [s for s in provenance.sources_of(props) if s.startswith("manual:")]:
+                step, ends = provenance.withdraw(current, manual, now)
+                current |= step
+                changes |= step
+                withdrawn.add(manual)
+                ended += ends
+                if ends:
+                    await tx.run(
+                        """
+                        CREATE (:Event {ci_uid: $start, kind: 'relation_ended', field: $type, old: $old,
+                                        source: $source, at: $now})
+                        """,
+                        start=start,
+                        type=rel_type.name,
+                        old=to_json({"to": end}),
+                        source=source,
+                        now=now,
+                    )
+            if changes:
+                await tx.run("MATCH ()-[r]->() WHERE elementId(r) = $id SET r += $changes", id=edge_id, changes=changes)
+                still.update(provenance.sources_of(current))
+        if not withdrawn:
+            return None
+        return {"ended": ended, "withdrawn": sorted(withdrawn), "still_reported_by": sorted(still)}
+
+    async with driver.session(database=database) as session:
+        answer: dict[str, Any] | None = await session.execute_write(work)
+        return answer
 
 
 async def events_after(driver: AsyncDriver, database: str, uid: str, after: datetime) -> list[dict[str, Any]]:

@@ -267,7 +267,7 @@ async def split(
     )
     row = await result.single()
     if row is None or row["into"] != survivor or row["details"] is None:
-        raise MergeError(f"{merged!r} was not merged into {survivor!r}", )
+        raise MergeError(f"{merged!r} was not merged into {survivor!r}")
     details = json.loads(row["details"])
     if details.get("merged") != merged:
         raise MergeError(f"{merged!r} was not merged into {survivor!r}")

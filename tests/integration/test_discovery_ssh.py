@@ -74,7 +74,7 @@ def test_ssh_and_agent_reports_of_this_machine_are_one_host(
     assert sorted({r["other"]["name"] for r in nics.json()["items"]}) == sorted(
         r["identity"]["name"] for r in agent_report["records"] if r["class"] == "Interface"
     )
-    sources = {r["source"] for r in nics.json()["items"]}
+    sources = {s["source"] for r in nics.json()["items"] for s in r["sources"]}
     assert sources == {
         "ssh:test-collector@127.0.0.5",
         agent_report["source"]["kind"] + ":" + agent_report["source"]["name"],

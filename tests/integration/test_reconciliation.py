@@ -143,6 +143,7 @@ def test_agent_ssh_and_snmp_in_any_order_make_one_host_with_one_edge_per_relatio
         host["uid"]
     }
     assert host["attributes"]["machine_id"] == Path("/etc/machine-id").read_text().strip()
+    assert set(get(client, f"/cis/{host['uid']}")["seen_by"]) == set(KINDS)  # each source's freshness
     assert host["attributes"]["hostname"] == reports["agent"]["records"][0]["attributes"]["hostname"]
 
     packages = [r for r in reports["agent"]["records"] if r["class"] == "SoftwarePackage"]

@@ -150,3 +150,10 @@ def test_an_import_plan_checks_each_row_on_its_own() -> None:
     assert [r.ref for r in plan.records] == ["h", "i"]
     with pytest.raises(ImportFileError, match="'class' column"):
         rows_from_csv("name\nweb1\n")
+
+
+def test_before_a_merge_the_survivor_had_none_of_the_attributes_the_merged_ci_brought() -> None:
+    merged = _event("merged", new={"merged": "uid-snmp", "filled": ["management_ip"], "evidence": {}})
+    now = {"name": "web1", "management_ip": "10.0.0.9"}
+    past = state_at("LinuxHost", "active", now, [merged], frozenset())
+    assert past.attributes == {"name": "web1"}

@@ -221,16 +221,16 @@ async def _checked_ends(
 async def create_relationship(
     body: RelationshipCreate, principal: Curator, driver: DriverDep, settings: SettingsDep, schema: SchemaDep
 ) -> dict[str, Any]:
-    rel_type, properties = await _checked_ends(body, driver, settings.neo4j_database, schema)
+    db = settings.neo4j_database
+    body = body.model_copy(
+        update={
+            "from_uid": await cis.resolve_uid(driver, db, body.from_uid),
+            "to_uid": await cis.resolve_uid(driver, db, body.to_uid),
+        }
+    )
+    rel_type, properties = await _checked_ends(body, driver, db, schema)
     started = await cis.create_relationship(
-        driver,
-        settings.neo4j_database,
-        rel_type.name,
-        rel_type.key_properties,
-        body.from_uid,
-        body.to_uid,
-        properties,
-        manual_source(principal),
+        driver, db, rel_type, body.from_uid, body.to_uid, properties, manual_source(principal)
     )
     return {"type": rel_type.name, "from_uid": body.from_uid, "to_uid": body.to_uid, "created": started}
 
@@ -245,11 +245,15 @@ async def end_relationship(
     from_uid: Annotated[str, Query(min_length=1)],
     to_uid: Annotated[str, Query(min_length=1)],
 ) -> dict[str, Any]:
+    """What people declared is withdrawn; the relation ends unless discovery still reports it
+    (``still_reported_by`` then names the sources: discovery keeps the record true)."""
     if rel_type not in schema.relationships:
         raise Unprocessable(f"{rel_type!r} is not a relationship type", field="type", location="query")
-    ended = await cis.end_relationship(
-        driver, settings.neo4j_database, rel_type, from_uid, to_uid, manual_source(principal)
+    db = settings.neo4j_database
+    from_uid, to_uid = await cis.resolve_uid(driver, db, from_uid), await cis.resolve_uid(driver, db, to_uid)
+    answer = await cis.end_relationship(
+        driver, db, schema.relationships[rel_type], from_uid, to_uid, manual_source(principal)
     )
-    if not ended:
-        raise NotFound("no such relationship declared by you is active", field="type", location="query")
-    return {"ended": ended}
+    if answer is None:
+        raise NotFound("no active relationship of this type declared by hand", field="type", location="query")
+    return answer
