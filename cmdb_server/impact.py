@@ -73,7 +73,8 @@ def _propagations(schema: Schema, graph: Subgraph) -> dict[str, list[tuple[str, 
             target = graph.nodes.get(end)
             if target is None or any(label in rel.stops_at for label in target.labels):
                 continue
-            result[start].append((end, edge.type, "out" if outgoing else "in", redundant))
+            # A link has no direction (stored from either end): trouble always goes along it.
+            result[start].append((end, edge.type, "out" if outgoing or rel.symmetric else "in", redundant))
     for neighbours in result.values():
         neighbours.sort()
     return result

@@ -551,8 +551,10 @@ class _Apply:
                 recorded = [c for c in merge.changes if not existing_class.attributes[c.field].volatile]
                 for change in recorded:
                     holder = props.get(PROVENANCE_PREFIX + change.field)
-                    news = "learned" if change.old is None else "takeover" if holder not in (None, kind.value) else None
-                    self._event(uid, "attribute", change.field, change.old, change.new, news)
+                    takeover = holder not in (None, kind.value)  # precedence, not the thing changing
+                    self._event(
+                        uid, "attribute", change.field, change.old, change.new, "takeover" if takeover else None
+                    )
                 for change in merge.drift:  # a locked attribute the source sees otherwise
                     self._event(uid, "drift", change.field, change.old, change.new)
                 if props.get("status") != CIStatus.ACTIVE.value:

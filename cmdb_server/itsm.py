@@ -94,9 +94,9 @@ DISCOVERED_CHANGE_KINDS = frozenset({"attribute", "relation_started", "relation_
 
 NOT_A_CHANGE = frozenset({"learned", "takeover"})
 """How an event can record news of the record without a change of the thing (``change``):
-``learned``: a source's first sight of the CI, or a value where none was known (a second
-source reports what it sees of a machine another already knew); ``takeover``: a source
-of higher precedence replaces another source's view of an attribute."""
+``learned``: a kind of source's first sight of a CI another kind already knew (what it adds,
+values and relations, is news of the record); ``takeover``: a source replaces another
+source's value of an attribute by precedence."""
 
 
 def is_discovered_change(event: dict[str, Any]) -> bool:
