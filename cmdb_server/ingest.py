@@ -166,7 +166,7 @@ class _Apply:
         self.events: list[dict[str, Any]] = []
         self._children: dict[str, list[dict[str, Any]]] | None = None
         self.first_sightings: set[str] = set()  # CIs this kind of source had not reported before
-        self._pending: dict[str, dict[str, Any]] = {}
+        self.clones: dict[str, list[str]] = {}  # ref -> CIs whose strong identifiers conflict with it
 
     @property
     def report(self) -> Report:
@@ -396,24 +396,23 @@ class _Apply:
             candidates[row["ref"]].append(
                 identification.Candidate(props["uid"], props, tuple(row["labels"]), row["rule"], shown)
             )
-        fresh = []
+        fresh, explanations = [], {}
         for record in records:
             decision = identification.decide(ci_class, values_of[record.ref], candidates.get(record.ref, []))
             explained: dict[str, Any] = {}
-            clones = sorted(c.uid for c, _ in decision.conflicts)
-            if clones:
+            explanations[record.ref] = explained
+            if decision.conflicts:
+                self.clones[record.ref] = sorted(c.uid for c, _ in decision.conflicts)
                 explained["suspected_clones"] = [
                     {**identification.explain(ci_class, c), "conflict": list(keys)} for c, keys in decision.conflicts
                 ]
             if decision.target is None:
                 fresh.append(record)
                 explained["created"] = True
-                self._pending[record.ref] = explained
                 continue
             target = decision.target
             props = dict(target.props)
             explained |= identification.explain(ci_class, target)
-            merged = []
             for other in decision.merge:
                 evidence = {
                     "report_id": self.header.report_id,
@@ -421,25 +420,16 @@ class _Apply:
                     "kept": identification.explain(ci_class, target),
                     "merged": identification.explain(ci_class, other),
                 }
-                merged_now = await merges.merge_into(
+                merged = await merges.merge_into(
                     tx, self.schema, target.uid, other.uid, self.now, self.header.source_key, evidence
                 )
-                props = merged_now.props
-                merged.append(other.uid)
-            if merged:
-                explained["merged"] = merged
-            if clones:
-                props["__clones"] = clones
-            self.summary.identification[record.ref] = explained
+                props = merged.props
+                explained.setdefault("merged", []).append(other.uid)
             found[record.ref] = (props, list(target.labels), False)
         await self._create(tx, ci_class, label, fresh, found)
-        for record in fresh:
-            explained = self._pending.pop(record.ref)
-            explained["uid"] = found[record.ref][0]["uid"]
-            clones = [c["uid"] for c in explained.get("suspected_clones", [])]
-            if clones:
-                found[record.ref][0]["__clones"] = clones
-            self.summary.identification[record.ref] = explained
+        for record in records:
+            explanations[record.ref].setdefault("uid", found[record.ref][0]["uid"])
+            self.summary.identification[record.ref] = explanations[record.ref]
 
     def _key_row(self, record: Record, keys: tuple[str, ...]) -> dict[str, Any]:
         parent_uid = self.uids[record.parent_ref] if record.parent_ref else None
@@ -563,7 +553,7 @@ class _Apply:
                 outcome = "updated" if recorded or labels else "unchanged"
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
                 self.summary.outcomes[record.ref] = outcome
-            clones = props.get("__clones")
+            clones = self.clones.get(record.ref)
             if clones:
                 known = set(props.get(identification.CLONES_PROPERTY) or ())
                 if not known.issuperset(clones):
