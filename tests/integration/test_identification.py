@@ -121,6 +121,7 @@ def test_a_relation_two_sources_report_is_one_edge_that_ends_with_the_last_sourc
         machine_id="mid-a", hostname="web1", kind="ssh", packages=(("openssl", "3.0.15"),), collected_at=base
     )
     ssh_later["source"]["name"] = "lab@10.0.0.1"
+    ssh_later["records"][1] = nic("eth0", "eth0", "52:54:00:aa:bb:01")
     ssh_later = again(ssh_later)
     left = send(client, ssh_later).json()
     assert left["relations"]["INSTALLED"]["left"] == 1
