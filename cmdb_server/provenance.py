@@ -152,6 +152,7 @@ def fold(keep: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any]:
     ends = [native(v) for v in (keep.get("ended_at"), other.get("ended_at")) if v is not None]
     merged = {k: v for k, v in {**other, **keep}.items() if k != LEGACY_SOURCE}
     merged |= {
+        LEGACY_SOURCE: None,  # written with SET +=, a null removes the one-source era's property
         SOURCES: active,
         ENDED_SOURCES: ended,
         SEEN_BY: json.dumps({s: {k: v for k, v in view.items() if v} for s, view in views.items()}, sort_keys=True),

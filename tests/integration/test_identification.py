@@ -201,3 +201,30 @@ def test_sources_racing_for_one_new_machine_make_one_ci(client: TestClient, neo4
         """
     )
     assert dict(rows[0]) == {"hosts": 10, "interfaces": 10, "doubled": 0}
+
+
+def test_edges_written_one_per_source_before_are_folded_into_one(client: TestClient, neo4j_driver: Driver) -> None:
+    """A graph from before shared edges holds an edge per source: the next report makes them one."""
+    first = machine("mid-a", "web1", "52:54:00:aa:bb:01", at=datetime.now(UTC) - timedelta(minutes=5))
+    host_uid = send(client, first).json()["cis"]["host"]
+    neo4j_driver.execute_query(
+        """
+        MATCH (h:Host {uid: $uid})-[r:INSTALLED]->(p)
+        CREATE (h)-[:INSTALLED {source: 'ssh:lab@10.0.0.1', first_seen: r.first_seen}]->(p)
+        """,
+        uid=host_uid,
+    )
+    changed = again(first)
+    changed["records"][0]["attributes"]["cpu_cores"] = 8  # not the same report: applied in full
+    send(client, changed)
+    rows, _, _ = neo4j_driver.execute_query(
+        """
+        MATCH (:Host {uid: $uid})-[r:INSTALLED]->(p)
+        RETURN p.package_name AS name, r.sources AS sources, r.source AS legacy
+        """,
+        uid=host_uid,
+    )
+    assert sorted((r["name"], sorted(r["sources"]), r["legacy"]) for r in rows) == [
+        ("bash", ["agent:web1", "ssh:lab@10.0.0.1"], None),
+        ("openssl", ["agent:web1", "ssh:lab@10.0.0.1"], None),
+    ]

@@ -95,6 +95,6 @@ def test_two_edges_of_one_relation_fold_into_one_with_both_provenances() -> None
     other["first_seen"] = T0 + timedelta(hours=2)
     folded = provenance.fold(legacy, other)
     assert folded["sources"] == ["agent:web1", "ssh:lab"]
-    assert "source" not in folded
+    assert folded["source"] is None  # removed from the stored edge
     assert folded["first_seen"] == T0
     assert set(json.loads(folded["seen_by"])) == {"agent:web1", "ssh:lab"}
