@@ -243,7 +243,15 @@ def test_merge_and_split_by_hand(client: TestClient, reports: dict[str, dict[str
     agent_uid = send(client, fresh(reports["agent"], start))["cis"]["host"]
     other = client.post(
         "/api/v1/cis",
-        json={"class": "Host", "attributes": {"name": "lab box", "hostname": "labbox", "fqdn": "labbox.example.org"}},
+        json={
+            "class": "Host",
+            "attributes": {
+                "name": "lab box",
+                "hostname": "labbox",
+                "fqdn": "labbox.example.org",
+                "description": "bench",
+            },
+        },
         headers=ADMIN,
     ).json()["uid"]
     app = client.post("/api/v1/cis", json={"class": "Application", "attributes": {"name": "billing"}}, headers=ADMIN)
@@ -262,6 +270,7 @@ def test_merge_and_split_by_hand(client: TestClient, reports: dict[str, dict[str
     assert get(client, "/cis", **{"class": "Host"})["total"] == 1
     assert get(client, f"/cis/{other}")["uid"] == agent_uid
     assert app_uid in {e["other"]["uid"] for e in relationships(client, agent_uid, "RUNS_ON", direction="in")}
+    assert get(client, f"/cis/{agent_uid}")["attributes"]["description"] == "bench"  # what it lacked, filled in
 
     split = client.post(
         f"/api/v1/cis/{agent_uid}/split", json={"merged": other, "reason": "wrong: a different box"}, headers=ADMIN
@@ -271,6 +280,7 @@ def test_merge_and_split_by_hand(client: TestClient, reports: dict[str, dict[str
     assert get(client, "/cis", **{"class": "Host"})["total"] == 2
     restored = get(client, f"/cis/{other}")
     assert (restored["uid"], restored["name"]) == (other, "lab box")
+    assert "description" not in get(client, f"/cis/{agent_uid}")["attributes"]  # taken back
     assert {e["other"]["uid"] for e in relationships(client, other, "RUNS_ON", direction="in")} == {app_uid}
     assert app_uid not in {e["other"]["uid"] for e in relationships(client, agent_uid, "RUNS_ON", direction="in")}
     kinds = [e["kind"] for e in get(client, f"/cis/{agent_uid}/history", limit=500)["items"]]
