@@ -185,12 +185,15 @@ async def merge_into(
         "edges": moved_edges,
         "children": {"moved": moved_children, "merged": merged_children},
         "filled": filled,
+        # What the merge set on the survivor beyond filled attributes (times, class, sources'
+        # sightings, status), as it was before: a split puts back what is still as the merge left it.
+        "survivor_before": _jsonable({k: keep.get(k) for k in changes if k not in filled}),
+        "survivor_after": _jsonable({k: v for k, v in changes.items() if k not in filled}),
+        "labels_added": labels,
     }
     await tx.run(
         """
         MATCH (s:CI {uid: $survivor}), (o:CI {uid: $other})
-        SET s += $changes, s:$($labels)
-        WITH s, o
         OPTIONAL MATCH (a:CIAlias {into: $other})
         SET a.into = $survivor
         WITH DISTINCT s, o
@@ -203,6 +206,9 @@ async def merge_into(
         SET st.fingerprint = null
         WITH DISTINCT s, o
         DETACH DELETE o
+        // after the other is gone: what the survivor takes from it may be a unique key (a machine-id)
+        WITH s
+        SET s += $changes, s:$($labels)
         CREATE (:Event {ci_uid: $survivor, kind: 'merged', new: $details, source: $source, at: $now})
         CREATE (:Event {ci_uid: $other, kind: 'merged_into', new: $into, source: $source, at: $now})
         """,
@@ -274,6 +280,20 @@ async def split(
     snapshot = details["snapshot"]
     props = _restore(snapshot["props"], schema)
     props[DISTINCT_PROPERTY] = sorted({*(props.get(DISTINCT_PROPERTY) or ()), survivor})
+    # The survivor first gives back what the merge gave it (a unique key: the merged CI's machine-id).
+    await _restore_survivor(tx, schema, survivor, details)
+    if details["filled"]:
+        await tx.run(
+            """
+            MATCH (s:CI {uid: $survivor})
+            UNWIND $filled AS row
+            WITH s, row WHERE s[row.key] = row.value
+            SET s[row.key] = null, s[$src + row.key] = null
+            """,
+            src=PROVENANCE_PREFIX,
+            survivor=survivor,
+            filled=[{"key": k, "value": props.get(k)} for k in details["filled"] if props.get(k) is not None],
+        )
     await tx.run(
         """
         MATCH (a:CIAlias {uid: $merged}) DELETE a
@@ -315,17 +335,6 @@ async def split(
         if edge["mode"] == "moved":
             await tx.run("MATCH ()-[r]->() WHERE elementId(r) = $id DELETE r", id=other["id"])
         restored += 1
-    if details["filled"]:
-        await tx.run(
-            """
-            MATCH (s:CI {uid: $survivor})
-            UNWIND $filled AS row
-            WITH s, row WHERE s[row.key] = row.value
-            SET s[row.key] = null
-            """,
-            survivor=survivor,
-            filled=[{"key": k, "value": props.get(k)} for k in details["filled"] if props.get(k) is not None],
-        )
     await tx.run(
         """
         OPTIONAL MATCH (st:SourceState) WHERE st.owned CONTAINS $survivor
@@ -343,6 +352,28 @@ async def split(
         now=now,
     )
     return {"uid": merged, "edges": restored, "children": len(details["children"]["moved"])}
+
+
+async def _restore_survivor(
+    tx: AsyncManagedTransaction, schema: Schema, survivor: str, details: dict[str, Any]
+) -> None:
+    """Put back on the survivor what the merge changed (class, labels, times, sightings, status)
+    where it is still as the merge left it: later reports' changes stand."""
+    before, after = details.get("survivor_before") or {}, details.get("survivor_after") or {}
+    nodes = await _nodes(tx, [survivor])
+    if not after or survivor not in nodes:
+        return
+    current = _jsonable(nodes[survivor][0])
+    restore = {
+        k: before.get(k) for k, v in after.items() if current.get(k) == v and not k.startswith(PROVENANCE_PREFIX)
+    }
+    labels = details.get("labels_added") or [] if "class" in restore else []
+    await tx.run(
+        "MATCH (s:CI {uid: $uid}) SET s += $props REMOVE s:$($labels)",
+        uid=survivor,
+        props=_restore(restore, schema),
+        labels=labels,
+    )
 
 
 def _key_names(schema: Schema, rel_type: str) -> tuple[str, ...]:

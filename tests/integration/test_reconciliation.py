@@ -288,3 +288,19 @@ def test_merge_and_split_by_hand(client: TestClient, reports: dict[str, dict[str
     assert "merged" in kinds
     again = client.post(f"/api/v1/cis/{agent_uid}/split", json={"merged": other, "reason": "twice"}, headers=ADMIN)
     assert again.status_code == 409
+
+    # The other way round: a discovered LinuxHost into a hand-made Host, then split. What the
+    # merge changed on the survivor (class, sightings, times) goes back with the split.
+    before = get(client, f"/cis/{other}")
+    into_hand_made = {"other": agent_uid, "reason": "try", "force": True}
+    assert client.post(f"/api/v1/cis/{other}/merge", json=into_hand_made, headers=ADMIN).status_code == 200
+    assert get(client, f"/cis/{other}")["class"] == "LinuxHost"
+    undo = {"merged": agent_uid, "reason": "undo"}
+    assert client.post(f"/api/v1/cis/{other}/split", json=undo, headers=ADMIN).status_code == 200
+    after = get(client, f"/cis/{other}")
+    assert (after["class"], after["labels"]) == (before["class"], before["labels"])
+    assert (after["seen_by"], after["first_seen"], after["last_seen"]) == (
+        before["seen_by"],
+        before["first_seen"],
+        before["last_seen"],
+    )
