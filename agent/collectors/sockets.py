@@ -41,26 +41,29 @@ class Process:
     unit: str | None
 
 
-def listen_key(protocol: str, port: int) -> str | None:
-    """How a listening socket counts in a program's identity: tcp/80; None for a client's UDP port."""
-    if protocol == "udp" and port >= EPHEMERAL_PORTS_START:
-        return None
-    return f"{protocol}/{port}"
+ListenSocket = tuple[str, str, int]
+"""A listening socket as a program's identity counts it: (protocol, local address, port)."""
+
+
+def counts_as_listening(protocol: str, port: int) -> bool:
+    """Whether a bound socket is a service's: not a client's UDP port (a resolver's)."""
+    return not (protocol == "udp" and port >= EPHEMERAL_PORTS_START)
 
 
 def long_running_programs(
-    processes: Mapping[int, Process], listening: Mapping[int, Iterable[str]], connected: Iterable[int] = ()
+    processes: Mapping[int, Process], listening: Mapping[int, Iterable[ListenSocket]], connected: Iterable[int] = ()
 ) -> tuple[list[dict[str, Any]], dict[int, str]]:
     """The long-running programs behind the sockets of a host (pure), and each socket holder's key.
 
-    ``listening``: pid -> its listening sockets as ``listen_key`` gives them; ``connected``:
-    pids with outgoing connections; ``processes``: those and their ancestors. A program
-    with no socket at all (a cron daemon) is not looked for: the CMDB records what serves
-    or depends on something. A program's key
-    is ``unit:<unit>`` or ``listens:<ports>``; the programs come back as dicts of the
-    SoftwareInstance attributes, with ``key``.
+    ``listening``: pid -> its listening sockets; ``connected``: pids with outgoing
+    connections; ``processes``: those and their ancestors. A program with no socket at all
+    (a cron daemon) is not looked for: the CMDB records what serves or depends on
+    something. A program's key is ``unit:<unit>`` or ``listens:<ports>``, ports as
+    ``tcp/80``; where two programs listen on one port (each on its own address), as
+    ``udp/127.0.0.2:161``. The programs come back as dicts of the SoftwareInstance
+    attributes, with ``key``.
     """
-    ports = {pid: sorted(set(keys), key=_port_order) for pid, keys in listening.items() if keys}
+    sockets = {pid: set(held) for pid, held in listening.items() if held}
 
     def root(pid: int) -> int | None:
         """The process a socket holder's program is named after: itself when it is in a unit
@@ -71,41 +74,56 @@ def long_running_programs(
         for _ in range(MAX_ANCESTORS):
             if process is None or (process.unit and process.pid != pid):
                 return None
-            if process.unit or ports.get(process.pid):
+            if process.unit or sockets.get(process.pid):
                 return process.pid
             process = processes.get(process.ppid) if process.ppid is not None else None
         return None
 
+    roots = {pid: top for pid in sorted({*sockets, *connected}) if (top := root(pid)) is not None}
+    held: dict[int, set[ListenSocket]] = defaultdict(set)
+    for pid, top in roots.items():
+        held[top] |= sockets.get(pid, set())
+    # A port is shared when processes hold it on different addresses (processes sharing one
+    # socket, nginx's workers, or one program on two addresses, are no sharing).
+    addresses: dict[tuple[str, int], dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for top, socks in held.items():
+        for protocol, address, port in socks:
+            addresses[(protocol, port)][top].add(address)
+    shared = {port for port, by_root in addresses.items() if len({frozenset(a) for a in by_root.values()}) > 1}
+
+    def shown(sock: ListenSocket) -> tuple[tuple[str, int, str], str]:
+        protocol, address, port = sock
+        if (protocol, port) in shared:  # programs on one port, each on its own address
+            host = f"[{address}]" if ":" in address else address
+            return (protocol, port, address), f"{protocol}/{host}:{port}"
+        return (protocol, port, ""), f"{protocol}/{port}"
+
+    def ports_of(top: int) -> str:
+        return ",".join(text for _, text in sorted({shown(sock) for sock in held[top]}))
+
     key_of: dict[int, str] = {}
     members: dict[str, list[Process]] = defaultdict(list)
-    for pid in sorted({*ports, *connected}):
-        top = root(pid)
-        if top is None:
-            continue
+    for pid, top in roots.items():
         process = processes[top]
-        key = f"unit:{process.unit}" if process.unit else "listens:" + ",".join(ports[top])
+        key = f"unit:{process.unit}" if process.unit else f"listens:{ports_of(top)}"
         key_of[pid] = key
         members[key].append(processes[pid])
     programs = []
     for key, procs in sorted(members.items()):
         main = procs[0]  # the lowest pid: the one that started the others, as a rule
-        listens = sorted({k for p in procs for k in ports.get(p.pid, ())}, key=_port_order)
+        tops = {roots[p.pid] for p in procs}
+        listens = ",".join(text for _, text in sorted({shown(sock) for top in tops for sock in held[top]}))
         programs.append(
             {
                 "key": key,
                 "unit": main.unit,
                 "process_name": main.name,
-                "listens": ",".join(listens) or None,
+                "listens": listens or None,
                 "executable": main.executable,
                 "user": main.user,
             }
         )
     return programs, key_of
-
-
-def _port_order(key: str) -> tuple[str, int]:
-    protocol, _, port = key.partition("/")
-    return protocol, int(port)
 
 
 class SocketsCollector(Collector):
@@ -123,7 +141,7 @@ class SocketsCollector(Collector):
 
         sockets = system.sockets()
         listeners: dict[tuple[str, str, int], dict[str, Any]] = {}
-        listening: dict[int, set[str]] = defaultdict(set)
+        listening: dict[int, set[ListenSocket]] = defaultdict(set)
         for sock in sockets:
             is_listening = (sock.protocol == "tcp" and sock.status == "LISTEN") or (
                 sock.protocol == "udp" and sock.remote_address is None
@@ -132,9 +150,8 @@ class SocketsCollector(Collector):
                 continue
             key = (sock.protocol, canonical_address(sock.local_address), sock.local_port)
             info = proc(sock.pid)
-            counted = listen_key(sock.protocol, sock.local_port)
-            if sock.pid is not None and counted:
-                listening[sock.pid].add(counted)
+            if sock.pid is not None and counts_as_listening(sock.protocol, sock.local_port):
+                listening[sock.pid].add(key)
             listeners.setdefault(
                 key,
                 {

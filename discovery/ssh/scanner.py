@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from agent.collectors.sockets import Process, listen_key, long_running_programs, program_connections
+from agent.collectors.sockets import (
+    ListenSocket,
+    Process,
+    counts_as_listening,
+    long_running_programs,
+    program_connections,
+)
 from agent.parsers import parse_cpuinfo, parse_dpkg_query, parse_os_release, parse_rpm_query
 from agent.report import build_report
 from discovery.config import DiscoveryConfig
@@ -145,14 +151,14 @@ def sockets_from_outputs(outputs: dict[str, str]) -> dict[str, Any]:
     listeners = parsers.parse_ss_listeners(outputs.get("listeners", ""))
     tcp_ports = {s["port"] for s in listeners if s["protocol"] == "tcp"}
     outgoing = parsers.parse_ss_established(outputs.get("established", ""), tcp_ports)
-    listening: dict[int, set[str]] = {}
+    listening: dict[int, set[ListenSocket]] = {}
     names: dict[int, str] = {c["pid"]: c["process_name"] for c in outgoing}
     for listener in listeners:
-        counted = listen_key(listener["protocol"], listener["port"])
+        sock = (listener["protocol"], listener["address"], listener["port"])
         for pid in listener.pop("pids"):
             names.setdefault(pid, listener["process_name"] or "unknown")
-            if counted:
-                listening.setdefault(pid, set()).add(counted)
+            if counts_as_listening(listener["protocol"], listener["port"]):
+                listening.setdefault(pid, set()).add(sock)
     ps = parsers.parse_ps(outputs.get("processes", ""))
     units = parsers.parse_cgroups(outputs.get("cgroups", ""))
     for pid in set(names) - set(ps):  # gone before ps ran, or ps unavailable: ss named it

@@ -193,3 +193,17 @@ def test_collect_prints_this_host_as_one_json_line_that_passes_the_contract() ->
     assert parsed.records[0].identity["machine_id"] == Path("/etc/machine-id").read_text().strip()
     pretty = subprocess.run([str(agent), "collect", "--pretty"], capture_output=True, text=True, check=True)
     assert pretty.stdout.startswith("{\n  ")
+
+
+def test_two_programs_on_one_port_of_their_own_addresses_are_two_programs() -> None:
+    """Two snmpd on 127.0.0.78:16161 and 127.0.0.79:16161: the address tells them apart."""
+    from agent.collectors.sockets import Process, long_running_programs
+
+    processes = {p: Process(p, "snmpd", "/usr/sbin/snmpd", "root", 1, None) for p in (10, 11)}
+    programs, _ = long_running_programs(
+        processes, {10: {("udp", "127.0.0.78", 16161)}, 11: {("udp", "127.0.0.79", 16161), ("tcp", "::1", 705)}}
+    )
+    assert [p["key"] for p in programs] == [
+        "listens:tcp/705,udp/127.0.0.79:16161",
+        "listens:udp/127.0.0.78:16161",
+    ]
