@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import re
 import statistics
 import time
 import uuid
@@ -28,8 +29,9 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     env_file = Path(".run/cmdb.env")
     default_token = os.environ.get("CMDB_TOKEN")
-    if default_token is None and env_file.exists():
-        default_token = env_file.read_text().split("=", 1)[1].strip()
+    if default_token is None and env_file.exists():  # lines of `export NAME=value`
+        found = re.search(r"CMDB_BOOTSTRAP_ADMIN_TOKEN=(\S+)", env_file.read_text())
+        default_token = found.group(1) if found else None
     parser.add_argument("--token", default=default_token)
     args = parser.parse_args()
     base = build_report(collect_facts(LiveSystem()))
