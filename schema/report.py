@@ -314,9 +314,9 @@ def _check_record(index: int, raw: Any, schema: Schema, problems: _Problems) -> 
     )
 
 
-def _check_parents(records: dict[str, Record], problems: _Problems) -> None:
+def _check_parents(records: dict[str, Record], problems: _Problems, refused: set[str]) -> None:
     for record in records.values():
-        if record.parent_ref is None:
+        if record.parent_ref is None or record.parent_ref in refused:
             continue
         path = f"records[{record.index}] (ref {record.ref!r}).parent"
         parent = records.get(record.parent_ref)
@@ -403,9 +403,12 @@ def parse_report(data: Any, schema: Schema) -> Report:
         raw_relations = []
 
     records: dict[str, Record] = {}
+    refused: set[str] = set()  # refs of records refused above: their children are no news
     for index, raw in enumerate(raw_records):
         record = _check_record(index, raw, schema, problems)
         if record is None:
+            if isinstance(raw, dict) and isinstance(raw.get("ref"), str):
+                refused.add(raw["ref"])
             continue
         if record.ref in records:
             problems.add(
@@ -414,7 +417,7 @@ def parse_report(data: Any, schema: Schema) -> Report:
             )
             continue
         records[record.ref] = record
-    _check_parents(records, problems)
+    _check_parents(records, problems, refused)
     relations = []
     if not problems:
         for index, raw in enumerate(raw_relations):

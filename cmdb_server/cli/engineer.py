@@ -119,6 +119,11 @@ def _ci_show(client: httpx.Client, args: argparse.Namespace) -> None:
             print(f"{key:<12} {ci[key]}")
     for key, value in ci["attributes"].items():
         print(f"  {key:<20} {value}")
+    for kind, seen in sorted(ci.get("seen_by", {}).items()):
+        print(f"seen by {kind:<7} {seen}")
+    for key, value in (("tags", ci.get("tags")), ("locks", ci.get("locks")), ("clones?", ci.get("suspected_clones"))):
+        if value:
+            print(f"{key:<12} {', '.join(value) if isinstance(value, list) else json.dumps(value)}")
 
 
 def _ci_merge(client: httpx.Client, args: argparse.Namespace) -> None:

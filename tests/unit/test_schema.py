@@ -194,3 +194,31 @@ def test_the_value_limits_keep_every_index_entry_under_neo4js_key_size_limit() -
                 worst += 8
         limit = LIMITS.text_index_key_bytes if spec.kind is IndexKind.TEXT else LIMITS.range_index_key_bytes
         assert worst <= limit, f"{spec.name}: an entry may take {worst} bytes, Neo4j takes {limit}"
+
+
+def test_a_refused_record_is_one_problem_not_one_per_child() -> None:
+    from schema.report import ReportError, parse_report
+
+    report = {
+        "version": 1,
+        "report_id": "r1",
+        "source": {"kind": "snmp", "name": "lab@127.0.0.9"},
+        "collected_at": "2026-11-30T12:00:00+00:00",
+        "records": [
+            {
+                "ref": "device",
+                "class": "LinuxHost",
+                "identity": {"fqdn": "a.example"},
+                "attributes": {"memory_bytes": "lots"},
+            },
+            {"ref": "if:1", "class": "Interface", "parent": "device", "identity": {"name": "eth0"}},
+            {"ref": "if:2", "class": "Interface", "parent": "nowhere", "identity": {"name": "eth1"}},
+        ],
+        "relations": [],
+    }
+    with pytest.raises(ReportError) as refused:
+        parse_report(report, load_schema())
+    assert [p.path for p in refused.value.problems] == [
+        "records[0] (ref 'device').attributes.memory_bytes",
+        "records[2] (ref 'if:2').parent",  # a parent no record names is still a problem
+    ]

@@ -40,13 +40,16 @@ async def merge_ci(
     (keep_class, keep), (other_class, theirs) = found[uid], found[other]
     mine, its = schema.classes[keep_class], schema.classes[other_class]
     if identity_label(mine, schema) != identity_label(its, schema):
-        raise Conflict(f"a {other_class} cannot be merged into a {keep_class}", field="other")
+        raise Conflict(
+            f"{body.other!r} is a {other_class}: it cannot be merged into {keep_class} {uid!r}", field="other"
+        )
     if keep.get("parent_uid") != theirs.get("parent_uid"):
         raise Conflict("dependent CIs merge only under one parent (merge their parents instead)", field="other")
     clash = conflicting_keys(mine, keep, theirs)
     if clash and not body.force:
         raise Conflict(
-            f"their {' + '.join(clash)} differ: two things by a strong identifier (force to merge anyway)",
+            f"they hold different values of {' + '.join(clash)}, a strong identifier: two things "
+            "(set force to merge anyway)",
             field="other",
         )
     evidence = {"by_hand": principal.name, "reason": body.reason, "forced": bool(clash)}
