@@ -513,22 +513,28 @@ async def create_relationship(
             changes |= {k: v for k, v in properties.items() if stored.get(k) != v}
             await tx.run("MATCH ()-[r]->() WHERE elementId(r) = $id SET r += $changes", id=edge_id, changes=changes)
         if started:
-            await tx.run(
-                """
-                CREATE (:Event {ci_uid: $start, kind: 'relation_started', field: $type, new: $new,
-                                source: $source, at: $now})
-                """,
-                start=start,
-                type=rel_type.name,
-                new=to_json({"to": end, **keys}),
-                source=source,
-                now=now,
-            )
+            await _relation_event(tx, start, rel_type.name, None, {"to": end, **keys}, source, now)
         return started
 
     async with driver.session(database=database) as session:
         started: bool = await session.execute_write(work)
         return started
+
+
+async def _relation_event(
+    tx: Any, uid: str, rel_type: str, old: dict[str, Any] | None, new: dict[str, Any] | None, source: str, now: datetime
+) -> None:
+    """A relation's start (``new``: its other end) or end (``old``) in the history of the CI it starts from."""
+    await tx.run(
+        "CREATE (:Event {ci_uid: $uid, kind: $kind, field: $type, old: $old, new: $new, source: $source, at: $now})",
+        uid=uid,
+        kind="relation_started" if new is not None else "relation_ended",
+        type=rel_type,
+        old=to_json(old),
+        new=to_json(new),
+        source=source,
+        now=now,
+    )
 
 
 async def end_relationship(
@@ -562,17 +568,7 @@ async def end_relationship(
                 withdrawn.add(manual)
                 ended += ends
                 if ends:
-                    await tx.run(
-                        """
-                        CREATE (:Event {ci_uid: $start, kind: 'relation_ended', field: $type, old: $old,
-                                        source: $source, at: $now})
-                        """,
-                        start=start,
-                        type=rel_type.name,
-                        old=to_json({"to": end}),
-                        source=source,
-                        now=now,
-                    )
+                    await _relation_event(tx, start, rel_type.name, {"to": end}, None, source, now)
             if changes:
                 await tx.run("MATCH ()-[r]->() WHERE elementId(r) = $id SET r += $changes", id=edge_id, changes=changes)
                 still.update(provenance.sources_of(current))

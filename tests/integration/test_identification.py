@@ -228,3 +228,31 @@ def test_edges_written_one_per_source_before_are_folded_into_one(client: TestCli
         ("bash", ["agent:web1", "ssh:lab@10.0.0.1"], None),
         ("openssl", ["agent:web1", "ssh:lab@10.0.0.1"], None),
     ]
+
+
+def test_a_relation_declared_by_hand_joins_the_discovered_edge_and_outlives_only_its_declaration(
+    client: TestClient,
+) -> None:
+    host_uid = send(client, machine("mid-a", "web1", "52:54:00:aa:bb:01")).json()["cis"]["host"]
+    package = next(e["other"]["uid"] for e in get(client, f"/cis/{host_uid}/relationships", type="INSTALLED")["items"])
+    declared = {"type": "INSTALLED", "from_uid": host_uid, "to_uid": package}
+    answer = client.post("/api/v1/relationships", json=declared, headers=ADMIN)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["created"] is False  # the agent reports it already: one edge, two sources
+    edges = [
+        e
+        for e in get(client, f"/cis/{host_uid}/relationships", type="INSTALLED")["items"]
+        if e["other"]["uid"] == package
+    ]
+    assert len(edges) == 1
+    assert {s["source"].split(":")[0] for s in edges[0]["sources"]} == {"agent", "manual"}
+    params = {"type": "INSTALLED", "from_uid": host_uid, "to_uid": package}
+    withdrawn = client.delete("/api/v1/relationships", params=params, headers=ADMIN).json()
+    assert (withdrawn["ended"], withdrawn["still_reported_by"]) == (0, ["agent:web1"])  # discovery still sees it
+    assert client.delete("/api/v1/relationships", params=params, headers=ADMIN).status_code == 404
+
+    app = client.post("/api/v1/cis", json={"class": "Application", "attributes": {"name": "shop"}}, headers=ADMIN)
+    runs = {"type": "RUNS_ON", "from_uid": app.json()["uid"], "to_uid": host_uid}
+    assert client.post("/api/v1/relationships", json=runs, headers=ADMIN).json()["created"] is True
+    params = {"type": "RUNS_ON", "from_uid": app.json()["uid"], "to_uid": host_uid}
+    assert client.delete("/api/v1/relationships", params=params, headers=ADMIN).json()["ended"] == 1
