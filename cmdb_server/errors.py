@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from neo4j.exceptions import ServiceUnavailable, SessionExpired
+from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,17 @@ async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_busy(_: Request, exc: Exception) -> JSONResponse:
+    """A transient database error (a deadlock between two writers) outlasted the retries:
+    the request did nothing and can be sent again."""
+    log.warning("Neo4j transient error after retries: %s", exc)
+    return JSONResponse(
+        error_body(503, "the graph database was busy with conflicting writes; nothing was applied, retry"),
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse(error_body(500, "internal error; the server log has the details"), status_code=500)
@@ -135,4 +146,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ServiceUnavailable, _database_unavailable)
     app.add_exception_handler(SessionExpired, _database_unavailable)
+    app.add_exception_handler(TransientError, _database_busy)
     app.add_exception_handler(Exception, _unexpected)

@@ -8,9 +8,11 @@ look-up, and each kind of write one ``UNWIND`` statement.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import random
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from typing import Any, cast
 
 import orjson
 from neo4j import AsyncDriver, AsyncManagedTransaction
-from neo4j.exceptions import ConstraintError
+from neo4j.exceptions import ConstraintError, TransientError
 
 from cmdb_server import identification, provenance
 from cmdb_server.errors import ApiError, Forbidden
@@ -597,7 +599,7 @@ class _Apply:
                 seen.add((self.uids[relation.from_ref], address, relation.properties.get("port")))
         return seen
 
-    async def _relations(self, tx: AsyncManagedTransaction, state: dict[str, Any]) -> list[str]:
+    async def _relations(self, tx: AsyncManagedTransaction, state: dict[str, Any]) -> dict[str, list[str]]:
         """Diff the report's edges against the graph's: one edge per relation, whoever reports it.
 
         A relation new to the graph is created (``started``); one other sources vouch for
@@ -608,8 +610,8 @@ class _Apply:
         (a host's thousand INSTALLED edges cost one read). Edges that start from a CI created
         by this report are part of its creation and get no event of their own.
 
-        Returns the CIs this source's edges start from now, kept in its state so that the
-        next complete report finds what it no longer reports.
+        Returns the CIs this source's edges start from now, per type, kept in its state so
+        that the next complete report finds what it no longer reports.
         """
         reported = self._reported_edges()
         observations = self._observations()
@@ -617,18 +619,26 @@ class _Apply:
         source = self.header.source_key
         complete = self.header.complete
         asked = [name for name in sorted(self.schema.relationships) if reported.get(name) or complete]
-        starts = {edge_key[0] for rows in reported.values() for edge_key in rows}
-        starts |= {uid for uid, _, _ in observations}
-        previous = state.get("starts") or state.get("owned") if complete else None
-        if previous:
-            starts |= set(orjson.loads(previous))
-        existing_by_type = await repo.edges_from(tx, sorted(starts), asked)
-        now_starts: set[str] = set()
+        # Where to look, per type: only the types a report names from a CI are read from it (a
+        # switch report naming a neighbour host must not read that host's thousand packages).
+        starts: dict[str, set[str]] = {name: {key[0] for key in rows} for name, rows in reported.items()}
+        starts.setdefault("DEPENDS_ON", set()).update(uid for uid, _, _ in observations)
+        if complete:
+            previous = orjson.loads(state.get("starts") or state.get("owned") or "{}")
+            if isinstance(previous, list):  # a state of an earlier version: its CIs, every type
+                previous = {name: previous for name in asked}
+            for name, uids in previous.items():
+                starts.setdefault(name, set()).update(uids)
+        existing_by_type = await repo.edges_from(
+            tx, {name: sorted(uids) for name, uids in starts.items() if name in asked}
+        )
+        now_starts: dict[str, set[str]] = defaultdict(set)
         for rel_name in sorted(self.schema.relationships):
             rows = reported.get(rel_name, {})
             counts = self.summary.relations[rel_name]
             known: dict[EdgeKey, dict[str, Any]] = {}
-            updates, duplicates = [], []
+            updates: list[tuple[tuple[str, str], dict[str, Any]]] = []  # (ends, row): written in ends order
+            duplicates = []
             key_names = self.schema.relationships[rel_name].key_properties
             for edge in existing_by_type.get(rel_name, []):
                 props = edge["props"]
@@ -638,19 +648,19 @@ class _Apply:
                     twin = known.get(edge_key)
                     if twin is not None:  # two edges of one relation (written before edges were shared)
                         twin["props"] = provenance.fold(twin["props"], props)
-                        updates.append({"id": twin["id"], "props": twin["props"]})
+                        updates.append((edge_key[:2], {"id": twin["id"], "props": twin["props"]}))
                         duplicates.append(edge["id"])
                         continue
                     known[edge_key] = edge
                     if edge_key in rows:
                         continue
                 elif (edge["from_uid"], props["via"], props.get("port")) in observations:
-                    now_starts.add(edge["from_uid"])
+                    now_starts[rel_name].add(edge["from_uid"])
                     continue  # derived from a connection the report still observes: lives as long as it
                 if not complete or source not in provenance.sources_of(props):
                     continue
                 changes, ends = provenance.withdraw(props, source, self.seen)
-                updates.append({"id": edge["id"], "props": changes})
+                updates.append(((edge["from_uid"], edge["to_uid"]), {"id": edge["id"], "props": changes}))
                 if ends:
                     counts.ended += 1
                     self._event(edge["from_uid"], "relation_ended", rel_name, {"to": edge["to_uid"]}, None)
@@ -659,7 +669,7 @@ class _Apply:
             new_edges: list[dict[str, Any]] = []
             for edge_key, props in sorted(rows.items(), key=lambda item: (item[0][0], item[0][1], repr(item[0][2]))):
                 from_uid, to_uid, key = edge_key
-                now_starts.add(from_uid)
+                now_starts[rel_name].add(from_uid)
                 found = known.get(edge_key)
                 if found is None:
                     new_edges.append(
@@ -680,9 +690,10 @@ class _Apply:
                 if outcome == "started":
                     self._event(from_uid, "relation_started", rel_name, None, {"to": to_uid, **dict(key)})
                 if changes:
-                    updates.append({"id": found["id"], "props": changes})
+                    updates.append(((from_uid, to_uid), {"id": found["id"], "props": changes}))
             await repo.create_edges(tx, rel_name, new_edges, self.seen)
-            await repo.set_edge_properties(tx, updates)
+            # One order for every writer (as edges are created): fewer deadlocks on shared packages.
+            await repo.set_edge_properties(tx, [row for _, row in sorted(updates, key=lambda u: u[0])])
             await repo.delete_edges(tx, duplicates)
             if not any(vars(counts).values()):
                 del self.summary.relations[rel_name]
@@ -697,7 +708,7 @@ class _Apply:
                     None,
                     {"to": row["to_uid"], "port": row["port"]},
                 )
-        return sorted(now_starts)
+        return {name: sorted(uids) for name, uids in sorted(now_starts.items())}
 
 
 async def ingest_report(
@@ -721,8 +732,8 @@ async def ingest_report(
         if not incoming.same_as:
             incoming.report()  # the full check names every problem
         raise
-    last_error: ConstraintError | None = None
-    for _ in range(MERGE_ATTEMPTS):
+    last_error: ConstraintError | TransientError | None = None
+    for attempt in range(MERGE_ATTEMPTS):
         work = _Apply(incoming, schema, caller, stale_after, datetime.now(UTC), volatile)
         try:
             async with driver.session(database=database) as session:
@@ -737,5 +748,11 @@ async def ingest_report(
             # A concurrent report created a CI this one could not see yet; identify again.
             log.info("report %s raced another writer (%s); retrying", incoming.header.report_id, exc.message)
             last_error = exc
+        except TransientError as exc:
+            # Deadlocks between reports sharing CIs (packages) outlasted the driver's own retries
+            # of a long transaction: try again after a pause, then answer 503 (nothing applied).
+            log.info("report %s kept meeting lock conflicts (%s); retrying", incoming.header.report_id, exc.code)
+            last_error = exc
+            await asyncio.sleep(random.uniform(0.5, 1.5) * (attempt + 1))  # noqa: S311 (jitter, not security)
     assert last_error is not None
     raise last_error

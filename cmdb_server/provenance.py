@@ -156,10 +156,12 @@ def fold(keep: Mapping[str, Any], other: Mapping[str, Any]) -> dict[str, Any]:
         SOURCES: active,
         ENDED_SOURCES: ended,
         SEEN_BY: json.dumps({s: {k: v for k, v in view.items() if v} for s, view in views.items()}, sort_keys=True),
-        "first_seen": min(firsts) if firsts else None,
-        "last_seen": max(lasts) if lasts else None,
         "ended_at": None if active or not ends else max(ends),
     }
+    if firsts:  # written with SET +=: a time not read back is left as it is
+        merged["first_seen"] = min(firsts)
+    if lasts:
+        merged["last_seen"] = max(lasts)
     return merged
 
 
