@@ -263,7 +263,7 @@ def check(uri: str, hosts: list[Host], size: dict[str, Any]) -> bool:
         )
         figure(
             "reconcile, mixed: INSTALLED edges missing the agent or SSH source, or not one per package",
-            abs(expected_installed - row["both"]) + abs(row["value"] - row["both"]),
+            (row["value"] - row["both"]) + abs(expected_installed - row["value"]),
             "edges",
             NONE,
         )
