@@ -4,10 +4,19 @@ Hosts (800-1,500 packages drawn from a shared pool, 2-4 interfaces, 5-20 listeni
 services, connections to other hosts' services), access switches (48 ports) with LLDP
 links to their hosts and uplinks to two core switches, and applications and business
 services on top (declared through the API, as people would). Deterministic per seed.
+
+A host is seen as each kind of source would report it, one function per shape:
+``host_report`` (the agent: machine-id, DMI UUID, serial and vendor, physical NICs,
+packages, services, connections), ``ssh_report`` (SSH discovery: the agent's records, as
+the collector builds them with the same code, without what only root reads from DMI, with
+the SSH host key) and ``snmp_report`` (SNMP discovery of a Linux host: its name, the
+address it was asked on, its interfaces and addresses; no packages).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -28,6 +37,25 @@ class Host:
     packages: list[int]
     services: list[int]
     peers: list[tuple[int, int]] = field(default_factory=list)  # (host index, port)
+
+    # DMI and the SSH host key follow from the machine-id (not drawn from the seed's random
+    # sequence, which would change every estate drawn before they existed).
+    @property
+    def hardware_uuid(self) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_OID, f"dmi/{self.machine_id}"))
+
+    @property
+    def serial(self) -> str:
+        return f"CZ{int(self.machine_id[:8], 16) % 10**8:08d}"
+
+    @property
+    def ssh_host_key(self) -> str:
+        digest = hashlib.sha256(f"ssh/{self.machine_id}".encode()).digest()
+        return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+    def nics(self) -> list[tuple[str, str]]:
+        """(name, MAC) of its network interfaces, as every source sees them."""
+        return [(f"eth{n}", _mac(n + 1, self.index)) for n in range(2 + self.index % 3)]
 
 
 def _mac(prefix: int, index: int) -> str:
@@ -62,9 +90,16 @@ def make_hosts(count: int, seed: int = 7) -> list[Host]:
     return hosts
 
 
+DMI_VENDOR = "Dell Inc."
+DMI_ONLY_ROOT_READS = ("hardware_uuid", "serial", "vendor")
+"""DMI fields an unprivileged SSH login cannot read (product_uuid, product_serial), and the
+vendor, which SSH discovery leaves out with them."""
+
+
 def host_report(
     host: Host, hosts: list[Host], *, kernel: str = "6.1.0-28-amd64", now: datetime | None = None
 ) -> dict[str, Any]:
+    """The agent's report of a host."""
     records: list[dict[str, Any]] = [
         {
             "ref": "host",
@@ -77,19 +112,22 @@ def host_report(
                 "kernel": kernel,
                 "cpu_cores": 8,
                 "memory_bytes": 32 * 2**30,
+                "vendor": DMI_VENDOR,
+                "model": "PowerEdge R650",
+                "serial": host.serial,
+                "hardware_uuid": host.hardware_uuid,
             },
         },
     ]
     relations: list[dict[str, Any]] = []
-    for n in range(2 + host.index % 3):
-        nic = f"if:eth{n}"
+    for name, mac in host.nics():
         records.append(
             {
-                "ref": nic,
+                "ref": f"if:{name}",
                 "class": "Interface",
                 "parent": "host",
-                "identity": {"name": f"eth{n}"},
-                "attributes": {"mac": _mac(n + 1, host.index), "mtu": 1500, "oper_status": "up"},
+                "identity": {"name": name},
+                "attributes": {"mac": mac, "mtu": 1500, "oper_status": "up", "physical": True},
             }
         )
     records.append(
@@ -146,6 +184,80 @@ def host_report(
         "version": 1,
         "report_id": str(uuid.uuid4()),
         "source": {"kind": "agent", "name": f"{host.hostname}/{host.machine_id}"},
+        "collected_at": (now or datetime.now(UTC)).isoformat(),
+        "records": records,
+        "relations": relations,
+    }
+
+
+def ssh_report(
+    host: Host,
+    hosts: list[Host],
+    *,
+    collector: str = "collector",
+    kernel: str = "6.1.0-28-amd64",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """SSH discovery's report of a host: the agent's records (discovery builds them with the
+    agent's code), without the DMI fields only root reads, with the host key it accepted."""
+    report = host_report(host, hosts, kernel=kernel, now=now)
+    report["source"] = {"kind": "ssh", "name": f"{collector}@{host.address}"}
+    attributes = report["records"][0]["attributes"]
+    for key in DMI_ONLY_ROOT_READS:
+        del attributes[key]
+    attributes["ssh_host_key"] = host.ssh_host_key
+    return report
+
+
+def snmp_report(
+    host: Host, *, collector: str = "collector", kernel: str = "6.1.0-28-amd64", now: datetime | None = None
+) -> dict[str, Any]:
+    """SNMP discovery's report of a Linux host running an SNMP agent (discovery/snmp/device.py):
+    its sysName and the address it was asked on, sysDescr, its interfaces (ifTable: names,
+    MACs, indexes and types; SNMP cannot tell a hardware port, so no ``physical``) and the
+    addresses on them (IP-MIB); no packages."""
+    records: list[dict[str, Any]] = [
+        {
+            "ref": "device",
+            "class": "LinuxHost",
+            "identity": {"hostname": host.hostname, "management_ip": host.address},
+            "attributes": {
+                "name": host.hostname,
+                "os_name": f"Linux {host.hostname} {kernel} #1 SMP PREEMPT_DYNAMIC Debian x86_64",
+                "memory_bytes": 32 * 2**30,
+            },
+        },
+    ]
+    relations: list[dict[str, Any]] = []
+    for n, (name, mac) in enumerate(host.nics()):
+        records.append(
+            {
+                "ref": f"if:{n + 2}",  # ifIndex 1 is the loopback
+                "class": "Interface",
+                "parent": "device",
+                "identity": {"name": name},
+                "attributes": {
+                    "mac": mac,
+                    "mtu": 1500,
+                    "oper_status": "up",
+                    "if_index": n + 2,
+                    "if_type": "ethernetCsmacd",
+                },
+            }
+        )
+    records.append(
+        {
+            "ref": f"ip:{host.address}",
+            "class": "IPAddress",
+            "identity": {"address": host.address, "domain": "global"},
+            "attributes": {"prefix_length": 16, "version": 4},
+        }
+    )
+    relations.append({"type": "HAS_IP", "from": "if:2", "to": f"ip:{host.address}"})
+    return {
+        "version": 1,
+        "report_id": str(uuid.uuid4()),
+        "source": {"kind": "snmp", "name": f"{collector}@{host.address}"},
         "collected_at": (now or datetime.now(UTC)).isoformat(),
         "records": records,
         "relations": relations,

@@ -1,6 +1,7 @@
 """Ingest throughput and impact latency on a synthetic estate, through the real HTTP API.
 
     python -m bench.ingest_impact --url URL --token TOKEN --hosts 200 --concurrency 4
+    bench/with_server -- .venv/bin/python -m bench.ingest_impact --hosts 200   (URL and token from it)
 
 Prints one JSON line per figure (bench/run collects them into docs/benchmarks.md).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -72,8 +74,8 @@ def timed(call: Callable[[], httpx.Response], runs: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--token", required=True)
+    parser.add_argument("--url", default=os.environ.get("CMDB_BENCH_URL"), help="default: $CMDB_BENCH_URL")
+    parser.add_argument("--token", default=os.environ.get("CMDB_BENCH_TOKEN"), help="default: $CMDB_BENCH_TOKEN")
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--runs", type=int, default=30)
@@ -81,6 +83,8 @@ def main() -> None:
         "--skip-change-phase", action="store_true", help="no one-attribute-change phase (it is as long as the first)"
     )
     args = parser.parse_args()
+    if not args.url or not args.token:
+        parser.error("--url and --token are needed (bench/with_server sets both)")
     hosts = make_hosts(args.hosts)
     client = httpx.Client(
         base_url=args.url,
