@@ -194,7 +194,6 @@ class _Apply:
             "new": to_json(new),
             "source": self.header.source_key,
             "report_id": self.header.report_id,
-            "observed_at": self.seen,  # when the source saw it; ``at`` is when the CMDB recorded it
         }
         if change is None and ci_uid in self.first_sightings:
             change = "learned"  # this kind of source reports the CI for the first time
@@ -234,7 +233,8 @@ class _Apply:
             await self._check_agent_binding(tx, level, current)
             await self._write(tx, level, current)
         starts = await self._relations(tx, state)
-        await repo.write_events(tx, self.events, self.now)
+        # ``at``: when the CMDB recorded them; ``observed_at``: when the source saw what they say.
+        await repo.write_events(tx, self.events, self.now, self.seen)
         self.summary.events = len(self.events)
         self.summary.cis = dict(self.uids)
         if self.header.complete:
@@ -629,10 +629,9 @@ class _Apply:
                 previous = {name: previous for name in asked}
             for name, uids in previous.items():
                 starts.setdefault(name, set()).update(uids)
-        existing_by_type = await repo.edges_from(
-            tx, {name: sorted(uids) for name, uids in starts.items() if name in asked}
-        )
+        existing_by_type = await repo.edges_from(tx, {name: sorted(starts.get(name, ())) for name in asked})
         now_starts: dict[str, set[str]] = defaultdict(set)
+        fresh_edge = provenance.new_edge(source, self.seen, {})  # shared: a host's thousand new edges alike
         for rel_name in sorted(self.schema.relationships):
             rows = reported.get(rel_name, {})
             counts = self.summary.relations[rel_name]
@@ -676,7 +675,7 @@ class _Apply:
                         {
                             "from_uid": from_uid,
                             "to_uid": to_uid,
-                            "props": provenance.new_edge(source, self.seen, {**dict(key), **props}),
+                            "props": {**fresh_edge, **dict(key), **props} if key or props else fresh_edge,
                         }
                     )
                     counts.started += 1
