@@ -58,6 +58,20 @@ class Host:
         return [(f"eth{n}", _mac(n + 1, self.index)) for n in range(2 + self.index % 3)]
 
 
+def envelope(
+    kind: str, name: str, records: list[dict[str, Any]], relations: list[dict[str, Any]], now: datetime | None
+) -> dict[str, Any]:
+    """A report of the contract around records and relations, as a source of ``kind`` sends it."""
+    return {
+        "version": 1,
+        "report_id": str(uuid.uuid4()),
+        "source": {"kind": kind, "name": name},
+        "collected_at": (now or datetime.now(UTC)).isoformat(),
+        "records": records,
+        "relations": relations,
+    }
+
+
 def _mac(prefix: int, index: int) -> str:
     return ":".join(f"{b:02x}" for b in (0x52, 0x54, prefix, (index >> 16) & 255, (index >> 8) & 255, index & 255))
 
@@ -180,14 +194,7 @@ def host_report(
                     }
                 )
             relations.append({"type": "DEPENDS_ON", "from": "proc:app", "to": ip_ref, "properties": {"port": port}})
-    return {
-        "version": 1,
-        "report_id": str(uuid.uuid4()),
-        "source": {"kind": "agent", "name": f"{host.hostname}/{host.machine_id}"},
-        "collected_at": (now or datetime.now(UTC)).isoformat(),
-        "records": records,
-        "relations": relations,
-    }
+    return envelope("agent", f"{host.hostname}/{host.machine_id}", records, relations, now)
 
 
 def ssh_report(
@@ -200,13 +207,13 @@ def ssh_report(
 ) -> dict[str, Any]:
     """SSH discovery's report of a host: the agent's records (discovery builds them with the
     agent's code), without the DMI fields only root reads, with the host key it accepted."""
-    report = host_report(host, hosts, kernel=kernel, now=now)
-    report["source"] = {"kind": "ssh", "name": f"{collector}@{host.address}"}
-    attributes = report["records"][0]["attributes"]
+    seen = host_report(host, hosts, kernel=kernel, now=now)
+    seen["source"] = {"kind": "ssh", "name": f"{collector}@{host.address}"}
+    attributes = seen["records"][0]["attributes"]
     for key in DMI_ONLY_ROOT_READS:
         del attributes[key]
     attributes["ssh_host_key"] = host.ssh_host_key
-    return report
+    return seen
 
 
 def snmp_report(
@@ -254,14 +261,7 @@ def snmp_report(
         }
     )
     relations.append({"type": "HAS_IP", "from": "if:2", "to": f"ip:{host.address}"})
-    return {
-        "version": 1,
-        "report_id": str(uuid.uuid4()),
-        "source": {"kind": "snmp", "name": f"{collector}@{host.address}"},
-        "collected_at": (now or datetime.now(UTC)).isoformat(),
-        "records": records,
-        "relations": relations,
-    }
+    return envelope("snmp", f"{collector}@{host.address}", records, relations, now)
 
 
 def switch_reports(hosts: list[Host], now: datetime | None = None) -> list[dict[str, Any]]:
@@ -315,14 +315,5 @@ def switch_reports(hosts: list[Host], now: datetime | None = None) -> list[dict[
                 },
             ]
             relations.append({"type": "CONNECTED_TO", "from": f"p{up}", "to": f"core{core}:port"})
-        reports.append(
-            {
-                "version": 1,
-                "report_id": str(uuid.uuid4()),
-                "source": {"kind": "snmp", "name": f"bench@access{a:03d}"},
-                "collected_at": (now or datetime.now(UTC)).isoformat(),
-                "records": records,
-                "relations": relations,
-            }
-        )
+        reports.append(envelope("snmp", f"bench@access{a:03d}", records, relations, now))
     return reports

@@ -224,34 +224,15 @@ def check(uri: str, hosts: list[Host], size: dict[str, Any]) -> bool:
             NONE,
             detail=row["os_detail"],
         )
-        row = one(SHARED_MACHINE_IDS)
-        figure(
-            "reconcile, mixed: machine-ids held by more than one CI", row["value"], "ids", NONE, detail=row["detail"]
-        )
-        row = one(DUPLICATE_EDGES)
-        figure(
-            "reconcile, mixed: duplicate relationships (same start, type, end, port)",
-            row["value"],
-            "edges",
-            NONE,
-            detail=row["detail"],
-        )
-        row = one(DUPLICATE_INTERFACES)
-        figure(
-            "reconcile, mixed: duplicate Interfaces (same host and name)",
-            row["value"],
-            "groups",
-            NONE,
-            detail=row["detail"],
-        )
-        row = one(DUPLICATE_PROGRAMS)
-        figure(
-            "reconcile, mixed: duplicate ListeningService/SoftwareInstance (same host and identity)",
-            row["value"],
-            "groups",
-            NONE,
-            detail=row["detail"],
-        )
+        # Each of these must find nothing: one real thing is one CI, one relation one edge.
+        for name, query, unit in (
+            ("machine-ids held by more than one CI", SHARED_MACHINE_IDS, "ids"),
+            ("duplicate relationships (same start, type, end, port)", DUPLICATE_EDGES, "edges"),
+            ("duplicate Interfaces (same host and name)", DUPLICATE_INTERFACES, "groups"),
+            ("duplicate ListeningService/SoftwareInstance (same host and identity)", DUPLICATE_PROGRAMS, "groups"),
+        ):
+            row = one(query)
+            figure(f"reconcile, mixed: {name}", row["value"], unit, NONE, detail=row["detail"])
         row = one(INSTALLED)
         figure(
             "reconcile, mixed: INSTALLED edges with both an agent and an SSH source",

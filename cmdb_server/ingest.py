@@ -39,6 +39,10 @@ MERGE_ATTEMPTS = 3
 EdgeKey = tuple[str, str, tuple[tuple[str, Any], ...]]
 """An edge as a source reports it: (from uid, to uid, its key properties as sorted pairs)."""
 
+Identifiers = tuple[dict[str, Any], list[list[Any] | None], list[list[str]]]
+"""A record's usable identifier values, each identity rule's own key values (or None), and
+each rule's values on the record's interfaces."""
+
 Found = tuple[dict[str, Any], list[str] | None, bool]
 """A record's CI: its stored properties, labels (None: a shared CI found unchanged, props
 hold only its uid) and whether this report created it."""
@@ -318,15 +322,15 @@ class _Apply:
         reconciled = sorted(
             name for name, rs in by_class.items() if self.schema.classes[name].reconciled and not rs[0].parent_ref
         )
+        identifiers = {r.ref: self._identifiers(r) for name in reconciled for r in by_class[name]}
         if reconciled:
-            await repo.claim_identifiers(
-                tx, [k for name in reconciled for r in by_class[name] for k in self._claims(r)], self.now
-            )
+            claims = [key for name in reconciled for r in by_class[name] for key in self._claims(r, identifiers[r.ref])]
+            await repo.claim_identifiers(tx, claims, self.now)
         for class_name, records in sorted(by_class.items()):
             ci_class = self.schema.classes[class_name]
             label = identity_label(ci_class, self.schema)
             if class_name in reconciled:
-                await self._identify_reconciled(tx, ci_class, label, records, found)
+                await self._identify_reconciled(tx, ci_class, label, records, identifiers, found)
                 continue
             for rule in ci_class.record_rules:
                 rows = [
@@ -349,7 +353,7 @@ class _Apply:
                     self._children[child.parent_ref].append(child.attributes)
         return self._children.get(record.ref, [])
 
-    def _identifiers(self, record: Record) -> tuple[dict[str, Any], list[list[Any] | None], list[list[str]]]:
+    def _identifiers(self, record: Record) -> Identifiers:
         """The record's usable identifier values, each rule's own key values, each rule's interface values."""
         ci_class = record.ci_class
         values = identification.record_values(ci_class, record.attributes)
@@ -361,10 +365,10 @@ class _Apply:
         ]
         return values, identification.rule_values(ci_class, values), nics
 
-    def _claims(self, record: Record) -> list[str]:
+    def _claims(self, record: Record, identifiers: Identifiers) -> list[str]:
         """Claim keys for the identifiers of a record (hashed: values may be long)."""
         label = identity_label(record.ci_class, self.schema)
-        _, keys, nics = self._identifiers(record)
+        _, keys, nics = identifiers
         rules = record.ci_class.identity
         texts = [f"{label}|{rule.label}|{json.dumps(k)}" for rule, k in zip(rules, keys, strict=True) if k]
         texts += [f"{label}|mac|{mac}" for values in nics for mac in values]
@@ -376,15 +380,12 @@ class _Apply:
         ci_class: CIClass,
         label: str,
         records: list[Record],
+        identifiers: dict[str, Identifiers],
         found: dict[str, Found],
     ) -> None:
         """Hosts and network devices: every rule at once, conflicts on strong identifiers
         kept apart, and CIs a strong identifier shows to be one thing merged (identification.py)."""
-        rows, values_of = [], {}
-        for record in records:
-            values, keys, nics = self._identifiers(record)
-            values_of[record.ref] = values
-            rows.append({"ref": record.ref, "keys": keys, "nics": nics})
+        rows = [{"ref": r.ref, "keys": identifiers[r.ref][1], "nics": identifiers[r.ref][2]} for r in records]
         candidates: dict[str, list[identification.Candidate]] = defaultdict(list)
         for row in await repo.identify_candidates(tx, label, list(ci_class.identity), rows):
             props = dict(row["props"])
@@ -400,7 +401,8 @@ class _Apply:
             )
         fresh, explanations = [], {}
         for record in records:
-            decision = identification.decide(ci_class, values_of[record.ref], candidates.get(record.ref, []))
+            values = identifiers[record.ref][0]
+            decision = identification.decide(ci_class, values, candidates.get(record.ref, []))
             explained: dict[str, Any] = {}
             explanations[record.ref] = explained
             if decision.conflicts:

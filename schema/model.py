@@ -298,8 +298,10 @@ def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
             for key in rule.keys:
                 if key not in attributes:
                     raise SchemaError(f"{where}.identity[{i}]: key {key!r} is not an attribute of {name}")
-            if rule.interface_keys and (rule.unique or "Interface" not in raw_classes):
-                raise SchemaError(f"{where}.identity[{i}]: an interface rule needs the Interface class; never unique")
+            if rule.interface_keys and (rule.unique or len(rule.interface_keys) > 1 or "Interface" not in raw_classes):
+                raise SchemaError(
+                    f"{where}.identity[{i}]: an interface rule names one Interface key and is never unique"
+                )
 
         if "precedence" in raw:
             try:

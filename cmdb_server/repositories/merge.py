@@ -379,25 +379,3 @@ async def _restore_survivor(
 def _key_names(schema: Schema, rel_type: str) -> tuple[str, ...]:
     rel = schema.relationships.get(rel_type)
     return rel.key_properties if rel else ()
-
-
-async def resolve(tx: Any, uid: str) -> str | None:
-    """The CI a uid names now: itself, or the CI it was merged into; None when neither exists."""
-    result = await tx.run(
-        """
-        OPTIONAL MATCH (n:CI {uid: $uid})
-        OPTIONAL MATCH (a:CIAlias {uid: $uid})
-        RETURN n.uid AS uid, a.into AS into
-        """,
-        uid=uid,
-    )
-    row = await result.single()
-    if row is None:
-        return None
-    found: str | None = row["uid"] or row["into"]
-    return found
-
-
-async def aliases_of(tx: Any, uid: str) -> list[str]:
-    result = await tx.run("MATCH (a:CIAlias {into: $uid}) RETURN a.uid AS uid ORDER BY uid", uid=uid)
-    return [row["uid"] async for row in result]

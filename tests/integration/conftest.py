@@ -15,6 +15,7 @@ from cmdb_server.repositories import cis, tokens
 from cmdb_server.repositories.cis import CIRecord
 from schema import Role, check_attributes, load_schema
 from tests.integration.neo4j_service import Neo4jService, neo4j_service
+from tests.integration.server_process import ServerProcess
 
 BOOTSTRAP_TOKEN = "cmdb_bootstrap-token-for-tests"
 
@@ -52,6 +53,17 @@ def settings(neo4j: Neo4jService) -> Settings:
 def client(settings: Settings, empty_graph: None) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def server(settings: Settings, empty_graph: None) -> Iterator[ServerProcess]:
+    """The API as its own process (cmdb-server), on a free port, stopped after the test."""
+    process = ServerProcess(settings)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 @pytest.fixture

@@ -28,16 +28,6 @@ from tests.integration.server_process import BIN, ServerProcess
 ADMIN = bearer(BOOTSTRAP_TOKEN)
 
 
-@pytest.fixture
-def server(settings: Settings, empty_graph: None) -> Iterator[ServerProcess]:
-    process = ServerProcess(settings)
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
 def agent_env(url: str, token: str, spool: Path) -> dict[str, str]:
     return dict(
         os.environ,

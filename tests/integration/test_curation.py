@@ -196,7 +196,9 @@ def test_a_hard_delete_ends_the_removed_relations_in_the_history_of_the_ci_each_
     assert own == ["HAS_INTERFACE", "INSTALLED", "INSTALLED"]
 
 
-def test_a_hard_deleted_ci_answers_its_history_its_past_states_and_diffs(client: TestClient) -> None:
+def _payroll_edited_once(client: TestClient) -> tuple[str, datetime, datetime]:
+    """An application made by hand (description v1), then edited (v2, owner hr): its uid, a
+    time between creation and edit, and a time after the edit."""
     created = client.post(
         "/api/v1/cis",
         json={"class": "Application", "attributes": {"name": "payroll", "description": "v1"}},
@@ -206,7 +208,11 @@ def test_a_hard_deleted_ci_answers_its_history_its_past_states_and_diffs(client:
     uid = created.json()["uid"]
     t1 = _pause()
     client.patch(f"/api/v1/cis/{uid}", json={"attributes": {"description": "v2", "owner": "hr"}}, headers=ADMIN)
-    t2 = _pause()
+    return uid, t1, _pause()
+
+
+def test_a_hard_deleted_ci_answers_its_history_its_past_states_and_diffs(client: TestClient) -> None:
+    uid, t1, t2 = _payroll_edited_once(client)
     deleted = client.delete(f"/api/v1/cis/{uid}", params={"reason": "a duplicate", "hard": "true"}, headers=ADMIN)
     assert deleted.status_code == 200, deleted.text
     t3 = _pause()
@@ -256,16 +262,7 @@ def test_a_hard_deleted_ci_answers_its_history_its_past_states_and_diffs(client:
 
 def test_the_ci_as_it_was_at_three_times_and_the_diff_between_them(client: TestClient) -> None:
     before_creation = _pause()
-    created = client.post(
-        "/api/v1/cis",
-        json={"class": "Application", "attributes": {"name": "payroll", "description": "v1"}},
-        headers=ADMIN,
-    )
-    assert created.status_code == 201, created.text
-    uid = created.json()["uid"]
-    t1 = _pause()
-    client.patch(f"/api/v1/cis/{uid}", json={"attributes": {"description": "v2", "owner": "hr"}}, headers=ADMIN)
-    t2 = _pause()
+    uid, t1, t2 = _payroll_edited_once(client)
     client.patch(f"/api/v1/cis/{uid}", json={"attributes": {"description": "v3", "owner": None}}, headers=ADMIN)
     client.delete(f"/api/v1/cis/{uid}", params={"reason": "replaced"}, headers=ADMIN)
     t3 = _pause()

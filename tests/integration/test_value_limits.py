@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from neo4j import Driver
 
 from agent.spool import Spool
 from agent.transport import Transport, TransportSettings
-from cmdb_server.config import Settings
 from schema import Role
 from schema.values import LIMITS
 from tests.integration.conftest import BOOTSTRAP_TOKEN, SeedCI, bearer
@@ -127,16 +126,6 @@ def test_an_import_rejects_the_row_with_a_value_too_long_and_takes_the_others(cl
     assert rejected["errors"][0].startswith("identity.name: at most")
     names = {c["name"] for c in client.get("/api/v1/cis", headers=ADMIN).json()["items"]}
     assert names == {"payroll", "billing"}
-
-
-@pytest.fixture
-def server(settings: Settings, empty_graph: None) -> Iterator[ServerProcess]:
-    process = ServerProcess(settings)
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def test_an_agent_report_with_a_value_too_long_is_set_aside_and_the_queue_goes_on(
