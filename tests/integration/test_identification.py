@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from neo4j import Driver
 
@@ -256,3 +257,41 @@ def test_a_relation_declared_by_hand_joins_the_discovered_edge_and_outlives_only
     assert client.post("/api/v1/relationships", json=runs, headers=ADMIN).json()["created"] is True
     params = {"type": "RUNS_ON", "from_uid": app.json()["uid"], "to_uid": host_uid}
     assert client.delete("/api/v1/relationships", params=params, headers=ADMIN).json()["ended"] == 1
+
+
+@pytest.mark.parametrize("import_first", [True, False], ids=["import-then-agent", "agent-then-import"])
+def test_an_import_and_the_agent_of_one_host_are_one_ci_with_one_edge_per_relation(
+    client: TestClient, import_first: bool
+) -> None:
+    """A CMDB export imported (lowest precedence) and the agent, in either order."""
+    document = {
+        "cis": [
+            {"ref": "h", "class": "LinuxHost", "attributes": {"machine_id": "mid-a", "hostname": "web1"}},
+            {
+                "ref": "p",
+                "class": "SoftwarePackage",
+                "attributes": {"package_name": "bash", "version": "5.2.15", "architecture": "amd64", "manager": "dpkg"},
+            },
+        ],
+        "relationships": [{"type": "INSTALLED", "from": "h", "to": "p"}],
+    }
+    agent = machine("mid-a", "web1", "52:54:00:aa:bb:01", at=datetime.now(UTC) - timedelta(minutes=1))
+
+    def load() -> None:
+        imported = client.post("/api/v1/import", json=document, headers=ADMIN)
+        assert imported.status_code == 200, imported.text
+
+    if import_first:
+        load()
+    send(client, agent)
+    if not import_first:
+        load()
+    (host,) = hosts(client)
+    bash = [
+        e
+        for e in get(client, f"/cis/{host['uid']}/relationships", type="INSTALLED")["items"]
+        if e["other"]["name"] == "bash"
+    ]
+    assert len(bash) == 1
+    assert {s["source"].split(":")[0] for s in bash[0]["sources"]} == {"agent", "import"}
+    assert host["attributes"]["os_name"] == "Debian GNU/Linux"  # the agent's value, whatever the order
