@@ -27,6 +27,7 @@ from cmdb_server.api.routes import (
     merges,
     releases,
     reports,
+    sources,
     tags,
     webhooks,
 )
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(releases.router)
     api.include_router(audit.router)
     api.include_router(reports.router)
+    api.include_router(sources.router)
     api.include_router(maintenance.router)
     app.include_router(api)
     return app

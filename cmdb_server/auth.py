@@ -20,11 +20,12 @@ _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's id, name and role."""
+    """Who is calling: the token's id, name and role (and a collector's sources: authority.py)."""
 
     token_id: str
     name: str
     role: Role
+    sources: tuple[str, ...] | None = None
 
 
 class TokenCache:
@@ -68,7 +69,7 @@ async def current_principal(
     record = await tokens.find_active_token(state.driver, state.settings.neo4j_database, credentials.credentials)
     if record is None:
         raise Unauthorized("invalid or revoked token")
-    principal = Principal(token_id=record.token_id, name=record.name, role=record.role)
+    principal = Principal(token_id=record.token_id, name=record.name, role=record.role, sources=record.sources)
     cache.put(credentials.credentials, principal)
     return principal
 

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         description="How long a verified token is trusted without asking the database again "
         "(a revocation takes effect within this time; 0 checks every request).",
     )
+    max_clock_skew_seconds: float = Field(
+        300.0,
+        ge=0,
+        le=86400,
+        description="How far ahead of the server's clock a report's collected_at may be (422 beyond): a report "
+        "dated later would make every later report of its source look out of order.",
+    )
     stale_after_hours: float = Field(72.0, gt=0, description="A CI no source has reported for this long becomes stale.")
     stale_check_interval_seconds: float = Field(
         3600.0, ge=0, description="How often the server marks stale CIs; 0 turns the periodic job off."

@@ -112,6 +112,9 @@ class CIClass:
     ancestors: tuple[str, ...]  # nearest first, ending with ROOT_CLASS
     parent_ci: ParentSpec | None = None
     shared: bool = False  # one CI that many hosts' reports name (a package version): see ci_classes.toml
+    # An agent may name it in its host's report though it is no part of the host (a package
+    # the host installed, an address it has or talks to): see ci_classes.toml.
+    agent_may_name: bool = False
     manual_locks: tuple[str, ...] = ()  # attributes a manual edit locks against discovery
     # The keys of its identity rules and of its ancestors': each rule has an index on its
     # class's label (schema/constraints.py), and a node carries its ancestors' labels.
@@ -338,6 +341,7 @@ def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
 
         ci_class = CIClass(
             shared=bool(raw.get("shared", parent.shared if parent else False)),
+            agent_may_name=bool(raw.get("agent_may_name", parent.agent_may_name if parent else False)),
             name=name,
             parent=parent.name if parent else None,
             description=_require(raw, "description", where),

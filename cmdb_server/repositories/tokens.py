@@ -21,26 +21,42 @@ class TokenRecord:
     role: Role
     created_at: datetime
     revoked_at: datetime | None
+    # A collector token: the sources it was issued for (cmdb_server/authority.py); None for
+    # one issued before source scopes existed.
+    sources: tuple[str, ...] | None = None
+    bound_ci_uid: str | None = None  # an agent token: the host it reports for
+    bound_source: str | None = None  # an agent token: the agent source it speaks for
 
 
 def _record(node: Any) -> TokenRecord:
     revoked = node.get("revoked_at")
+    sources = node.get("sources")
     return TokenRecord(
         token_id=node["token_id"],
         name=node["name"],
         role=Role(node["role"]),
         created_at=node["created_at"].to_native(),
         revoked_at=revoked.to_native() if revoked is not None else None,
+        sources=tuple(sources) if sources is not None else None,
+        bound_ci_uid=node.get("bound_ci_uid"),
+        bound_source=node.get("bound_source"),
     )
 
 
-async def create_token(driver: AsyncDriver, database: str, role: Role, name: str) -> tuple[TokenRecord, str]:
-    """Store a new token of ``role`` and return its record and the token, shown only this once."""
+async def create_token(
+    driver: AsyncDriver, database: str, role: Role, name: str, sources: tuple[str, ...] | None = None
+) -> tuple[TokenRecord, str]:
+    """Store a new token of ``role`` and return its record and the token, shown only this once.
+
+    ``sources``: for a collector token, the source patterns it may speak for (required).
+    """
+    if role is Role.COLLECTOR and not sources:
+        raise ValueError("a collector token is issued for its sources: give at least one KIND:NAME pattern")
     token = generate_token()
     records, _, _ = await driver.execute_query(
         """
         CREATE (t:ApiToken {token_id: $token_id, token_hash: $token_hash, role: $role,
-                            name: $name, created_at: $now})
+                            name: $name, created_at: $now, sources: $sources})
         RETURN t
         """,
         token_id=generate_token_id(),
@@ -48,6 +64,7 @@ async def create_token(driver: AsyncDriver, database: str, role: Role, name: str
         role=role.value,
         name=name,
         now=datetime.now(UTC),
+        sources=list(sources) if role is Role.COLLECTOR and sources else None,
         database_=database,
     )
     return _record(records[0]["t"]), token
@@ -88,15 +105,32 @@ async def list_tokens(driver: AsyncDriver, database: str) -> list[TokenRecord]:
 
 
 async def revoke_token(driver: AsyncDriver, database: str, token_id: str) -> bool:
-    """Revoke a token by id; False when no active token has that id."""
+    """Revoke a token by id; False when no active token has that id. A revoked agent token
+    lets go of its host and source, so the host's next agent token can take them."""
     records, _, _ = await driver.execute_query(
         """
         MATCH (t:ApiToken {token_id: $token_id}) WHERE t.revoked_at IS NULL
-        SET t.revoked_at = $now
+        SET t.revoked_at = $now, t.was_bound_to = t.bound_ci_uid, t.bound_ci_uid = null, t.bound_source = null
         RETURN t.token_id AS token_id
         """,
         token_id=token_id,
         now=datetime.now(UTC),
+        database_=database,
+    )
+    return bool(records)
+
+
+async def unbind_token(driver: AsyncDriver, database: str, token_id: str) -> bool:
+    """Free an agent token's host and source (an admin's act: the host's agent was
+    reinstalled with a new token); the token binds again at its next report. False when no
+    active token has that id."""
+    records, _, _ = await driver.execute_query(
+        """
+        MATCH (t:ApiToken {token_id: $token_id}) WHERE t.revoked_at IS NULL
+        SET t.bound_ci_uid = null, t.bound_source = null
+        RETURN t.token_id AS token_id
+        """,
+        token_id=token_id,
         database_=database,
     )
     return bool(records)

@@ -66,14 +66,24 @@ def server(settings: Settings, empty_graph: None) -> Iterator[ServerProcess]:
         process.stop()
 
 
-@pytest.fixture
-def make_token(settings: Settings) -> Callable[[Role], str]:
-    """Create a real token of a role in the graph and return it."""
+ANY_COLLECTOR_SOURCE = ("ssh:*", "snmp:*")
+"""What a test's collector token speaks for unless the test says otherwise."""
 
-    def make(role: Role) -> str:
+
+@pytest.fixture
+def make_token(settings: Settings) -> Callable[..., str]:
+    """Create a real token of a role in the graph and return it (a collector's: for ``sources``)."""
+
+    def make(role: Role, sources: tuple[str, ...] = ANY_COLLECTOR_SOURCE) -> str:
         async def create() -> str:
             async with AsyncGraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth()) as driver:
-                _, token = await tokens.create_token(driver, settings.neo4j_database, role, f"test {role.value}")
+                _, token = await tokens.create_token(
+                    driver,
+                    settings.neo4j_database,
+                    role,
+                    f"test {role.value}",
+                    sources if role is Role.COLLECTOR else None,
+                )
                 return token
 
         return asyncio.run(create())
