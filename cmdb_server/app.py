@@ -14,6 +14,7 @@ from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
 from cmdb_server import dispatcher
 from cmdb_server.api.deps import require_ready
+from cmdb_server.api.headers import SecurityHeaders
 from cmdb_server.api.routes import (
     audit,
     bulk,
@@ -30,7 +31,7 @@ from cmdb_server.api.routes import (
     tags,
     webhooks,
 )
-from cmdb_server.auth import TokenCache
+from cmdb_server.auth import AuthenticateApi, AuthFailures, TokenCache
 from cmdb_server.config import Settings
 from cmdb_server.db import create_driver
 from cmdb_server.errors import install_error_handlers
@@ -130,6 +131,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or Settings()
     app.state.schema = load_schema()
     app.state.token_cache = TokenCache(app.state.settings.token_cache_seconds)
+    app.state.auth_failures = AuthFailures(
+        app.state.settings.auth_failure_limit, app.state.settings.auth_failure_window_seconds
+    )
     app.state.schema_ready = False
     install_error_handlers(app)
     app.include_router(health.router)
@@ -148,4 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(reports.router)
     api.include_router(maintenance.router)
     app.include_router(api)
+    # The last added runs first: headers go on every answer, the token's own 401 included.
+    app.add_middleware(AuthenticateApi, prefix=API_PREFIX)
+    app.add_middleware(SecurityHeaders, api_prefix=API_PREFIX)
     return app

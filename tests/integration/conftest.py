@@ -17,7 +17,7 @@ from schema import Role, check_attributes, load_schema
 from tests.integration.neo4j_service import Neo4jService, neo4j_service
 from tests.integration.server_process import ServerProcess
 
-BOOTSTRAP_TOKEN = "cmdb_bootstrap-token-for-tests"
+BOOTSTRAP_TOKEN = "cmdb_Bootstrap-Token-for-Tests-7f3a9c2e5b81d4"  # strong enough for the server
 
 
 @pytest.fixture(scope="session")
