@@ -22,7 +22,7 @@ import httpx
 from neo4j import AsyncDriver
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
-from cmdb_server import webhooks
+from cmdb_server import webhook_targets, webhooks
 from cmdb_server.config import Settings
 from cmdb_server.itsm import authorised_by, is_discovered_change
 from cmdb_server.repositories import records
@@ -119,8 +119,11 @@ async def _send_one(
     status: int | None = None
     error = None
     try:
-        response = await client.post(item["url"], content=body, headers=headers)
+        url, host, extensions = await pinned(item["url"], settings)
+        response = await client.post(url, content=body, headers=headers | host, extensions=extensions)
         status = response.status_code
+    except webhook_targets.TargetRefused as exc:
+        error = f"target refused: {exc}"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"
     attempt = int(delivery.get("attempts", 0)) + 1
@@ -142,6 +145,16 @@ async def _send_one(
             attempt, datetime.now(UTC), settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds
         )
     await repo.record_attempt(driver, database, delivery["id"], json.dumps(entry), state, next_at)
+
+
+async def pinned(url: str, settings: Settings) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+    """The URL to POST to, with its host replaced by the address just checked, and the Host
+    header and TLS server name (SNI, certificate check) of the subscribed name: the address
+    that was checked is the one connected to."""
+    target = webhook_targets.parse_target(url)
+    address = (await webhook_targets.resolve(target, settings.allowed_webhook_networks()))[0]
+    extensions: dict[str, Any] = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    return httpx.URL(url).copy_with(host=str(address)), {"Host": target.host_header}, extensions
 
 
 async def run(driver: AsyncDriver, settings: Settings, ready: Any) -> None:

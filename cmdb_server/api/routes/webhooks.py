@@ -7,12 +7,11 @@ import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from cmdb_server import webhooks
+from cmdb_server import webhook_targets, webhooks
 from cmdb_server.api.deps import DriverDep, SettingsDep
 from cmdb_server.auth import Admin
 from cmdb_server.errors import NotFound, Unprocessable
@@ -40,10 +39,12 @@ def _public(subscription: dict[str, Any]) -> dict[str, Any]:
 async def create_subscription(
     body: SubscriptionCreate, principal: Admin, driver: DriverDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    """The answer holds the signing secret; it is not shown again."""
-    parts = urlsplit(body.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Unprocessable("an absolute http:// or https:// URL", field="url")
+    """The answer holds the signing secret; it is not shown again. The URL must be public
+    (or in CMDB_WEBHOOK_ALLOWED_NETWORKS); it is checked again at each delivery."""
+    try:
+        await webhook_targets.resolve(webhook_targets.parse_target(body.url), settings.allowed_webhook_networks())
+    except webhook_targets.TargetRefused as exc:
+        raise Unprocessable(str(exc), field="url") from None
     unknown = sorted(set(body.events) - set(webhooks.HOOK_EVENTS))
     if unknown:
         raise Unprocessable(
