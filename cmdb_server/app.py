@@ -55,6 +55,7 @@ async def prepare_database(app: FastAPI) -> None:
         await tokens.ensure_bootstrap_token(
             driver, settings.neo4j_database, settings.bootstrap_admin_token.get_secret_value()
         )
+    await dispatcher.seal_plain_secrets(driver, settings.neo4j_database, settings)
     app.state.schema_ready = True
     log.info("graph database ready at %s", settings.neo4j_uri)
 

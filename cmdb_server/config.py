@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cmdb_server.security import SecretBox, check_secret_keys
+
 BOOTSTRAP_TOKEN_MIN_LENGTH = 32
 BOOTSTRAP_TOKEN_MIN_DISTINCT = 12
 BOOTSTRAP_TOKEN_MIN_BITS = 128
@@ -140,10 +142,21 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not a network such as 10.20.0.0/16") from None
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_secret_keys(value.get_secret_value())
+        return value
+
     @field_validator("ssl_certfile", "ssl_keyfile", "secret_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    def secret_box(self) -> SecretBox | None:
+        """What seals webhook secrets, or None when no CMDB_SECRET_KEY is set."""
+        return SecretBox(self.secret_key.get_secret_value()) if self.secret_key is not None else None
 
     def allowed_webhook_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(item, strict=False) for item in _split(self.webhook_allowed_networks)]

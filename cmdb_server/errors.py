@@ -84,6 +84,12 @@ class NotReady(ApiError):
     status = 503
 
 
+class NotConfigured(ApiError):
+    """The server lacks a setting this feature needs: only its operator can fix it."""
+
+    status = 503
+
+
 def error_body(status: int, message: str, fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"status": status, "message": message}
     if fields:

@@ -17,7 +17,7 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
-from cmdb_server import provenance
+from cmdb_server import provenance, security
 from cmdb_server.reconcile import (
     DRIFT_PREFIX,
     LOCK_PREFIX,
@@ -626,8 +626,6 @@ async def export_pages(
 
 CREDENTIAL_LABELS = ("ApiToken",)
 """Nodes a backup leaves out: API tokens (their hashes are credentials; tokens are made again)."""
-SECRET_PROPERTIES = frozenset({"token_hash", "revoked_hashes", "secret", "secret_encrypted"})
-"""Properties a backup leaves out wherever they are (a webhook's signing secret, encrypted or not)."""
 
 
 async def graph_dump(driver: AsyncDriver, database: str) -> AsyncIterator[dict[str, Any]]:
@@ -639,7 +637,7 @@ async def graph_dump(driver: AsyncDriver, database: str) -> AsyncIterator[dict[s
     """
 
     def public(props: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in props.items() if k not in SECRET_PROPERTIES}
+        return {k: v for k, v in props.items() if k not in security.SECRET_PROPERTIES}
 
     async with driver.session(database=database, default_access_mode="READ", fetch_size=1000) as session:
         result = await session.run(

@@ -27,6 +27,8 @@ def server_env(settings: Settings) -> dict[str, str]:
     env.update(CMDB_NEO4J_URI=settings.neo4j_uri)
     if settings.bootstrap_admin_token is not None:
         env["CMDB_BOOTSTRAP_ADMIN_TOKEN"] = settings.bootstrap_admin_token.get_secret_value()
+    if settings.secret_key is not None:
+        env["CMDB_SECRET_KEY"] = settings.secret_key.get_secret_value()
     if settings.neo4j_password is not None:
         env.update(
             CMDB_NEO4J_USER=settings.neo4j_user,
