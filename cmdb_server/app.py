@@ -52,9 +52,18 @@ async def prepare_database(app: FastAPI) -> None:
     if report.created or report.replaced:
         log.info("schema: created %s, replaced %s", report.created, report.replaced)
     if settings.bootstrap_admin_token is not None:
-        await tokens.ensure_bootstrap_token(
+        bootstrap = await tokens.ensure_bootstrap_token(
             driver, settings.neo4j_database, settings.bootstrap_admin_token.get_secret_value()
         )
+        if bootstrap.revoked:
+            log.warning("CMDB_BOOTSTRAP_ADMIN_TOKEN was revoked and stays revoked; unset it")
+        elif bootstrap.other_admins:
+            log.warning(
+                "the bootstrap admin token is still active beside %d other admin token(s); once they work, "
+                "revoke it: cmdb-server token revoke %s",
+                bootstrap.other_admins,
+                tokens.BOOTSTRAP_TOKEN_ID,
+            )
     await dispatcher.seal_plain_secrets(driver, settings.neo4j_database, settings)
     app.state.schema_ready = True
     log.info("graph database ready at %s", settings.neo4j_uri)

@@ -3,16 +3,20 @@ at rest, the bootstrap admin token."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from neo4j import Driver
+from pydantic import SecretStr, ValidationError
 
 from cmdb_server.app import create_app
 from cmdb_server.config import Settings
 from cmdb_server.security import SecretBox, hash_token
 from schema import Role
 from tests.integration.conftest import BOOTSTRAP_TOKEN, bearer
+from tests.integration.server_process import BIN, free_port, server_env
 
 ADMIN = bearer(BOOTSTRAP_TOKEN)
 SECRET = "a-signing-secret-of-some-length-42"
@@ -88,3 +92,38 @@ def test_without_a_secret_key_webhooks_are_refused_naming_the_setting(settings: 
         )
     assert response.status_code == 503
     assert "CMDB_SECRET_KEY" in response.json()["error"]["message"]
+
+
+def test_a_weak_bootstrap_token_stops_the_server_with_the_reason(settings: Settings) -> None:
+    for weak, reason in (("a", "1 characters"), ("cmdb_" + "ab" * 20, "different characters")):
+        with pytest.raises(ValidationError, match=reason):
+            Settings(bootstrap_admin_token=weak)
+        env = server_env(settings) | {"CMDB_BOOTSTRAP_ADMIN_TOKEN": weak}
+        run = subprocess.run(
+            [str(BIN / "cmdb-server"), "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=30
+        )
+        assert run.returncode == 2
+        assert "CMDB_BOOTSTRAP_ADMIN_TOKEN is too weak" in run.stderr
+        assert reason in run.stderr
+
+
+def test_the_bootstrap_token_stays_beside_other_admins_and_a_revocation_stands_over_restarts(
+    settings: Settings, empty_graph: None, make_token: Callable[[Role], str], neo4j_driver: Driver
+) -> None:
+    other = "cmdb_Another-Bootstrap-Value-for-Tests-51c9e0a7d2"
+    with TestClient(create_app(settings)) as client:
+        make_token(Role.ADMIN)
+        assert client.get("/api/v1/cis", headers=ADMIN).status_code == 200  # until revoked
+    subprocess.run(
+        [str(BIN / "cmdb-server"), "token", "revoke", "bootstrap"], env=server_env(settings), check=True, timeout=30
+    )
+    with TestClient(create_app(settings)) as client:  # a restart with the variable still set
+        assert client.get("/api/v1/cis", headers=ADMIN).status_code == 401
+    with TestClient(create_app(settings.model_copy(update={"bootstrap_admin_token": SecretStr(other)}))) as client:
+        assert client.get("/api/v1/cis", headers=bearer(other)).status_code == 200  # a new value works
+        assert client.get("/api/v1/cis", headers=ADMIN).status_code == 401
+    with TestClient(create_app(settings)) as client:  # the revoked value again: still revoked
+        assert client.get("/api/v1/cis", headers=ADMIN).status_code == 401
+        assert client.get("/api/v1/cis", headers=bearer(other)).status_code == 401  # replaced
+    records, _, _ = neo4j_driver.execute_query("MATCH (t:ApiToken {token_id: 'bootstrap'}) RETURN t.revoked_at AS r")
+    assert records[0]["r"] is not None
