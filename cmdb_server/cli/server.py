@@ -1,6 +1,7 @@
 """``cmdb-server``: run the API server, and manage API tokens.
 
-    cmdb-server [--host H] [--port P]          run the API (same as `cmdb-server serve`)
+    cmdb-server [--host H] [--port P] [--ssl-certfile F --ssl-keyfile K]
+                                               run the API (same as `cmdb-server serve`)
     cmdb-server token create --role R [--name N] [--collector NAME] [--source KIND:NAME]
     cmdb-server token list
     cmdb-server token revoke TOKEN_ID
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ssl
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -37,9 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     serve_options.add_argument("--host", help="address to listen on (default: CMDB_HOST or 127.0.0.1)")
     serve_options.add_argument("--port", type=int, help="port to listen on (default: CMDB_PORT or 8000)")
     serve_options.add_argument("--workers", type=int, help="server processes (default: CMDB_WORKERS or 1)")
+    serve_options.add_argument("--ssl-certfile", help="serve HTTPS with this PEM certificate (CMDB_SSL_CERTFILE)")
+    serve_options.add_argument("--ssl-keyfile", help="its private key, PEM (CMDB_SSL_KEYFILE)")
     parser.add_argument("--host", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ssl-certfile", help=argparse.SUPPRESS)
+    parser.add_argument("--ssl-keyfile", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", parents=[serve_options], help="run the API server (the default)")
 
@@ -143,6 +149,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         settings.host = args.host
     if args.port:
         settings.port = args.port
+    settings.ssl_certfile = args.ssl_certfile or settings.ssl_certfile
+    settings.ssl_keyfile = args.ssl_keyfile or settings.ssl_keyfile
+    problem = _tls_problem(settings)
+    if problem:
+        print(f"cmdb-server: {problem}", file=sys.stderr)
+        return 2
     workers = args.workers or settings.workers
     if workers > 1:
         # Each worker process builds its own app (and driver) from the environment.
@@ -153,10 +165,33 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            ssl_certfile=settings.ssl_certfile,
+            ssl_keyfile=settings.ssl_keyfile,
         )
     else:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            ssl_certfile=settings.ssl_certfile,
+            ssl_keyfile=settings.ssl_keyfile,
+        )
     return 0
+
+
+def _tls_problem(settings: Settings) -> str | None:
+    """Why the TLS settings cannot work, checked before uvicorn's less telling errors."""
+    if bool(settings.ssl_certfile) != bool(settings.ssl_keyfile):
+        return "HTTPS needs both a certificate and its key: --ssl-certfile and --ssl-keyfile"
+    if settings.ssl_certfile and settings.ssl_keyfile:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                settings.ssl_certfile, settings.ssl_keyfile
+            )
+        except (OSError, ssl.SSLError) as exc:
+            return f"cannot use the certificate {settings.ssl_certfile} with the key {settings.ssl_keyfile}: {exc}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

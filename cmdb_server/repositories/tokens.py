@@ -70,14 +70,36 @@ async def create_token(
     return _record(records[0]["t"]), token
 
 
-async def ensure_bootstrap_token(driver: AsyncDriver, database: str, token: str) -> None:
-    """Make ``token`` the bootstrap admin token, replacing an earlier bootstrap token."""
-    await driver.execute_query(
+@dataclass(frozen=True)
+class BootstrapState:
+    revoked: bool  # the configured value was revoked (now or earlier): it is not accepted
+    other_admins: int  # active admin tokens besides the bootstrap one
+
+
+async def ensure_bootstrap_token(driver: AsyncDriver, database: str, token: str) -> BootstrapState:
+    """Make ``token`` the bootstrap admin token, replacing an earlier bootstrap value.
+
+    A revocation stands: a value once revoked (``cmdb-server token revoke bootstrap``) stays
+    refused when the server starts again with it, because the node keeps the hashes of
+    revoked values. A new value is accepted until it is revoked in turn.
+    """
+    records, _, _ = await driver.execute_query(
         """
+        OPTIONAL MATCH (old:ApiToken {token_id: $token_id})
+        WITH old IS NOT NULL AND old.revoked_at IS NOT NULL AS was_revoked, old.token_hash AS old_hash
         MERGE (t:ApiToken {token_id: $token_id})
         ON CREATE SET t.created_at = $now
+        WITH t, was_revoked, old_hash,
+             coalesce(t.revoked_hashes, [])
+             + CASE WHEN was_revoked AND old_hash <> $token_hash THEN [old_hash] ELSE [] END AS revoked
         SET t.token_hash = $token_hash, t.role = $role, t.name = 'bootstrap admin (environment)',
-            t.revoked_at = null
+            t.revoked_hashes = revoked,
+            t.revoked_at = CASE WHEN $token_hash IN revoked OR (was_revoked AND old_hash = $token_hash)
+                                THEN coalesce(t.revoked_at, $now) END
+        WITH t
+        OPTIONAL MATCH (other:ApiToken {role: $role})
+        WHERE other.token_id <> $token_id AND other.revoked_at IS NULL
+        RETURN t.revoked_at IS NOT NULL AS revoked, count(other) AS other_admins
         """,
         token_id=BOOTSTRAP_TOKEN_ID,
         token_hash=hash_token(token),
@@ -85,6 +107,7 @@ async def ensure_bootstrap_token(driver: AsyncDriver, database: str, token: str)
         now=datetime.now(UTC),
         database_=database,
     )
+    return BootstrapState(revoked=records[0]["revoked"], other_admins=records[0]["other_admins"])
 
 
 async def find_active_token(driver: AsyncDriver, database: str, token: str) -> TokenRecord | None:

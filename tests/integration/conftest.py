@@ -17,7 +17,8 @@ from schema import Role, check_attributes, load_schema
 from tests.integration.neo4j_service import Neo4jService, neo4j_service
 from tests.integration.server_process import ServerProcess
 
-BOOTSTRAP_TOKEN = "cmdb_bootstrap-token-for-tests"
+BOOTSTRAP_TOKEN = "cmdb_Bootstrap-Token-for-Tests-7f3a9c2e5b81d4"  # strong enough for the server
+SECRET_KEY = "Y21kYi10ZXN0cy1zZWNyZXQta2V5LTMyLWJ5dGVzISE="  # Fernet key sealing webhook secrets
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +47,7 @@ def settings(neo4j: Neo4jService) -> Settings:
         neo4j_user=neo4j.user or "neo4j",
         neo4j_password=neo4j.password,
         bootstrap_admin_token=BOOTSTRAP_TOKEN,
+        secret_key=SECRET_KEY,
     )
 
 
