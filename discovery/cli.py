@@ -179,6 +179,8 @@ def _config(args: argparse.Namespace) -> DiscoveryConfig:
         config.ssh.known_hosts = args.known_hosts
     if args.trust_on_first_use:
         config.ssh.trust_on_first_use = True
+    if args.dry_run:
+        config.ssh.record_host_keys = False  # a dry run changes nothing, the known-hosts file included
     if not args.dry_run and (not config.server_url or config.token is None):
         raise ConfigError("to send reports, set server_url and a token (token_file / token_env), or use --dry-run")
     return config

@@ -51,6 +51,9 @@ class SshSettings:
     known_hosts: str | None = None
     trust_on_first_use: bool = False
     credentials: list[SshCredential] = field(default_factory=list)
+    # Whether trust on first use writes the keys it trusts to known_hosts: not in a dry run,
+    # which changes nothing (it still trusts them for its own connections).
+    record_host_keys: bool = True
 
 
 @dataclass

@@ -67,7 +67,7 @@ def switch_report(nic: str) -> dict[str, Any]:
 
 @pytest.fixture
 def dual_homed(client: TestClient) -> dict[str, str]:
-    uids = {}
+    uids: dict[str, str] = {}
     summary = post(client, "/api/v1/reports", agent_report())
     uids.update(web1=summary["cis"]["host"], svc=summary["cis"]["svc"])
     for nic in NICS:
