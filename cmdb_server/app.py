@@ -28,6 +28,7 @@ from cmdb_server.api.routes import (
     merges,
     releases,
     reports,
+    services,
     sources,
     tags,
     webhooks,
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(bulk.router)
     api.include_router(webhooks.router)
     api.include_router(impact.router)
+    api.include_router(services.router)
     api.include_router(changes.router)
     api.include_router(incidents.router)
     api.include_router(releases.router)

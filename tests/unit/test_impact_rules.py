@@ -123,3 +123,22 @@ def test_a_bond_with_a_port_left_is_degraded_and_so_is_its_address() -> None:
         "web1": "degraded",
     }
     assert states(graph, "sw1", "sw2")["ip"] == "down"
+
+
+def test_the_single_points_of_failure_of_a_service_leave_out_what_redundancy_covers() -> None:
+    from cmdb_server.impact import single_points_of_failure, upstream
+
+    graph = dual_homed()
+    candidates = list(upstream(SCHEMA, graph, ["shop"], 12))
+    spofs = single_points_of_failure(SCHEMA, graph, "shop", candidates, 12)
+    assert sorted(spofs) == ["app", "web1"]  # not a switch, a port or one uplink
+    assert [s.uid for s in spofs["web1"]] == ["web1", "app", "shop"]
+    single = dual_homed({"physical": True, "oper_status": "down"})  # eth1 unplugged: sw1 is the only way
+    candidates = list(upstream(SCHEMA, single, ["shop"], 12))
+    assert sorted(single_points_of_failure(SCHEMA, single, "shop", candidates, 12)) == [
+        "app",
+        "sw1",
+        "sw1:Gi0/1",
+        "web1",
+        "web1:eth0",
+    ]
