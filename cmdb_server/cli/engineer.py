@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from schema import console
+
 
 class ApiCallError(Exception):
     pass
@@ -220,6 +222,10 @@ def _assess(client: httpx.Client, args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return console.run(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if not args.token:
         print("cmdb: no API token: set CMDB_TOKEN or pass --token", file=sys.stderr)
