@@ -34,17 +34,25 @@ def _item(graph: Subgraph, affected: Affected) -> dict[str, Any]:
 
 
 async def _graph(
-    uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema, upstream: bool = False
+    uids: list[str],
+    depth: int,
+    driver: AsyncDriver,
+    database: str,
+    schema: Schema,
+    upstream: bool = False,
+    types: list[str] | None = None,
 ) -> Subgraph:
-    """The part of the graph trouble can travel through from (or, upstream, to) these CIs."""
-    groups_at = {n: r.redundant_at for n, r in schema.relationships.items() if r.redundant_at is not None}
-    member_properties = tuple(sorted({p for r in schema.relationships.values() for p in r.members_exclude}))
-    along = [n for n, r in schema.relationships.items() if r.propagates(outgoing=True)]
-    against = [n for n, r in schema.relationships.items() if r.propagates(outgoing=False)]
+    """The part of the graph trouble can travel through from (or, upstream, to) these CIs;
+    ``types``: along these relationship types only."""
+    followed = {n: r for n, r in schema.relationships.items() if types is None or n in types}
+    groups_at = {n: r.redundant_at for n, r in followed.items() if r.redundant_at is not None}
+    member_properties = tuple(sorted({p for r in followed.values() for p in r.members_exclude}))
+    along = [n for n, r in followed.items() if r.propagates(outgoing=True)]
+    against = [n for n, r in followed.items() if r.propagates(outgoing=False)]
     if upstream:
         graph = await load_neighbourhood(driver, database, uids, against, along, depth, groups_at, member_properties)
     else:
-        stops = {n: r.stops_at for n, r in schema.relationships.items() if r.stops_at}
+        stops = {n: r.stops_at for n, r in followed.items() if r.stops_at}
         graph = await load_neighbourhood(
             driver, database, uids, along, against, depth, groups_at, member_properties, stops
         )
@@ -59,11 +67,21 @@ async def upstream_graph(uids: list[str], depth: int, driver: AsyncDriver, datab
 
 
 async def dependencies_of(
-    uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema
+    uids: list[str],
+    depth: int,
+    driver: AsyncDriver,
+    database: str,
+    schema: Schema,
+    types: list[str] | None = None,
+    classes: list[str] | None = None,
 ) -> dict[str, Any]:
     """The other direction: the CIs whose trouble would reach these, each with the path down to one of them."""
-    graph = await _graph(uids, depth, driver, database, schema, upstream=True)
-    paths = upstream(schema, graph, uids, depth)
+    graph = await _graph(uids, depth, driver, database, schema, upstream=True, types=types)
+    paths = {
+        uid: path
+        for uid, path in upstream(schema, graph, uids, depth).items()
+        if not classes or any(c in graph.nodes[uid].labels for c in classes)
+    }
     items = [
         {
             "uid": uid,
@@ -86,11 +104,25 @@ async def dependencies_of(
     }
 
 
-async def impact_of(uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema) -> dict[str, Any]:
-    """What these CIs failing (or changing) affects, with states and paths."""
-    graph = await _graph(uids, depth, driver, database, schema)
+async def impact_of(
+    uids: list[str],
+    depth: int,
+    driver: AsyncDriver,
+    database: str,
+    schema: Schema,
+    types: list[str] | None = None,
+    classes: list[str] | None = None,
+) -> dict[str, Any]:
+    """What these CIs failing (or changing) affects, with states and paths.
+
+    ``types``: trouble travels along these relationship types only; ``classes``: the answer
+    lists the affected CIs of these classes only (subclasses included; the walk still goes
+    through the others, and the paths show them).
+    """
+    graph = await _graph(uids, depth, driver, database, schema, types=types)
     result = analyse(schema, graph, uids, depth)
-    items = sorted(result.values(), key=lambda a: (a.depth, a.node.ci_class, a.node.name or "", a.node.uid))
+    shown = [a for a in result.values() if not classes or any(c in a.node.labels for c in classes)]
+    items = sorted(shown, key=lambda a: (a.depth, a.node.ci_class, a.node.name or "", a.node.uid))
     services = [a for a in items if "BusinessService" in a.node.labels]
     return {
         "roots": [_step(graph, uid, None, None) for uid in uids],
