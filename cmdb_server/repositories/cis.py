@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from neo4j import AsyncDriver
@@ -153,13 +154,84 @@ async def deletion_of(driver: AsyncDriver, database: str, uid: str) -> Deletion 
     return Deletion(at=event["at"], source=event.get("source", ""), reason=reason, record=record)
 
 
+class FilterOp(StrEnum):
+    """How a search compares an attribute with the value given."""
+
+    EQ = "eq"  # equal, the value checked against the attribute's type
+    PREFIX = "prefix"  # abc*
+    SUFFIX = "suffix"  # *abc
+    CONTAINS = "contains"  # *abc*
+    WILDCARD = "wildcard"  # any other pattern of * (any run) and ? (one character)
+
+
+WILDCARDS = "*?"
+
+
 @dataclass(frozen=True)
 class AttributeFilter:
-    """One attribute condition of a search: ``op`` is eq, prefix or match (a regular expression)."""
+    """One attribute condition of a search; ``value`` of a wildcard op is the pattern as written."""
 
     name: str
-    op: str
+    op: FilterOp
     value: Any
+
+    @classmethod
+    def pattern(cls, name: str, pattern: str) -> AttributeFilter:
+        """A ``*``/``?`` pattern as the cheapest comparison that decides it: the common shapes
+        (``abc*``, ``*abc``, ``*abc*``) need no regular expression at all."""
+        core = pattern.strip("*")
+        if core and not any(c in core for c in WILDCARDS):
+            starts, ends = pattern.startswith("*"), pattern.endswith("*")
+            if ends and not starts:
+                return cls(name, FilterOp.PREFIX, core)
+            if starts and not ends:
+                return cls(name, FilterOp.SUFFIX, core)
+            if starts and ends:
+                return cls(name, FilterOp.CONTAINS, core)
+        return cls(name, FilterOp.WILDCARD, pattern)
+
+    def condition(self, index: int) -> tuple[str, dict[str, Any]]:
+        """The Cypher condition on ``n`` and its parameters (named after ``index``)."""
+        operators = {
+            FilterOp.EQ: "=",
+            FilterOp.PREFIX: "STARTS WITH",
+            FilterOp.SUFFIX: "ENDS WITH",
+            FilterOp.CONTAINS: "CONTAINS",
+            FilterOp.WILDCARD: "=~",
+        }
+        value = wildcard_regex(self.value) if self.op is FilterOp.WILDCARD else self.value
+        params = {f"attr{index}": self.name, f"value{index}": value}
+        return f"n[$attr{index}] {operators[self.op]} $value{index}", params
+
+
+def _java_literal(char: str) -> str:
+    """One character as a Java regex matching only itself: a backslash before any ASCII
+    character that is not a letter or digit is always a literal in java.util.regex."""
+    return "\\" + char if char.isascii() and not char.isalnum() else char
+
+
+def wildcard_regex(pattern: str) -> str:
+    """A ``*``/``?`` pattern as a Java regular expression (Cypher's ``=~``, a whole-value match)
+    that takes time linear in the value's length times the pattern's, never exponential.
+
+    ``a*b*c`` naively is ``a.*b.*c``: against a value that almost matches, the engine tries
+    every split of the value among the ``.*``, n^k attempts for k stars (issue 14: seven
+    stars against 61 characters took 7 s). Here each piece between two stars is found at its
+    leftmost place and that place is kept, in an atomic group ``(?>.*?piece)`` the engine
+    cannot backtrack into; only the last star before the final piece can still move, once.
+    Leftmost is always right for a glob: a piece found later leaves less room for the rest.
+    ``(?s)``: a value with a line break matches as any other.
+    """
+
+    def piece(text: str) -> str:
+        return "".join("." if c == "?" else _java_literal(c) for c in text)
+
+    head, *rest = pattern.split("*")
+    if not rest:
+        return "(?s)" + piece(head)
+    *middle, tail = rest
+    found = "".join(f"(?>.*?{piece(p)})" for p in middle if p)
+    return f"(?s){piece(head)}{found}.*{piece(tail)}"
 
 
 @dataclass(frozen=True)
@@ -192,10 +264,10 @@ class CIQuery:
             "($name IS NULL OR toLower(n.name) CONTAINS $name)",
             "all(t IN $tags WHERE t IN coalesce(n.tags, []))",
         ]
-        operators = {"eq": "=", "prefix": "STARTS WITH", "match": "=~"}
-        for i, condition in enumerate(self.attributes):
-            conditions.append(f"n[$attr{i}] {operators[condition.op]} $value{i}")
-            params |= {f"attr{i}": condition.name, f"value{i}": condition.value}
+        for i, attribute in enumerate(self.attributes):
+            condition, values = attribute.condition(i)
+            conditions.append(condition)
+            params |= values
         return head + " AND " + " AND ".join(conditions), params
 
     def order(self) -> str:

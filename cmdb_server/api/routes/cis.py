@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -70,20 +69,17 @@ def search_query(
 
 
 def attribute_filter(item: str, declared: Mapping[str, Attribute]) -> cis.AttributeFilter:
-    """``attribute=value`` as a filter: equality, a prefix (``abc*``) or a wildcard match."""
+    """``attribute=value`` as a filter: equality, or a ``*``/``?`` pattern (see cis.AttributeFilter.pattern)."""
     name, sep, raw = item.partition("=")
     if not sep or not name:
         raise Unprocessable(f"{item!r}: use attribute=value", field="where", location="query")
     attr = declared.get(name)
     if attr is None:
         raise Unprocessable(f"{name!r} is not an attribute of the CIs searched", field="where", location="query")
-    if attr.type in (AttributeType.STRING, AttributeType.ENUM) and ("*" in raw or "?" in raw):
-        if raw.endswith("*") and "*" not in raw[:-1] and "?" not in raw:
-            return cis.AttributeFilter(name, "prefix", raw[:-1])
-        pattern = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in raw)
-        return cis.AttributeFilter(name, "match", pattern)
+    if attr.type in (AttributeType.STRING, AttributeType.ENUM) and any(c in raw for c in cis.WILDCARDS):
+        return cis.AttributeFilter.pattern(name, raw)
     try:
-        return cis.AttributeFilter(name, "eq", value_from_text(attr, raw))
+        return cis.AttributeFilter(name, cis.FilterOp.EQ, value_from_text(attr, raw))
     except AttributeValueError as exc:
         raise Unprocessable(f"{name}: {exc.message}", field="where", location="query") from None
 
