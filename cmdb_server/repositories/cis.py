@@ -19,6 +19,7 @@ from typing import Any
 from neo4j import AsyncDriver
 
 from cmdb_server import provenance
+from cmdb_server.db import read_query, timed
 from cmdb_server.reconcile import (
     DRIFT_PREFIX,
     LOCK_PREFIX,
@@ -126,7 +127,7 @@ class Deletion:
 async def deletion_of(driver: AsyncDriver, database: str, uid: str) -> Deletion | None:
     """The hard delete of a CI no longer in the graph, from its history; None if there was none."""
     records, _, _ = await driver.execute_query(
-        "MATCH (e:Event {ci_uid: $uid, kind: 'deleted'}) RETURN e ORDER BY e.at DESC LIMIT 1",
+        read_query("MATCH (e:Event {ci_uid: $uid, kind: 'deleted'}) RETURN e ORDER BY e.at DESC LIMIT 1"),
         uid=uid,
         database_=database,
         routing_="r",
@@ -294,21 +295,24 @@ async def list_cis(
             items = [to_record(row["n"], schema) async for row in rows]
             return CIPage(items=items, total=total)
 
-        return await session.execute_read(page)
+        return await session.execute_read(timed(page))
 
 
 async def count_by_class(driver: AsyncDriver, database: str, query: CIQuery) -> dict[str, int]:
     """How many CIs of each class match the query."""
     match, params = query.match()
     records, _, _ = await driver.execute_query(
-        f"{match} RETURN n.class AS class, count(n) AS n ORDER BY class", params, database_=database, routing_="r"
+        read_query(f"{match} RETURN n.class AS class, count(n) AS n ORDER BY class"),
+        params,
+        database_=database,
+        routing_="r",
     )
     return {row["class"]: row["n"] for row in records}
 
 
 async def get_ci(driver: AsyncDriver, database: str, schema: Schema, uid: str) -> CIRecord | None:
     records, _, _ = await driver.execute_query(
-        "MATCH (n:CI {uid: $uid}) RETURN n", uid=uid, database_=database, routing_="r"
+        read_query("MATCH (n:CI {uid: $uid}) RETURN n"), uid=uid, database_=database, routing_="r"
     )
     return to_record(records[0]["n"], schema) if records else None
 
@@ -404,7 +408,7 @@ async def relationships_of(
         for q in chosen
     )
     records, _, _ = await driver.execute_query(
-        f"CALL () {{ {query} }} RETURN direction, r, other ORDER BY type(r), other.name, other.uid",
+        read_query(f"CALL () {{ {query} }} RETURN direction, r, other ORDER BY type(r), other.name, other.uid"),
         uid=uid,
         type=rel_type,
         ended=include_ended,
@@ -435,11 +439,11 @@ async def source_report_times(driver: AsyncDriver, database: str, sources: list[
     if not sources:
         return {}
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         UNWIND $sources AS source
         MATCH (s:SourceState {source: source}) WHERE s.complete_at IS NOT NULL
         RETURN source, s.complete_at AS at
-        """,
+        """),
         sources=sources,
         database_=database,
         routing_="r",
@@ -450,11 +454,11 @@ async def source_report_times(driver: AsyncDriver, database: str, sources: list[
 async def resolve_uid(driver: AsyncDriver, database: str, uid: str) -> str:
     """The uid of the CI a uid names now: the CI it was merged into, if it was; else itself."""
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         OPTIONAL MATCH (n:CI {uid: $uid})
         OPTIONAL MATCH (a:CIAlias {uid: $uid})
         RETURN n IS NOT NULL AS exists, a.into AS into
-        """,
+        """),
         uid=uid,
         database_=database,
         routing_="r",
@@ -467,7 +471,10 @@ async def resolve_uid(driver: AsyncDriver, database: str, uid: str) -> str:
 async def aliases_of(driver: AsyncDriver, database: str, uid: str) -> list[str]:
     """uids of the CIs merged into this one (they resolve to it)."""
     records, _, _ = await driver.execute_query(
-        "MATCH (a:CIAlias {into: $uid}) RETURN a.uid AS uid ORDER BY uid", uid=uid, database_=database, routing_="r"
+        read_query("MATCH (a:CIAlias {into: $uid}) RETURN a.uid AS uid ORDER BY uid"),
+        uid=uid,
+        database_=database,
+        routing_="r",
     )
     return [row["uid"] for row in records]
 
@@ -498,7 +505,7 @@ async def history_of(
             events = [{k: native(v) for k, v in dict(row["e"]).items()} async for row in result]
             return events, total
 
-        return await session.execute_read(read)
+        return await session.execute_read(timed(read))
 
 
 async def mark_stale(
@@ -656,7 +663,7 @@ async def end_relationship(
 async def events_after(driver: AsyncDriver, database: str, uid: str, after: datetime) -> list[dict[str, Any]]:
     """Every history event of a CI after a time, newest first (to undo them: see timeline.py)."""
     records, _, _ = await driver.execute_query(
-        "MATCH (e:Event {ci_uid: $uid}) WHERE e.at > $after RETURN e ORDER BY e.at DESC",
+        read_query("MATCH (e:Event {ci_uid: $uid}) WHERE e.at > $after RETURN e ORDER BY e.at DESC"),
         uid=uid,
         after=after,
         database_=database,
@@ -668,7 +675,7 @@ async def events_after(driver: AsyncDriver, database: str, uid: str, after: date
 async def get_many(driver: AsyncDriver, database: str, uids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
     """uid -> (class, stored properties) of the CIs among ``uids`` that exist."""
     records, _, _ = await driver.execute_query(
-        "UNWIND $uids AS uid MATCH (n:CI {uid: uid}) RETURN uid, n.class AS class, properties(n) AS props",
+        read_query("UNWIND $uids AS uid MATCH (n:CI {uid: uid}) RETURN uid, n.class AS class, properties(n) AS props"),
         uids=uids,
         database_=database,
         routing_="r",
@@ -684,7 +691,7 @@ async def export_pages(
     after = ""
     while True:
         records, _, _ = await driver.execute_query(
-            f"{match} AND n.uid > $after RETURN n ORDER BY n.uid LIMIT $limit",
+            read_query(f"{match} AND n.uid > $after RETURN n ORDER BY n.uid LIMIT $limit"),
             params | {"after": after, "limit": page_size},
             database_=database,
             routing_="r",

@@ -12,6 +12,7 @@ from neo4j.exceptions import ClientError
 from cmdb_server import timeline
 from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Reader
+from cmdb_server.db import QUERY_TIMEOUT, timed_out
 from cmdb_server.errors import NotFound, Unprocessable
 from cmdb_server.models.ci import CIList, CIPublic, RelationshipList
 from cmdb_server.reconcile import decode_event
@@ -117,12 +118,18 @@ async def count_cis(_: Reader, driver: DriverDep, settings: SettingsDep, query: 
 
 
 async def full_text_errors(pending: Awaitable[T]) -> T:
-    """A full-text query Lucene cannot parse is the caller's mistake: 422 naming ``q``."""
+    """A full-text query Lucene cannot parse is the caller's mistake: 422 naming ``q``; a search
+    that outran the read time limit can be narrowed: 422 too, saying so."""
     try:
         return await pending
     except ClientError as exc:
         if exc.code == "Neo.ClientError.Procedure.ProcedureCallFailed" and "parse" in (exc.message or "").lower():
             raise Unprocessable(f"full-text query not understood: {exc.message}", field="q", location="query") from None
+        if timed_out(exc):
+            raise Unprocessable(
+                f"the search took longer than {QUERY_TIMEOUT.get():g} s and was stopped; narrow it "
+                "(a class, a status, a longer prefix or fewer wildcards)"
+            ) from None
         raise
 
 
