@@ -33,6 +33,7 @@ from cmdb_server.repositories.schema_setup import quote
 from schema import PARENT_UID, CIClass, CIStatus, RelationshipType, Schema, SourceKind
 from schema.constraints import FULLTEXT_SPEC
 from schema.model import EDGE_SYSTEM_PROPERTIES
+from schema.values import quoted
 
 
 @dataclass(frozen=True)
@@ -384,7 +385,7 @@ async def create_ci(
         )
         if not records:
             allowed = " or ".join(ci_class.parent_ci.classes)
-            raise ParentNotFoundError(f"no {allowed} CI with uid {parent_uid!r}")
+            raise ParentNotFoundError(f"no {allowed} CI with uid {quoted(parent_uid)}")
     return to_record(records[0]["n"], schema)
 
 

@@ -17,6 +17,7 @@ from cmdb_server.api.deps import DriverDep, SettingsDep
 from cmdb_server.auth import Admin
 from cmdb_server.errors import NotFound, Unprocessable
 from cmdb_server.repositories import webhooks as repo
+from schema.values import quoted
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -75,7 +76,7 @@ async def delete_subscription(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     if not await repo.delete_subscription(driver, settings.neo4j_database, subscription_id):
-        raise NotFound(f"no subscription {subscription_id!r}", field="subscription_id", location="path")
+        raise NotFound(f"no subscription {quoted(subscription_id)}", field="subscription_id", location="path")
     return {"id": subscription_id, "deleted": True}
 
 
@@ -90,7 +91,7 @@ async def list_deliveries(
     known = {s["id"] for s in await repo.subscriptions(driver, settings.neo4j_database)}
     items = await repo.deliveries(driver, settings.neo4j_database, subscription_id, limit)
     if subscription_id not in known and not items:
-        raise NotFound(f"no subscription {subscription_id!r}", field="subscription_id", location="path")
+        raise NotFound(f"no subscription {quoted(subscription_id)}", field="subscription_id", location="path")
     return {
         "items": [
             {
