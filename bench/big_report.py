@@ -5,7 +5,10 @@ The report: one host with ``--packages`` packages, each INSTALLED on the host an
 DEPENDS_ON the next (about two relations per package). Run it against a server of one worker
 (its process is found by the port it listens on), e.g.::
 
-    bench/with_server --workers 1 --heap 1g -- .venv/bin/python -m bench.big_report --packages 99999
+    bench/with_server --workers 1 --heap 1g --pagecache 512m -- \
+        .venv/bin/python -m bench.big_report --packages 9999 99999
+
+(9,999 packages and the host are the 10,000 records schema/limits.toml allows; 99,999 is issue 14's report.)
 
 Figures: time to the answer and its status, /healthz latency (polled every 50 ms while the
 report is in flight: max and p99), and the worker's RSS before, right after, and 10 s after.
