@@ -75,7 +75,20 @@ class Unprocessable(ApiError):
     status = 422
 
 
+class TooManyRequests(ApiError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
 class NotReady(ApiError):
+    status = 503
+
+
+class NotConfigured(ApiError):
+    """The server lacks a setting this feature needs: only its operator can fix it."""
+
     status = 503
 
 
@@ -94,12 +107,17 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
     return where, ".".join(names) or where
 
 
-async def _api_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
+def api_error_response(exc: ApiError) -> JSONResponse:
+    """The answer to an ApiError (also used by middleware, which runs outside the handlers)."""
     fields = exc.fields
     if fields is None and exc.field is not None:
         fields = [{"field": exc.field, "in": exc.location or "body", "message": exc.message}]
     return JSONResponse(error_body(exc.status, exc.message, fields), status_code=exc.status, headers=exc.headers)
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return api_error_response(exc)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -117,13 +135,17 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
-async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+def database_unavailable_response(exc: Exception) -> JSONResponse:
     log.warning("Neo4j unavailable: %s", exc)
     return JSONResponse(
         error_body(503, "the graph database is unavailable; retry later"),
         status_code=503,
         headers={"Retry-After": "5"},
     )
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return database_unavailable_response(exc)
 
 
 async def _database_busy(_: Request, exc: Exception) -> JSONResponse:

@@ -8,9 +8,9 @@ from typing import Any
 from neo4j import AsyncDriver
 
 from cmdb_server.errors import NotFound
-from cmdb_server.impact import Affected, Subgraph, analyse, upstream
+from cmdb_server.impact import Affected, Node, Subgraph, analyse, single_points_of_failure, upstream
 from cmdb_server.repositories.impact import load_neighbourhood
-from schema import ImpactPropagation, Schema
+from schema import Schema
 
 MAX_DEPTH = 12
 DEFAULT_DEPTH = 8
@@ -37,14 +37,17 @@ async def _graph(
     uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema, upstream: bool = False
 ) -> Subgraph:
     """The part of the graph trouble can travel through from (or, upstream, to) these CIs."""
-    member_types = [n for n, r in schema.relationships.items() if r.impact is ImpactPropagation.REDUNDANT]
+    groups_at = {n: r.redundant_at for n, r in schema.relationships.items() if r.redundant_at is not None}
+    member_properties = tuple(sorted({p for r in schema.relationships.values() for p in r.members_exclude}))
     along = [n for n, r in schema.relationships.items() if r.propagates(outgoing=True)]
     against = [n for n, r in schema.relationships.items() if r.propagates(outgoing=False)]
     if upstream:
-        graph = await load_neighbourhood(driver, database, uids, against, along, depth, member_types)
+        graph = await load_neighbourhood(driver, database, uids, against, along, depth, groups_at, member_properties)
     else:
         stops = {n: r.stops_at for n, r in schema.relationships.items() if r.stops_at}
-        graph = await load_neighbourhood(driver, database, uids, along, against, depth, member_types, stops)
+        graph = await load_neighbourhood(
+            driver, database, uids, along, against, depth, groups_at, member_properties, stops
+        )
     missing = [uid for uid in uids if uid not in graph.nodes]
     if missing:
         raise NotFound(f"no CI with uid {', '.join(repr(m) for m in missing)}", field="uids")
@@ -100,4 +103,44 @@ async def impact_of(uids: list[str], depth: int, driver: AsyncDriver, database: 
             {**_item(graph, a), "criticality": a.node.properties.get("criticality")} for a in services
         ],
         "items": [_item(graph, a) for a in items],
+    }
+
+
+async def single_points_of_failure_of(
+    uid: str, depth: int, classes: list[str] | None, driver: AsyncDriver, database: str, schema: Schema
+) -> dict[str, Any]:
+    """The CIs whose failure alone takes the business service down, with the path that explains each.
+
+    ``classes``: only CIs of these classes (subclasses included). Without it, shared CIs (a
+    package version many hosts install) are left out: they are a change's risk, not a
+    failure point an engineer adds redundancy for.
+    """
+    graph = await _graph([uid], depth, driver, database, schema, upstream=True)
+    if "BusinessService" not in graph.nodes[uid].labels:
+        raise NotFound(f"{uid!r} is a {graph.nodes[uid].ci_class}, not a business service", field="uid")
+
+    def wanted(node: Node) -> bool:
+        if classes:
+            return any(name in node.labels for name in classes)
+        return not schema.classes[node.ci_class].shared if node.ci_class in schema.classes else True
+
+    candidates = [c for c in upstream(schema, graph, [uid], depth) if wanted(graph.nodes[c])]
+    found = single_points_of_failure(schema, graph, uid, candidates, depth)
+    items = [
+        {
+            "uid": c,
+            "name": graph.nodes[c].name,
+            "class": graph.nodes[c].ci_class,
+            "depth": len(path) - 1,
+            "path": [_step(graph, s.uid, s.via, s.direction) for s in path],
+        }
+        for c, path in found.items()
+    ]
+    items.sort(key=lambda i: (i["depth"], i["class"], i["name"] or "", i["uid"]))
+    return {
+        "service": _step(graph, uid, None, None),
+        "depth": depth,
+        "checked": len(candidates),
+        "total": len(items),
+        "items": items,
     }

@@ -53,8 +53,9 @@ async def post_report(
             settings.neo4j_database,
             schema,
             incoming,
-            Caller(token_id=principal.token_id, role=principal.role),
+            Caller(token_id=principal.token_id, role=principal.role, sources=principal.sources),
             timedelta(hours=settings.stale_after_hours),
+            max_future=timedelta(seconds=settings.max_clock_skew_seconds),
         )
         # Encoded here: FastAPI's generic encoder walks the answer's map of ~1,000 CI uids item by item.
         answer = orjson.dumps(summary.to_json())
