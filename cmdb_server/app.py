@@ -35,7 +35,7 @@ from cmdb_server.api.routes import (
 )
 from cmdb_server.auth import AuthenticateApi, AuthFailures, TokenCache
 from cmdb_server.config import Settings
-from cmdb_server.db import create_driver
+from cmdb_server.db import QueryTimeoutMiddleware, create_driver
 from cmdb_server.errors import install_error_handlers
 from cmdb_server.repositories import cis as cis_repo
 from cmdb_server.repositories import schema_setup, tokens
@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.schema_ready = False
     install_error_handlers(app)
+    app.add_middleware(QueryTimeoutMiddleware, seconds=app.state.settings.query_timeout_seconds)
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_ready)])
     api.include_router(cis.router)

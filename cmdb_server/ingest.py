@@ -15,6 +15,7 @@ import logging
 import random
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -25,12 +26,13 @@ from neo4j.exceptions import ConstraintError, TransientError
 
 from cmdb_server import authority, identification, provenance
 from cmdb_server.errors import ApiError, Forbidden, Unprocessable
-from cmdb_server.intake import ChangedSince, IncomingReport
+from cmdb_server.intake import ChangedSince, IncomingReport, ReportTooLarge
 from cmdb_server.reconcile import PROVENANCE_PREFIX, merge_attributes, native, seen_property, to_json
 from cmdb_server.repositories import ingest as repo
 from cmdb_server.repositories import merge as merges
 from schema import CIClass, CIStatus, Role, Schema
-from schema.report import Record, Report, ReportError
+from schema.report import MAX_RECORDS, MAX_RELATIONS, Record, Report, ReportError
+from schema.values import quoted
 
 log = logging.getLogger(__name__)
 
@@ -742,6 +744,31 @@ class _Apply:
         return {name: sorted(uids) for name, uids in sorted(now_starts.items())}
 
 
+TRANSACTION_MEMORY_FULL = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
+
+
+def _within_memory(
+    work: Callable[[AsyncManagedTransaction], Awaitable[IngestSummary]],
+) -> Callable[[AsyncManagedTransaction], Awaitable[IngestSummary]]:
+    """The work, with Neo4j's "transaction memory full" as ReportTooLarge (413): the same report
+    fails the same way every time, so neither the driver nor the sender should retry it."""
+
+    async def within(tx: AsyncManagedTransaction) -> IngestSummary:
+        try:
+            return await work(tx)
+        except TransientError as exc:
+            if exc.code != TRANSACTION_MEMORY_FULL:
+                raise
+            raise ReportTooLarge(
+                "the report is too large for the graph database to apply in one transaction "
+                f"(its transaction memory is full: {quoted(exc.message or '', 200)}); split it into smaller "
+                f"reports (at most {MAX_RECORDS} records and {MAX_RELATIONS} relations, schema/limits.toml)",
+                field="records",
+            ) from None
+
+    return within
+
+
 async def ingest_report(
     driver: AsyncDriver,
     database: str,
@@ -774,7 +801,7 @@ async def ingest_report(
         raise
     last_error: ConstraintError | TransientError | None = None
     for attempt in range(MERGE_ATTEMPTS):
-        work = _Apply(incoming, schema, caller, stale_after, datetime.now(UTC), volatile)
+        work = _within_memory(_Apply(incoming, schema, caller, stale_after, datetime.now(UTC), volatile))
         try:
             async with driver.session(database=database) as session:
                 if not dry_run:
