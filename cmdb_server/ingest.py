@@ -50,6 +50,16 @@ Found = tuple[dict[str, Any], list[str] | None, bool]
 hold only its uid) and whether this report created it."""
 
 
+YIELD_EVERY = 256
+
+
+async def _let_others_run(index: int) -> None:
+    """A report of thousands of records is Python work between statements: every few hundred
+    items, give the event loop to other requests (a health probe must not wait a second)."""
+    if index % YIELD_EVERY == YIELD_EVERY - 1:
+        await asyncio.sleep(0)
+
+
 class OutOfOrderReport(ApiError):
     status = 409
 
@@ -547,7 +557,8 @@ class _Apply:
     ) -> None:
         kind = self.header.source_kind
         updates = []
-        for record in level:
+        for index, record in enumerate(level):
+            await _let_others_run(index)
             props, labels_found, created = current[record.ref]
             uid = props["uid"]
             self.uids[record.ref] = uid
@@ -673,7 +684,8 @@ class _Apply:
             updates: list[tuple[tuple[str, str], dict[str, Any]]] = []  # (ends, row): written in ends order
             duplicates = []
             key_names = self.schema.relationships[rel_name].key_properties
-            for edge in existing_by_type.get(rel_name, []):
+            for index, edge in enumerate(existing_by_type.get(rel_name, [])):
+                await _let_others_run(index)
                 props = edge["props"]
                 key = tuple((k, props[k]) for k in key_names if props.get(k) is not None)
                 edge_key: EdgeKey = (edge["from_uid"], edge["to_uid"], key)
@@ -700,7 +712,9 @@ class _Apply:
                 else:
                     counts.left += 1
             new_edges: list[dict[str, Any]] = []
-            for edge_key, props in sorted(rows.items(), key=lambda item: (item[0][0], item[0][1], repr(item[0][2]))):
+            ordered = sorted(rows.items(), key=lambda item: (item[0][0], item[0][1], repr(item[0][2])))
+            for index, (edge_key, props) in enumerate(ordered):
+                await _let_others_run(index)
                 from_uid, to_uid, key = edge_key
                 now_starts[rel_name].add(from_uid)
                 found = known.get(edge_key)
