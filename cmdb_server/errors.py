@@ -73,8 +73,17 @@ class Unprocessable(ApiError):
     status = 422
 
 
+RETRY_AFTER_UNAVAILABLE = 5
+"""Seconds a client is told to wait (``Retry-After``) while the database is away or not ready."""
+
+
 class NotReady(ApiError):
+    """The database is not ready or known to be away: nothing was done, retry later."""
+
     status = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
 
 
 def error_body(status: int, message: str, fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -115,12 +124,17 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
-async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database went away during this request: say so at once to the next ones too
+    (``DatabaseHealth``, which the background probe sets up again)."""
     log.warning("Neo4j unavailable: %s", exc)
+    health = getattr(request.app.state, "db_health", None)
+    if health is not None:
+        health.mark_down(exc)
     return JSONResponse(
         error_body(503, "the graph database is unavailable; retry later"),
         status_code=503,
-        headers={"Retry-After": "5"},
+        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
     )
 
 
