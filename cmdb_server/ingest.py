@@ -712,6 +712,21 @@ class _Apply:
         return {name: sorted(uids) for name, uids in sorted(now_starts.items())}
 
 
+async def _apply_afresh(
+    tx: AsyncManagedTransaction,
+    incoming: IncomingReport,
+    schema: Schema,
+    caller: Caller,
+    stale_after: timedelta,
+    now: datetime,
+    volatile: dict[str, dict[str, Any]],
+) -> IngestSummary:
+    """One try of the transaction, on a new ``_Apply``: the driver retries a deadlocked
+    transaction by calling this again, and the events and counts of the try it rolled back
+    must not carry over (they did: two replicas' concurrent reports recorded events twice)."""
+    return await _Apply(incoming, schema, caller, stale_after, now, volatile)(tx)
+
+
 async def ingest_report(
     driver: AsyncDriver,
     database: str,
@@ -735,11 +750,14 @@ async def ingest_report(
         raise
     last_error: ConstraintError | TransientError | None = None
     for attempt in range(MERGE_ATTEMPTS):
-        work = _Apply(incoming, schema, caller, stale_after, datetime.now(UTC), volatile)
+        now = datetime.now(UTC)
         try:
             async with driver.session(database=database) as session:
                 if not dry_run:
-                    return await session.execute_write(work)
+                    return await session.execute_write(
+                        _apply_afresh, incoming, schema, caller, stale_after, now, volatile
+                    )
+                work = _Apply(incoming, schema, caller, stale_after, now, volatile)
                 tx = await session.begin_transaction()
                 try:
                     return await work(cast(AsyncManagedTransaction, tx))

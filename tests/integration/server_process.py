@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,17 +37,26 @@ def server_env(settings: Settings) -> dict[str, str]:
 
 
 class ServerProcess:
-    def __init__(self, settings: Settings) -> None:
+    """``env``: more CMDB_* settings for this process. Its output goes to a file (a pipe
+    nobody reads would block a server that logs every request once it is full)."""
+
+    def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
         self.settings = settings
+        self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[str] | None = None
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (lives as long as the process)
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
 
     def start(self, timeout: float = 30) -> None:
         self.process = subprocess.Popen(
             [str(BIN / "cmdb-server"), "--host", "127.0.0.1", "--port", str(self.port)],
-            env=server_env(self.settings),
-            stdout=subprocess.PIPE,
+            env=server_env(self.settings) | self.env,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
         )
@@ -59,7 +69,8 @@ class ServerProcess:
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.process.kill()
-                raise RuntimeError(f"cmdb-server did not become ready:\n{self.process.communicate()[0]}")
+                self.process.wait()
+                raise RuntimeError(f"cmdb-server did not become ready:\n{self.output()}")
             time.sleep(0.2)
 
     def stop(self) -> None:
