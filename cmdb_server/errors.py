@@ -8,13 +8,16 @@ A lost database connection is a 503 (retry later), never a 500.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+if TYPE_CHECKING:
+    from cmdb_server.db import DatabaseHealth
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,13 @@ RETRY_AFTER_UNAVAILABLE = 5
 """Seconds a client is told to wait (``Retry-After``) while the database is away or not ready."""
 
 
+class TooManyRequests(ApiError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
 class NotReady(ApiError):
     """The database is not ready or known to be away: nothing was done, retry later."""
 
@@ -84,6 +94,12 @@ class NotReady(ApiError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
+
+
+class NotConfigured(ApiError):
+    """The server lacks a setting this feature needs: only its operator can fix it."""
+
+    status = 503
 
 
 def error_body(status: int, message: str, fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -101,12 +117,17 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
     return where, ".".join(names) or where
 
 
-async def _api_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
+def api_error_response(exc: ApiError) -> JSONResponse:
+    """The answer to an ApiError (also used by middleware, which runs outside the handlers)."""
     fields = exc.fields
     if fields is None and exc.field is not None:
         fields = [{"field": exc.field, "in": exc.location or "body", "message": exc.message}]
     return JSONResponse(error_body(exc.status, exc.message, fields), status_code=exc.status, headers=exc.headers)
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return api_error_response(exc)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -124,11 +145,10 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
-async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """The database went away during this request: say so at once to the next ones too
-    (``DatabaseHealth``, which the background probe sets up again)."""
+def database_unavailable_response(exc: Exception, health: DatabaseHealth | None = None) -> JSONResponse:
+    """The database went away during this request: 503, and ``health`` marked down so that
+    the next requests are answered at once (the background probe sets it up again)."""
     log.warning("Neo4j unavailable: %s", exc)
-    health = getattr(request.app.state, "db_health", None)
     if health is not None:
         health.mark_down(exc)
     return JSONResponse(
@@ -136,6 +156,10 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
         status_code=503,
         headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
     )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return database_unavailable_response(exc, getattr(request.app.state, "db_health", None))
 
 
 async def _database_busy(_: Request, exc: Exception) -> JSONResponse:

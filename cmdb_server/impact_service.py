@@ -10,7 +10,7 @@ from neo4j import AsyncDriver
 from cmdb_server.errors import NotFound
 from cmdb_server.impact import Affected, Subgraph, analyse, upstream
 from cmdb_server.repositories.impact import load_neighbourhood
-from schema import ImpactPropagation, Schema
+from schema import Schema
 
 MAX_DEPTH = 12
 DEFAULT_DEPTH = 8
@@ -37,14 +37,17 @@ async def _graph(
     uids: list[str], depth: int, driver: AsyncDriver, database: str, schema: Schema, upstream: bool = False
 ) -> Subgraph:
     """The part of the graph trouble can travel through from (or, upstream, to) these CIs."""
-    member_types = [n for n, r in schema.relationships.items() if r.impact is ImpactPropagation.REDUNDANT]
+    groups_at = {n: r.redundant_at for n, r in schema.relationships.items() if r.redundant_at is not None}
+    member_properties = tuple(sorted({p for r in schema.relationships.values() for p in r.members_exclude}))
     along = [n for n, r in schema.relationships.items() if r.propagates(outgoing=True)]
     against = [n for n, r in schema.relationships.items() if r.propagates(outgoing=False)]
     if upstream:
-        graph = await load_neighbourhood(driver, database, uids, against, along, depth, member_types)
+        graph = await load_neighbourhood(driver, database, uids, against, along, depth, groups_at, member_properties)
     else:
         stops = {n: r.stops_at for n, r in schema.relationships.items() if r.stops_at}
-        graph = await load_neighbourhood(driver, database, uids, along, against, depth, member_types, stops)
+        graph = await load_neighbourhood(
+            driver, database, uids, along, against, depth, groups_at, member_properties, stops
+        )
     missing = [uid for uid in uids if uid not in graph.nodes]
     if missing:
         raise NotFound(f"no CI with uid {', '.join(repr(m) for m in missing)}", field="uids")

@@ -14,13 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections import Counter
 from typing import Any, TextIO
 
 from agent.spool import Spool
-from agent.transport import Transport, TransportSettings
+from agent.transport import Transport, TransportConfigError, TransportSettings, tls_context
 from discovery.config import (
     ConfigError,
     DiscoveryConfig,
@@ -53,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--server", help="CMDB API URL (overrides the config)")
         command.add_argument("--token-env", help="environment variable holding the collector token")
         command.add_argument("--token-file", help="file holding the collector token")
+        command.add_argument(
+            "--ca-file", help="PEM CA bundle to verify an https server with (default: CMDB_CA_FILE, the config's)"
+        )
         command.add_argument("--timeout", type=float, help="seconds per SNMP request and SSH connection")
         command.add_argument("--concurrency", type=int, help="targets scanned at once")
         command.add_argument(
@@ -143,6 +147,14 @@ def _config(args: argparse.Namespace) -> DiscoveryConfig:
         config.name = args.name
     if args.server:
         config.server_url = args.server
+    ca_file = args.ca_file or os.environ.get("CMDB_CA_FILE")
+    if ca_file:
+        config.ca_file = ca_file
+    if config.ca_file:
+        try:
+            tls_context(config.ca_file)
+        except TransportConfigError as exc:
+            raise ConfigError(str(exc)) from None
     if args.token_env or args.token_file:
         key = "token_env" if args.token_env else "token_file"
         try:
@@ -167,6 +179,8 @@ def _config(args: argparse.Namespace) -> DiscoveryConfig:
         config.ssh.known_hosts = args.known_hosts
     if args.trust_on_first_use:
         config.ssh.trust_on_first_use = True
+    if args.dry_run:
+        config.ssh.record_host_keys = False  # a dry run changes nothing, the known-hosts file included
     if not args.dry_run and (not config.server_url or config.token is None):
         raise ConfigError("to send reports, set server_url and a token (token_file / token_env), or use --dry-run")
     return config
@@ -221,7 +235,12 @@ def _deliver(config: DiscoveryConfig, reports: list[dict[str, Any]]) -> int:
     for report in reports:
         spool.put(report)
     transport = Transport(
-        TransportSettings(server_url=config.server_url, token=config.token.reveal(), user_agent="cmdb-discover")
+        TransportSettings(
+            server_url=config.server_url,
+            token=config.token.reveal(),
+            user_agent="cmdb-discover",
+            ca_file=config.ca_file,
+        )
     )
     try:
         result = transport.flush(spool)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import ssl
 import sys
 from typing import Any
 
@@ -31,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", default=os.environ.get("CMDB_URL", "http://127.0.0.1:8000"))
     parser.add_argument("--token", default=os.environ.get("CMDB_TOKEN"), help="API token (or CMDB_TOKEN)")
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument(
+        "--ca-file",
+        default=os.environ.get("CMDB_CA_FILE") or None,
+        help="PEM CA bundle to verify an https server with (or CMDB_CA_FILE; default: the system's CAs)",
+    )
     resources = parser.add_subparsers(dest="resource", required=True)
     ci = resources.add_parser("ci", help="configuration items").add_subparsers(dest="action", required=True)
     listing = ci.add_parser("list", help="list CIs")
@@ -219,7 +225,12 @@ def main(argv: list[str] | None = None) -> int:
         print("cmdb: no API token: set CMDB_TOKEN or pass --token", file=sys.stderr)
         return 2
     headers = {"Authorization": f"Bearer {args.token}"}
-    with httpx.Client(base_url=args.url, headers=headers, timeout=args.timeout) as client:
+    try:
+        verify = ssl.create_default_context(cafile=args.ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        print(f"cmdb: cannot use --ca-file {args.ca_file}: {exc}", file=sys.stderr)
+        return 2
+    with httpx.Client(base_url=args.url, headers=headers, timeout=args.timeout, verify=verify) as client:
         try:
             if args.resource == "impact":
                 _impact(client, args)

@@ -17,7 +17,7 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
-from cmdb_server import provenance
+from cmdb_server import provenance, security
 from cmdb_server.reconcile import (
     DRIFT_PREFIX,
     LOCK_PREFIX,
@@ -629,22 +629,39 @@ async def export_pages(
         after = page[-1].uid
 
 
+CREDENTIAL_LABELS = ("ApiToken",)
+"""Nodes a backup leaves out: API tokens (their hashes are credentials; tokens are made again)."""
+
+
 async def graph_dump(driver: AsyncDriver, database: str) -> AsyncIterator[dict[str, Any]]:
-    """Every node, then every relationship, of the database as plain dicts (a streaming backup).
+    """Every node, then every relationship, of the database as plain dicts (a streaming backup),
+    without credentials: no API token node (nor its relationships) and no secret property.
 
     One read transaction per part, streamed from the server as it goes (the driver fetches
     a thousand records at a time): the whole graph is never held in memory here.
     """
+
+    def public(props: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in props.items() if k not in security.SECRET_PROPERTIES}
+
     async with driver.session(database=database, default_access_mode="READ", fetch_size=1000) as session:
-        result = await session.run("MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props")
+        result = await session.run(
+            """
+            MATCH (n) WHERE none(label IN labels(n) WHERE label IN $hidden)
+            RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props
+            """,
+            hidden=list(CREDENTIAL_LABELS),
+        )
         async for row in result:
-            yield {"kind": "node", "id": row["id"], "labels": sorted(row["labels"]), "properties": row["props"]}
+            yield {"kind": "node", "id": row["id"], "labels": sorted(row["labels"]), "properties": public(row["props"])}
         result = await session.run(
             """
             MATCH (a)-[r]->(b)
+            WHERE none(label IN labels(a) + labels(b) WHERE label IN $hidden)
             RETURN elementId(r) AS id, type(r) AS type, elementId(a) AS start, elementId(b) AS end,
                    properties(r) AS props
-            """
+            """,
+            hidden=list(CREDENTIAL_LABELS),
         )
         async for row in result:
             yield {
@@ -653,5 +670,5 @@ async def graph_dump(driver: AsyncDriver, database: str) -> AsyncIterator[dict[s
                 "type": row["type"],
                 "start": row["start"],
                 "end": row["end"],
-                "properties": row["props"],
+                "properties": public(row["props"]),
             }

@@ -14,6 +14,31 @@ async def create_subscription(driver: AsyncDriver, database: str, subscription: 
     await driver.execute_query("CREATE (s:WebhookSubscription) SET s = $s", s=subscription, database_=database)
 
 
+async def stored_secrets(driver: AsyncDriver, database: str) -> list[dict[str, Any]]:
+    """Each subscription's id with its secret as stored: ``sealed`` (encrypted) or, written
+    before secrets were encrypted, ``plain``."""
+    records, _, _ = await driver.execute_query(
+        "MATCH (s:WebhookSubscription) RETURN s.id AS id, s.secret_encrypted AS sealed, s.secret AS plain",
+        database_=database,
+        routing_="r",
+    )
+    return [dict(r) for r in records]
+
+
+async def store_sealed_secrets(driver: AsyncDriver, database: str, sealed: dict[str, str]) -> None:
+    """Replace subscriptions' secrets by these sealed ones (by id), dropping any plain copy."""
+    await driver.execute_query(
+        """
+        UNWIND keys($sealed) AS id
+        MATCH (s:WebhookSubscription {id: id})
+        SET s.secret_encrypted = $sealed[id]
+        REMOVE s.secret
+        """,
+        sealed=sealed,
+        database_=database,
+    )
+
+
 async def subscriptions(driver: AsyncDriver, database: str) -> list[dict[str, Any]]:
     records, _, _ = await driver.execute_query(
         "MATCH (s:WebhookSubscription) RETURN properties(s) AS s ORDER BY s.created_at, s.id",
@@ -109,14 +134,14 @@ async def claim_due(
           AND (d.claimed_until IS NULL OR d.claimed_until < $now)
         SET d.claimed_until = $until
         WITH d MATCH (s:WebhookSubscription {id: d.subscription_id})
-        RETURN properties(d) AS d, s.url AS url, s.secret AS secret
+        RETURN properties(d) AS d, s.url AS url, s.secret_encrypted AS sealed, s.secret AS plain
         """,
         now=now,
         until=lease_until,
         limit=limit,
         database_=database,
     )
-    return [{"delivery": dict(r["d"]), "url": r["url"], "secret": r["secret"]} for r in records]
+    return [{"delivery": dict(r["d"]), "url": r["url"], "sealed": r["sealed"], "plain": r["plain"]} for r in records]
 
 
 async def record_attempt(

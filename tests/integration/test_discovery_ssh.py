@@ -145,3 +145,4 @@ def test_ad_hoc_dry_run_prints_one_report_per_answering_target(sshd: SshServer, 
     assert "no answer" in summary["127.0.0.250"]
     assert "nothing listens" in summary["127.0.0.250"]
     assert "2 target(s)" in done.stderr
+    assert not (tmp_path / "kh").exists()  # a dry run trusts the key for itself and records nothing

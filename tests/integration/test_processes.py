@@ -50,7 +50,7 @@ def test_server_process_serves_the_api_behind_tokens(server_url: str, settings: 
         text=True,
         check=True,
     )
-    token_id = next(line.split("\t")[0] for line in listed.stdout.splitlines() if line.endswith("\talice"))
+    token_id = next(line.split("\t")[0] for line in listed.stdout.splitlines() if line.split("\t")[4] == "alice")
     subprocess.run(
         [str(BIN / "cmdb-server"), "token", "revoke", token_id],
         env=_env(settings),
@@ -63,6 +63,25 @@ def test_server_process_serves_the_api_behind_tokens(server_url: str, settings: 
         assert time.monotonic() < deadline, "the revoked token was still accepted after the cache time"
         time.sleep(0.2)
     assert httpx.get(f"{server_url}/api/v1/cis", headers=bearer(token)).status_code == 401
+
+
+def test_a_collector_token_is_issued_for_its_sources(server_url: str, settings: Settings) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "cmdb-server"), "token", *args], env=_env(settings), capture_output=True, text=True
+        )
+
+    unscoped = cli("create", "--role", "collector")
+    assert unscoped.returncode == 2
+    assert "--collector NAME" in unscoped.stderr
+    assert cli("create", "--role", "collector", "--source", "agent:web1").returncode == 2
+    created = cli(
+        "create", "--role", "collector", "--name", "dc1 sweeps", "--collector", "dc1", "--source", "import:cmdb"
+    )
+    assert created.returncode == 0
+    assert "sources ssh:dc1@* snmp:dc1@* import:cmdb" in created.stderr
+    line = next(row.split("\t") for row in cli("list").stdout.splitlines() if "\tdc1 sweeps\t" in row)
+    assert (line[1], line[5]) == ("collector", "ssh:dc1@* snmp:dc1@* import:cmdb")
 
 
 def test_engineer_cli_lists_and_shows_cis(server_url: str, seed_ci: SeedCI) -> None:

@@ -100,7 +100,7 @@ def edge_duplicates(driver: Driver) -> int:
 
 @pytest.fixture
 def two_replicas(settings: Settings, empty_graph: None) -> Iterator[list[ServerProcess]]:
-    replicas = [ServerProcess(settings, FAST_JOBS), ServerProcess(settings, FAST_JOBS)]
+    replicas = [ServerProcess(settings, env=FAST_JOBS), ServerProcess(settings, env=FAST_JOBS)]
     try:
         for replica in replicas:
             replica.start()
@@ -271,7 +271,7 @@ class Attempt:
 
 def test_neo4j_killed_under_a_stream_of_reports_each_is_applied_exactly_once(own_neo4j: DedicatedNeo4j) -> None:
     settings = Settings(neo4j_uri=own_neo4j.uri, bootstrap_admin_token=BOOTSTRAP_TOKEN)
-    server = ServerProcess(settings, FAST_JOBS)
+    server = ServerProcess(settings, env=FAST_JOBS)
     server.start()
     hosts = small_estate(3, seed=41)
     per_source = 10

@@ -207,3 +207,21 @@ def test_two_programs_on_one_port_of_their_own_addresses_are_two_programs() -> N
         "listens:tcp/705,udp/127.0.0.79:16161",
         "listens:udp/127.0.0.78:16161",
     ]
+
+
+def test_the_agent_keeps_the_source_name_it_first_reported_as(tmp_path: Path) -> None:
+    """The server binds an agent token to its first source: a renamed host keeps speaking as it."""
+    from agent.cli import SOURCE_NAME_FILE, _collect
+    from agent.config import load_config
+
+    config = load_config(environ={"CMDB_AGENT_SPOOL_DIR": str(tmp_path)})
+    first = _collect(config, keep_source_name=True)
+    kept = (tmp_path / SOURCE_NAME_FILE).read_text().strip()
+    assert first["source"] == {"kind": "agent", "name": kept}
+    assert kept.endswith(Path("/etc/machine-id").read_text().strip())
+    (tmp_path / SOURCE_NAME_FILE).write_text("old-hostname/" + kept.split("/")[-1] + "\n")
+    assert _collect(config, keep_source_name=True)["source"] == {
+        "kind": "agent",
+        "name": "old-hostname/" + kept.split("/")[-1],
+    }
+    assert _collect(config)["source"] == {"kind": "agent", "name": kept}  # `cmdb-agent collect` keeps nothing

@@ -97,7 +97,7 @@ async def import_file(
                 settings.neo4j_database,
                 schema,
                 incoming,
-                Caller(token_id=principal.token_id, role=principal.role),
+                Caller(token_id=principal.token_id, role=principal.role, sources=principal.sources),
                 timedelta(hours=settings.stale_after_hours),
                 dry_run=dry_run,
             )

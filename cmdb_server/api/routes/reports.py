@@ -48,8 +48,9 @@ async def post_report(
             settings.neo4j_database,
             schema,
             IncomingReport.receive(data, schema),
-            Caller(token_id=principal.token_id, role=principal.role),
+            Caller(token_id=principal.token_id, role=principal.role, sources=principal.sources),
             timedelta(hours=settings.stale_after_hours),
+            max_future=timedelta(seconds=settings.max_clock_skew_seconds),
         )
     except ReportError as exc:
         raise Unprocessable(
