@@ -53,6 +53,7 @@ class Replica:
         self.log = open(log_dir / f"replica-{self.port}.log", "w")  # noqa: SIM115 (as long as the process)
         env = dict(os.environ, CMDB_NEO4J_URI=neo4j_uri, CMDB_BOOTSTRAP_ADMIN_TOKEN=TOKEN, CMDB_LOG_LEVEL="warning")
         env["CMDB_STALE_CHECK_INTERVAL_SECONDS"] = "10"  # often, so that its lease is exercised
+        env["CMDB_WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.0/8"  # the receiver is on loopback
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "cmdb-server"), "--host", "127.0.0.1", "--port", str(self.port)],
             env=env,

@@ -41,6 +41,9 @@ class CuttableLink:
     def cut(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            # shutdown wakes the accept() blocked on it; close alone leaves it listening
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             for sock in self._open:
