@@ -28,7 +28,7 @@ from agent.report import build_report, source_name
 from agent.spool import Spool
 from agent.system import LiveSystem
 from agent.unchanged import DeliveryMemo, content_digest, short_report
-from schema import load_schema
+from schema import console, load_schema
 
 if TYPE_CHECKING:
     from agent.transport import Transport
@@ -106,6 +106,10 @@ def run_once(config: AgentConfig, transport: Transport) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return console.run(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"

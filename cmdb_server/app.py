@@ -31,13 +31,14 @@ from cmdb_server.api.routes import (
     merges,
     releases,
     reports,
+    services,
     sources,
     tags,
     webhooks,
 )
 from cmdb_server.auth import AuthenticateApi, AuthFailures, TokenCache
 from cmdb_server.config import Settings
-from cmdb_server.db import DatabaseHealth, create_driver
+from cmdb_server.db import DatabaseHealth, QueryTimeoutMiddleware, create_driver
 from cmdb_server.errors import install_error_handlers
 from cmdb_server.repositories import cis as cis_repo
 from cmdb_server.repositories import health as health_repo
@@ -213,6 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Names this process to the other servers on the same graph (job leases).
     app.state.holder = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
     install_error_handlers(app)
+    app.add_middleware(QueryTimeoutMiddleware, seconds=app.state.settings.query_timeout_seconds)
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_ready)])
     api.include_router(cis.router)
@@ -222,6 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(bulk.router)
     api.include_router(webhooks.router)
     api.include_router(impact.router)
+    api.include_router(services.router)
     api.include_router(changes.router)
     api.include_router(incidents.router)
     api.include_router(releases.router)

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
         5.0, gt=0, description="While Neo4j is unreachable at start-up, retry applying the schema this often."
     )
 
+    query_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Longest a read of the API may run in Neo4j; it is then stopped and the request answers "
+        "503 (422 for a search, which can be narrowed).",
+    )
     max_report_bytes: int = Field(
         64 * 1024 * 1024,
         gt=0,

@@ -8,16 +8,15 @@ A lost database connection is a 503 (retry later), never a 500.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
+from neo4j.exceptions import ClientError, ServiceUnavailable, SessionExpired, TransientError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-if TYPE_CHECKING:
-    from cmdb_server.db import DatabaseHealth
+from cmdb_server.db import QUERY_TIMEOUT, DatabaseHealth, timed_out
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +172,19 @@ async def _database_busy(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_refused(request: Request, exc: Exception) -> JSONResponse:
+    """A read Neo4j stopped at its time limit (see cmdb_server/db.py) is the server's to answer
+    for, not a crash: 503 with a pause before retrying. Any other refusal is unexpected."""
+    if not timed_out(exc):
+        return await _unexpected(request, exc)
+    log.warning("a read outran its time limit: %s %s", request.method, request.url.path)
+    return JSONResponse(
+        error_body(503, f"the query took longer than {QUERY_TIMEOUT.get():g} s and was stopped; retry later"),
+        status_code=503,
+        headers={"Retry-After": "10"},
+    )
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse(error_body(500, "internal error; the server log has the details"), status_code=500)
@@ -185,4 +197,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceUnavailable, _database_unavailable)
     app.add_exception_handler(SessionExpired, _database_unavailable)
     app.add_exception_handler(TransientError, _database_busy)
+    app.add_exception_handler(ClientError, _database_refused)
     app.add_exception_handler(Exception, _unexpected)

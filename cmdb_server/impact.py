@@ -173,3 +173,19 @@ def upstream(schema: Schema, graph: Subgraph, roots: list[str], max_depth: int) 
                 paths[origin] = [Step(origin, None, None), Step(current, rel_type, direction), *rest]
                 queue.append(origin)
     return {uid: path for uid, path in paths.items() if uid not in roots}
+
+
+def single_points_of_failure(
+    schema: Schema, graph: Subgraph, target: str, candidates: list[str], max_depth: int
+) -> dict[str, list[Step]]:
+    """The candidates whose failure alone takes ``target`` down, each with the path that explains it.
+
+    Each candidate is walked on its own: redundancy (a second uplink, another group member)
+    leaves the target degraded at most, and such a candidate is no single point of failure.
+    """
+    found: dict[str, list[Step]] = {}
+    for uid in sorted(set(candidates)):
+        reached = analyse(schema, graph, [uid], max_depth).get(target)
+        if reached is not None and reached.state is ImpactState.DOWN:
+            found[uid] = reached.path
+    return found

@@ -15,8 +15,10 @@ import logging
 import random
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 import orjson
@@ -25,12 +27,13 @@ from neo4j.exceptions import ConstraintError, TransientError
 
 from cmdb_server import authority, identification, provenance
 from cmdb_server.errors import ApiError, Forbidden, Unprocessable
-from cmdb_server.intake import ChangedSince, IncomingReport
+from cmdb_server.intake import ChangedSince, IncomingReport, ReportTooLarge
 from cmdb_server.reconcile import PROVENANCE_PREFIX, merge_attributes, native, seen_property, to_json
 from cmdb_server.repositories import ingest as repo
 from cmdb_server.repositories import merge as merges
 from schema import CIClass, CIStatus, Role, Schema
-from schema.report import Record, Report, ReportError
+from schema.report import MAX_RECORDS, MAX_RELATIONS, Record, Report, ReportError
+from schema.values import quoted
 
 log = logging.getLogger(__name__)
 
@@ -742,6 +745,31 @@ class _Apply:
         return {name: sorted(uids) for name, uids in sorted(now_starts.items())}
 
 
+TRANSACTION_MEMORY_FULL = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
+
+
+def _within_memory(
+    work: Callable[[AsyncManagedTransaction], Awaitable[IngestSummary]],
+) -> Callable[[AsyncManagedTransaction], Awaitable[IngestSummary]]:
+    """The work, with Neo4j's "transaction memory full" as ReportTooLarge (413): the same report
+    fails the same way every time, so neither the driver nor the sender should retry it."""
+
+    async def within(tx: AsyncManagedTransaction) -> IngestSummary:
+        try:
+            return await work(tx)
+        except TransientError as exc:
+            if exc.code != TRANSACTION_MEMORY_FULL:
+                raise
+            raise ReportTooLarge(
+                "the report is too large for the graph database to apply in one transaction "
+                f"(its transaction memory is full: {quoted(exc.message or '', 200)}); split it into smaller "
+                f"reports (at most {MAX_RECORDS} records and {MAX_RELATIONS} relations, schema/limits.toml)",
+                field="records",
+            ) from None
+
+    return within
+
+
 async def _apply_afresh(
     tx: AsyncManagedTransaction,
     incoming: IncomingReport,
@@ -790,13 +818,22 @@ async def ingest_report(
     last_error: ConstraintError | TransientError | None = None
     for attempt in range(MERGE_ATTEMPTS):
         now = datetime.now(UTC)
+        # A new _Apply for every try, the driver's own retries included (see _apply_afresh).
+        work = _within_memory(
+            partial(
+                _apply_afresh,
+                incoming=incoming,
+                schema=schema,
+                caller=caller,
+                stale_after=stale_after,
+                now=now,
+                volatile=volatile,
+            )
+        )
         try:
             async with driver.session(database=database) as session:
                 if not dry_run:
-                    return await session.execute_write(
-                        _apply_afresh, incoming, schema, caller, stale_after, now, volatile
-                    )
-                work = _Apply(incoming, schema, caller, stale_after, now, volatile)
+                    return await session.execute_write(work)
                 tx = await session.begin_transaction()
                 try:
                     return await work(cast(AsyncManagedTransaction, tx))

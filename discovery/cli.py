@@ -7,6 +7,10 @@
 Targets are addresses, CIDR ranges or first-last ranges. With --dry-run the reports are
 printed, one JSON document per line, instead of being sent. Progress and the summary go
 to standard error.
+
+Exit status of scan: 0 when it collected at least one target (and delivered what it
+collected), 3 when no target could be collected, 75 when reports wait in the spool for
+the server, 1 a configuration problem.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from discovery.results import Status, TargetResult
 from discovery.secrets import Secret, SecretError, read_secret
 from discovery.sweep import run_sweep
 from discovery.targets import TargetError, expand_targets
+from schema import console
 
 log = logging.getLogger("cmdb-discover")
 
@@ -255,6 +260,10 @@ def _deliver(config: DiscoveryConfig, reports: list[dict[str, Any]]) -> int:
     return 0 if not result.pending and not result.rejected else 75
 
 
+EXIT_NOTHING_COLLECTED = 3
+"""A sweep in which no target could be collected: every one failed or was silent."""
+
+
 def scan_once(config: DiscoveryConfig, dry_run: bool, show_all: bool = False) -> int:
     progress = Progress(len(config.targets))
     started = time.monotonic()
@@ -266,10 +275,16 @@ def scan_once(config: DiscoveryConfig, dry_run: bool, show_all: bool = False) ->
             sys.stdout.write(json.dumps(report) + "\n")
         sys.stdout.flush()
     print_summary(results, time.monotonic() - started, show_all)
-    return 0 if dry_run or not reports else _deliver(config, reports)
+    if not reports:
+        return EXIT_NOTHING_COLLECTED
+    return 0 if dry_run else _deliver(config, reports)
 
 
 def main(argv: list[str] | None = None) -> int:
+    return console.run(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:

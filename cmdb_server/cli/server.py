@@ -28,7 +28,7 @@ from cmdb_server import authority
 from cmdb_server.config import Settings
 from cmdb_server.db import create_driver
 from cmdb_server.repositories import tokens
-from schema import Role
+from schema import Role, console
 
 T = TypeVar("T")
 
@@ -195,6 +195,10 @@ def _tls_problem(settings: Settings) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return console.run(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings()

@@ -6,6 +6,7 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
+from cmdb_server.db import timed
 from cmdb_server.impact import Edge, Node, Subgraph
 from cmdb_server.reconcile import native
 from cmdb_server.repositories.schema_setup import quote
@@ -121,5 +122,5 @@ async def load_neighbourhood(
                     if row["p"]["uid"] not in graph.nodes:
                         graph.nodes[row["p"]["uid"]] = _node(row["p"], row["l"])
 
-        await session.execute_read(read)
+        await session.execute_read(timed(read))
     return graph

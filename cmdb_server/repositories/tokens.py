@@ -8,6 +8,7 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
+from cmdb_server.db import read_query
 from cmdb_server.security import generate_token, generate_token_id, hash_token
 from schema import Role
 
@@ -112,7 +113,7 @@ async def ensure_bootstrap_token(driver: AsyncDriver, database: str, token: str)
 
 async def find_active_token(driver: AsyncDriver, database: str, token: str) -> TokenRecord | None:
     records, _, _ = await driver.execute_query(
-        "MATCH (t:ApiToken {token_hash: $token_hash}) WHERE t.revoked_at IS NULL RETURN t",
+        read_query("MATCH (t:ApiToken {token_hash: $token_hash}) WHERE t.revoked_at IS NULL RETURN t"),
         token_hash=hash_token(token),
         database_=database,
         routing_="r",
@@ -122,7 +123,7 @@ async def find_active_token(driver: AsyncDriver, database: str, token: str) -> T
 
 async def list_tokens(driver: AsyncDriver, database: str) -> list[TokenRecord]:
     records, _, _ = await driver.execute_query(
-        "MATCH (t:ApiToken) RETURN t ORDER BY t.created_at", database_=database, routing_="r"
+        read_query("MATCH (t:ApiToken) RETURN t ORDER BY t.created_at"), database_=database, routing_="r"
     )
     return [_record(r["t"]) for r in records]
 

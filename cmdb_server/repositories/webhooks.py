@@ -7,6 +7,7 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
+from cmdb_server.db import read_query
 from cmdb_server.reconcile import native
 
 
@@ -41,7 +42,7 @@ async def store_sealed_secrets(driver: AsyncDriver, database: str, sealed: dict[
 
 async def subscriptions(driver: AsyncDriver, database: str) -> list[dict[str, Any]]:
     records, _, _ = await driver.execute_query(
-        "MATCH (s:WebhookSubscription) RETURN properties(s) AS s ORDER BY s.created_at, s.id",
+        read_query("MATCH (s:WebhookSubscription) RETURN properties(s) AS s ORDER BY s.created_at, s.id"),
         database_=database,
         routing_="r",
     )
@@ -66,10 +67,10 @@ async def delete_subscription(driver: AsyncDriver, database: str, subscription_i
 
 async def deliveries(driver: AsyncDriver, database: str, subscription_id: str, limit: int) -> list[dict[str, Any]]:
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         MATCH (d:WebhookDelivery {subscription_id: $id}) WHERE d.created_at IS NOT NULL
         RETURN properties(d) AS d ORDER BY d.created_at DESC, d.id LIMIT $limit
-        """,
+        """),
         id=subscription_id,
         limit=limit,
         database_=database,
@@ -82,12 +83,12 @@ async def unhooked_events(driver: AsyncDriver, database: str, since: datetime, l
     """History events since a time not yet turned into deliveries, oldest first, with the
     parent of their CI (a change authorised on a host covers its interfaces)."""
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         MATCH (e:Event) WHERE e.at >= $since AND e.hooked IS NULL
         WITH e ORDER BY e.at LIMIT $limit
         OPTIONAL MATCH (n:CI {uid: e.ci_uid})
         RETURN elementId(e) AS id, properties(e) AS event, n.parent_uid AS parent_uid
-        """,
+        """),
         since=since,
         limit=limit,
         database_=database,

@@ -103,3 +103,30 @@ def test_both_switches_down_take_the_host_and_the_service_down(client: TestClien
     affected = states(response.json())
     assert affected["LinuxHost:web1"] == "down"
     assert affected["BusinessService:web shop"] == "down"
+
+
+def test_single_points_of_failure_leave_out_what_redundancy_covers(
+    client: TestClient, dual_homed: dict[str, str]
+) -> None:
+    service = client.get("/api/v1/cis", params={"class": "BusinessService"}, headers=ADMIN).json()["items"][0]["uid"]
+    response = client.get(f"/api/v1/services/{service}/single-points-of-failure", headers=ADMIN)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert [(i["class"], i["name"]) for i in answer["items"]] == [
+        ("Application", "shop"),
+        ("ListeningService", "web1:443"),
+        ("LinuxHost", "web1"),
+    ]
+    assert [s["name"] for s in answer["items"][2]["path"]] == ["web1", "web1:443", "shop", "web shop"]
+    assert answer["checked"] == 9  # shop, its listener, web1, eth0, eth1, two switch ports, two switches
+    hosts_only = client.get(
+        f"/api/v1/services/{service}/single-points-of-failure", params={"classes": ["Host"]}, headers=ADMIN
+    ).json()
+    assert [i["name"] for i in hosts_only["items"]] == ["web1"]
+    unknown = client.get(
+        f"/api/v1/services/{service}/single-points-of-failure", params={"classes": ["Nope"]}, headers=ADMIN
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["fields"][0]["field"] == "classes"
+    not_a_service = client.get(f"/api/v1/services/{dual_homed['web1']}/single-points-of-failure", headers=ADMIN)
+    assert not_a_service.status_code == 404

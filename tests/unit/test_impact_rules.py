@@ -103,3 +103,42 @@ def test_a_group_is_down_only_when_every_member_is() -> None:
     graph.edges |= {Edge("MEMBER_OF", "web1", "app"), Edge("MEMBER_OF", "web2", "app")}
     assert states(graph, "web1") == {"app": "degraded"}
     assert states(graph, "web1", "web2") == {"app": "down"}
+
+
+def test_a_bond_with_a_port_left_is_degraded_and_so_is_its_address() -> None:
+    graph = dual_homed()
+    for item in (node("web1:bond0", "Interface", physical=False, oper_status="up"), node("ip", "IPAddress")):
+        graph.nodes[item.uid] = item
+    graph.edges |= {
+        Edge("HAS_INTERFACE", "web1", "web1:bond0"),
+        Edge("MEMBER_OF", "web1:eth0", "web1:bond0"),
+        Edge("MEMBER_OF", "web1:eth1", "web1:bond0"),
+        Edge("HAS_IP", "web1:bond0", "ip"),
+    }
+    affected = states(graph, "sw1")
+    assert {uid: affected[uid] for uid in ("web1:eth0", "web1:bond0", "ip", "web1")} == {
+        "web1:eth0": "down",
+        "web1:bond0": "degraded",
+        "ip": "degraded",
+        "web1": "degraded",
+    }
+    assert states(graph, "sw1", "sw2")["ip"] == "down"
+
+
+def test_the_single_points_of_failure_of_a_service_leave_out_what_redundancy_covers() -> None:
+    from cmdb_server.impact import single_points_of_failure, upstream
+
+    graph = dual_homed()
+    candidates = list(upstream(SCHEMA, graph, ["shop"], 12))
+    spofs = single_points_of_failure(SCHEMA, graph, "shop", candidates, 12)
+    assert sorted(spofs) == ["app", "web1"]  # not a switch, a port or one uplink
+    assert [s.uid for s in spofs["web1"]] == ["web1", "app", "shop"]
+    single = dual_homed({"physical": True, "oper_status": "down"})  # eth1 unplugged: sw1 is the only way
+    candidates = list(upstream(SCHEMA, single, ["shop"], 12))
+    assert sorted(single_points_of_failure(SCHEMA, single, "shop", candidates, 12)) == [
+        "app",
+        "sw1",
+        "sw1:Gi0/1",
+        "web1",
+        "web1:eth0",
+    ]

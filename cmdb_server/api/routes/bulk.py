@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
@@ -21,7 +22,7 @@ from cmdb_server.api.routes.cis import SearchDep
 from cmdb_server.auth import Admin, Curator, Reader
 from cmdb_server.errors import BadRequest, Conflict, Unprocessable
 from cmdb_server.ingest import Caller, ingest_report
-from cmdb_server.intake import IncomingReport, NotJson, decode_json
+from cmdb_server.intake import IncomingReport, NotJson, check_size, decode_json
 from cmdb_server.repositories import cis
 from schema import SourceKind
 from schema.report import Report, ReportError
@@ -73,7 +74,8 @@ async def import_file(
     created, updated, unchanged, accepted (a relationship) or rejected with its reasons.
     The same file again changes nothing."""
     body = await read_body(request, settings.max_report_bytes)
-    ci_rows, relation_rows = _rows(body, request.headers.get("content-type", ""), schema)
+    ci_rows, relation_rows = await asyncio.to_thread(_rows, body, request.headers.get("content-type", ""), schema)
+    check_size({"records": ci_rows, "relations": relation_rows})  # one transaction applies it all
     named = sorted(bulk.uid_references(ci_rows, relation_rows))
     existing = await cis.get_many(driver, settings.neo4j_database, named) if named else {}
     plan = bulk.plan_import(ci_rows, relation_rows, schema, existing)

@@ -18,6 +18,7 @@ from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import records
 from schema import Role
 from schema.itsm import INCIDENT_TRANSITIONS, PROBLEM_TRANSITIONS, IncidentStatus, ProblemStatus
+from schema.values import quoted
 
 router = APIRouter(tags=["incidents and problems"])
 
@@ -34,7 +35,7 @@ async def create_incident(body: IncidentCreate, principal: Responder, driver: Dr
     affected = await checked_cis(driver, db, body.affected, "affected")
     problems = [body.problem] if body.problem else []
     if problems and await records.missing_records(driver, db, "Problem", problems):
-        raise Unprocessable(f"no problem {body.problem!r}", field="problem")
+        raise Unprocessable(f"no problem {quoted(body.problem)}", field="problem")
     if body.opened_at is not None and body.opened_at.tzinfo is None:
         raise Unprocessable("a time needs a time zone", field="opened_at")
     now = datetime.now(UTC)

@@ -17,6 +17,7 @@ from cmdb_server.auth import Admin
 from cmdb_server.errors import NotConfigured, NotFound, Unprocessable
 from cmdb_server.repositories import webhooks as repo
 from cmdb_server.security import SECRET_PROPERTIES
+from schema.values import quoted
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -83,7 +84,7 @@ async def delete_subscription(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     if not await repo.delete_subscription(driver, settings.neo4j_database, subscription_id):
-        raise NotFound(f"no subscription {subscription_id!r}", field="subscription_id", location="path")
+        raise NotFound(f"no subscription {quoted(subscription_id)}", field="subscription_id", location="path")
     return {"id": subscription_id, "deleted": True}
 
 
@@ -98,7 +99,7 @@ async def list_deliveries(
     known = {s["id"] for s in await repo.subscriptions(driver, settings.neo4j_database)}
     items = await repo.deliveries(driver, settings.neo4j_database, subscription_id, limit)
     if subscription_id not in known and not items:
-        raise NotFound(f"no subscription {subscription_id!r}", field="subscription_id", location="path")
+        raise NotFound(f"no subscription {quoted(subscription_id)}", field="subscription_id", location="path")
     return {
         "items": [
             {
