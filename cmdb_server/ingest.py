@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 import orjson
@@ -783,6 +784,21 @@ def _within_memory(
     return within
 
 
+async def _apply_afresh(
+    tx: AsyncManagedTransaction,
+    incoming: IncomingReport,
+    schema: Schema,
+    caller: Caller,
+    stale_after: timedelta,
+    now: datetime,
+    volatile: dict[str, dict[str, Any]],
+) -> IngestSummary:
+    """One try of the transaction, on a new ``_Apply``: the driver retries a deadlocked
+    transaction by calling this again, and the events and counts of the try it rolled back
+    must not carry over (they did: two replicas' concurrent reports recorded events twice)."""
+    return await _Apply(incoming, schema, caller, stale_after, now, volatile)(tx)
+
+
 async def ingest_report(
     driver: AsyncDriver,
     database: str,
@@ -815,7 +831,19 @@ async def ingest_report(
         raise
     last_error: ConstraintError | TransientError | None = None
     for attempt in range(MERGE_ATTEMPTS):
-        work = _within_memory(_Apply(incoming, schema, caller, stale_after, datetime.now(UTC), volatile))
+        now = datetime.now(UTC)
+        # A new _Apply for every try, the driver's own retries included (see _apply_afresh).
+        work = _within_memory(
+            partial(
+                _apply_afresh,
+                incoming=incoming,
+                schema=schema,
+                caller=caller,
+                stale_after=stale_after,
+                now=now,
+                volatile=volatile,
+            )
+        )
         try:
             async with driver.session(database=database) as session:
                 if not dry_run:
