@@ -105,7 +105,10 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     fields = []
     for err in exc.errors():
         where, name = _field_of(err.get("loc", ()))
-        fields.append({"field": name, "in": where, "message": err.get("msg", "invalid value")})
+        message = str(err.get("msg", "invalid value"))
+        if err.get("type") == "value_error":  # a validator's own words, without pydantic's "Value error, "
+            message = str(err.get("ctx", {}).get("error", message))
+        fields.append({"field": name, "in": where, "message": message})
     message = "; ".join(f"{f['in']} field '{f['field']}': {f['message']}" for f in fields) or "invalid request"
     return JSONResponse(error_body(422, message, fields), status_code=422)
 

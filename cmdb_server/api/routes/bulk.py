@@ -17,7 +17,8 @@ from neo4j.exceptions import ConstraintError
 from cmdb_server import bulk
 from cmdb_server.api.body import read_body
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
-from cmdb_server.api.routes.cis import SearchDep
+from cmdb_server.api.routes.cis import SearchDep, full_text_errors
+from cmdb_server.api.streams import csv_marker, guarded, json_marker, ndjson_marker, primed
 from cmdb_server.auth import Admin, Curator, Reader
 from cmdb_server.errors import BadRequest, Conflict, Unprocessable
 from cmdb_server.ingest import Caller, ingest_report
@@ -152,10 +153,12 @@ async def export(
     format: Annotated[Literal["csv", "json"], Query(description="csv or json.")] = "csv",
 ) -> StreamingResponse:
     """Every CI the search matches, in uid order; the file imports again as it is (an
-    exported row names its CI by ``ref`` = uid and its parent as ``uid:<uid>``)."""
+    exported row names its CI by ``ref`` = uid and its parent as ``uid:<uid>``). The search runs
+    before the first byte (a full-text query Lucene refuses is a 422); a failure later ends the
+    file with an error marker and an unfinished response (see ``api/streams.py``)."""
     declared = schema.classes[query.class_name].attributes if query.class_name else schema.all_attributes()
     attribute_names = sorted(declared)
-    pages = cis.export_pages(driver, settings.neo4j_database, schema, query)
+    pages = await full_text_errors(primed(cis.export_pages(driver, settings.neo4j_database, schema, query)))
 
     def row(record: cis.CIRecord) -> dict[str, Any]:
         return {
@@ -192,8 +195,10 @@ async def export(
             first = False
         yield b"]}"
 
-    media = "text/csv" if format == "csv" else "application/json"
-    body = as_csv() if format == "csv" else as_json()
+    if format == "csv":
+        media, body = "text/csv", guarded(as_csv(), csv_marker, "CSV export")
+    else:
+        media, body = "application/json", guarded(as_json(), json_marker, "JSON export")
     return StreamingResponse(
         body, media_type=media, headers={"Content-Disposition": f'attachment; filename="cis.{format}"'}
     )
@@ -203,10 +208,13 @@ async def export(
 async def export_graph(_: Admin, driver: DriverDep, settings: SettingsDep) -> StreamingResponse:
     """One JSON object per line: every node (id, labels, properties), then every relationship
     (id, type, start, end, properties). Times are ISO 8601 text. Beside Neo4j's own
-    ``neo4j-admin database dump`` (see the README): this one runs while the server serves."""
+    ``neo4j-admin database dump`` (see the README): this one runs while the server serves.
+    A failure after the first line ends the stream with a line of kind ``error`` and an
+    unfinished response (see ``api/streams.py``)."""
+    items = await primed(cis.graph_dump(driver, settings.neo4j_database))
 
     async def lines() -> AsyncIterator[bytes]:
-        async for item in cis.graph_dump(driver, settings.neo4j_database):
+        async for item in items:
             yield orjson.dumps(item, default=_json_default) + b"\n"
 
-    return StreamingResponse(lines(), media_type="application/x-ndjson")
+    return StreamingResponse(guarded(lines(), ndjson_marker, "graph export"), media_type="application/x-ndjson")

@@ -35,8 +35,6 @@ async def create_incident(body: IncidentCreate, principal: Responder, driver: Dr
     problems = [body.problem] if body.problem else []
     if problems and await records.missing_records(driver, db, "Problem", problems):
         raise Unprocessable(f"no problem {body.problem!r}", field="problem")
-    if body.opened_at is not None and body.opened_at.tzinfo is None:
-        raise Unprocessable("a time needs a time zone", field="opened_at")
     now = datetime.now(UTC)
     props = {
         "title": body.title,

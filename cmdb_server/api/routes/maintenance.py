@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
+from cmdb_server.api.params import Hours
 from cmdb_server.auth import Principal, require_roles
 from cmdb_server.repositories import cis
 from schema import Role
@@ -23,9 +24,7 @@ async def mark_stale(
     driver: DriverDep,
     settings: SettingsDep,
     schema: SchemaDep,
-    older_than_hours: Annotated[
-        float | None, Query(gt=0, description="Window; default CMDB_STALE_AFTER_HOURS.")
-    ] = None,
+    older_than_hours: Annotated[Hours | None, Query(description="Window; default CMDB_STALE_AFTER_HOURS.")] = None,
 ) -> dict[str, object]:
     hours = older_than_hours if older_than_hours is not None else settings.stale_after_hours
     now = datetime.now(UTC)
