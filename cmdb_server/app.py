@@ -33,7 +33,7 @@ from cmdb_server.api.routes import (
 from cmdb_server.auth import TokenCache
 from cmdb_server.config import Settings
 from cmdb_server.db import create_driver
-from cmdb_server.errors import install_error_handlers
+from cmdb_server.errors import ERROR_RESPONSES, install_error_handlers
 from cmdb_server.repositories import cis as cis_repo
 from cmdb_server.repositories import schema_setup, tokens
 from schema import derive_index_specs, load_schema
@@ -132,8 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_cache = TokenCache(app.state.settings.token_cache_seconds)
     app.state.schema_ready = False
     install_error_handlers(app)
-    app.include_router(health.router)
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_ready)])
+    app.include_router(health.router, responses=ERROR_RESPONSES)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_ready)], responses=ERROR_RESPONSES)
     api.include_router(cis.router)
     api.include_router(curation.router)
     api.include_router(merges.router)

@@ -14,9 +14,39 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
+
+
+class ErrorField(BaseModel):
+    """One piece of input the error is about (a state change refused also lists the ``allowed`` states)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    field: str = Field(description="The field's name, dotted for a nested one (attributes.serial).")
+    where: str = Field(alias="in", description="body, query, path or header.")
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    status: int = Field(description="The HTTP status again.")
+    message: str = Field(description="What is wrong, for a person.")
+    fields: list[ErrorField] | None = Field(None, description="The input at fault, when it is named input.")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API (``error_body`` builds it)."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "Refused: the error says why, and names the fields at fault."},
+    "5XX": {"model": ErrorBody, "description": "503: the database is unavailable or busy (Retry-After); 500: a bug."},
+}
+"""Declared on every operation, so the OpenAPI shows the error shape the server sends."""
 
 
 class ApiError(Exception):

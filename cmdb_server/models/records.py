@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cmdb_server.api.params import Instant
+from cmdb_server.models.common import HistoryEvent, Open
 from schema.itsm import ChangeType, IncidentPriority
 
 
@@ -87,3 +89,109 @@ class FreezeCreate(_Strict):
     def _window(self) -> FreezeCreate:
         Window.check(self.start, self.end, ("start", "end"))
         return self
+
+
+# What the ITSM endpoints answer. A record has its own fields, those every record has, and the
+# CIs and records it links; optional fields (a change's result, approver, risk...) come when set.
+
+
+class LinkedCI(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    type: str = Field(description="The link: TARGETS, AFFECTS, SUSPECTS, DEPLOYS_TO, APPLIES_TO.")
+    uid: str
+    name: str | None
+    class_name: str | None = Field(alias="class")
+
+
+class LinkedRecord(BaseModel):
+    type: str = Field(description="The link: BUNDLES (a change), INSTANCE_OF (a problem).")
+    id: str
+
+
+class RecordPublic(Open):
+    id: str = Field(description="CHG0001, INC0001, PRB0001, REL0001, FRZ0001...")
+    revision: int
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    note: str | None = Field(None, description="Why the last transition was made.")
+    cis: list[LinkedCI]
+    records: list[LinkedRecord]
+
+
+class ChangePublic(RecordPublic):
+    title: str
+    description: str
+    type: ChangeType
+    state: str
+    planned_start: datetime
+    planned_end: datetime
+    risk: str | None = Field(None, description="The last assessment's risk level.")
+    assessment: dict[str, Any] | None = Field(None, description="The last assessment (as POST .../assessment answers).")
+    assessment_current: bool = Field(description="Whether the last assessment is of the change as it is now.")
+    allowed_next: list[str] = Field(description="The states it may move to.")
+
+
+class ChangeSummary(Open):
+    """A change in a list (its own fields only)."""
+
+    id: str
+    title: str
+    state: str
+
+
+class ChangeList(BaseModel):
+    items: list[ChangeSummary]
+
+
+class FreezePublic(RecordPublic):
+    name: str
+    start: datetime
+    end: datetime
+
+
+class FreezeSummary(Open):
+    id: str
+    name: str
+    start: datetime
+    end: datetime
+
+
+class FreezeList(BaseModel):
+    items: list[FreezeSummary]
+
+
+class IncidentPublic(RecordPublic):
+    title: str
+    priority: IncidentPriority
+    status: str
+    opened_at: datetime
+
+
+class ProblemIncident(BaseModel):
+    id: str
+    title: str
+    status: str
+
+
+class ProblemPublic(RecordPublic):
+    title: str
+    status: str
+    known_error: bool
+    opened_at: datetime
+    incidents: list[ProblemIncident] | None = Field(None, description="GET: the incidents that are instances of it.")
+
+
+class ReleasePublic(RecordPublic):
+    name: str
+    version: str
+    state: str
+    window_start: datetime
+    window_end: datetime
+
+
+class RecordHistory(BaseModel):
+    id: str
+    items: list[HistoryEvent]
+    total: int

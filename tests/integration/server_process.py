@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,12 +42,14 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[str] | None = None
+        # The log goes to a file: a pipe nobody reads fills up (64 KiB of access log) and blocks the server.
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
 
     def start(self, timeout: float = 30) -> None:
         self.process = subprocess.Popen(
             [str(BIN / "cmdb-server"), "--host", "127.0.0.1", "--port", str(self.port)],
             env=server_env(self.settings),
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
         )
@@ -59,7 +62,9 @@ class ServerProcess:
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.process.kill()
-                raise RuntimeError(f"cmdb-server did not become ready:\n{self.process.communicate()[0]}")
+                self.process.wait()
+                self.log.seek(0)
+                raise RuntimeError(f"cmdb-server did not become ready:\n{self.log.read()}")
             time.sleep(0.2)
 
     def stop(self) -> None:

@@ -11,6 +11,7 @@ from cmdb_server.api.deps import DriverDep, SettingsDep
 from cmdb_server.api.params import Hours, Instant
 from cmdb_server.auth import Reader
 from cmdb_server.itsm import authorised_by, is_discovered_change
+from cmdb_server.models.audit import ConfigurationAudit, UnauthorisedChanges
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import audit, records
 from schema.itsm import CHANGE_AUTHORISED
@@ -18,7 +19,11 @@ from schema.itsm import CHANGE_AUTHORISED
 router = APIRouter(prefix="/reports", tags=["audit"])
 
 
-@router.get("/unauthorised-changes", summary="Changes discovery recorded that no authorised change covers")
+@router.get(
+    "/unauthorised-changes",
+    summary="Changes discovery recorded that no authorised change covers",
+    response_model=UnauthorisedChanges,
+)
 async def unauthorised_changes(
     _: Reader,
     driver: DriverDep,
@@ -52,7 +57,11 @@ async def unauthorised_changes(
     return {"since": since, "total": len(items), "items": items}
 
 
-@router.get("/configuration-audit", summary="Records not verified, known to one source only, or duplicated")
+@router.get(
+    "/configuration-audit",
+    summary="Records not verified, known to one source only, or duplicated",
+    response_model=ConfigurationAudit,
+)
 async def configuration_audit(
     _: Reader,
     driver: DriverDep,

@@ -23,6 +23,8 @@ from cmdb_server.auth import Admin, Curator, Reader
 from cmdb_server.errors import BadRequest, Conflict, Unprocessable
 from cmdb_server.ingest import Caller, ingest_report
 from cmdb_server.intake import IncomingReport, NotJson, decode_json
+from cmdb_server.models.bulk import ExportDocument, GraphLine, ImportResult
+from cmdb_server.models.common import inline_schema
 from cmdb_server.repositories import cis
 from schema import SourceKind
 from schema.report import Report, ReportError
@@ -56,7 +58,29 @@ def _rows(body: bytes, content_type: str, schema: SchemaDep) -> tuple[list[Any],
     return list(data.get("cis", [])), list(data.get("relationships", []))
 
 
-@router.post("/import", summary="Import CIs and relationships from CSV or JSON (with a dry run)")
+@router.post(
+    "/import",
+    summary="Import CIs and relationships from CSV or JSON (with a dry run)",
+    response_model=ImportResult,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string", "description": "A CSV of CIs or of relationships."}},
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "cis": {"type": "array", "items": {"type": "object"}},
+                            "relationships": {"type": "array", "items": {"type": "object"}},
+                        },
+                        "additionalProperties": False,
+                    }
+                },
+            },
+        }
+    },
+)
 async def import_file(
     request: Request,
     principal: Curator,
@@ -143,7 +167,20 @@ def _json_default(value: Any) -> Any:
     raise TypeError
 
 
-@router.get("/export", summary="Export the CIs of a search as CSV or JSON (streamed)")
+@router.get(
+    "/export",
+    summary="Export the CIs of a search as CSV or JSON (streamed)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Every CI the search matches; a failure midway ends it with an error marker (README).",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": inline_schema(ExportDocument)},
+            },
+        }
+    },
+)
 async def export(
     _: Reader,
     driver: DriverDep,
@@ -204,7 +241,17 @@ async def export(
     )
 
 
-@router.get("/export/graph", summary="The whole graph as JSON lines, streamed (admin): a logical backup")
+@router.get(
+    "/export/graph",
+    summary="The whole graph as JSON lines, streamed (admin): a logical backup",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "One JSON object per line (kind node, relationship, or error after a failure midway).",
+            "content": {"application/x-ndjson": {"schema": inline_schema(GraphLine)}},
+        }
+    },
+)
 async def export_graph(_: Admin, driver: DriverDep, settings: SettingsDep) -> StreamingResponse:
     """One JSON object per line: every node (id, labels, properties), then every relationship
     (id, type, start, end, properties). Times are ISO 8601 text. Beside Neo4j's own

@@ -15,7 +15,7 @@ from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
 from cmdb_server.api.params import Instant, Offset
 from cmdb_server.auth import Reader
 from cmdb_server.errors import NotFound, Unprocessable
-from cmdb_server.models.ci import CIList, CIPublic, RelationshipList
+from cmdb_server.models.ci import CICounts, CIDiff, CIHistory, CIList, CIPublic, RelationshipList
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import cis
 from schema import AttributeType, CIStatus
@@ -115,7 +115,7 @@ async def list_cis(
     )
 
 
-@router.get("/counts", summary="How many CIs of each class match a search")
+@router.get("/counts", summary="How many CIs of each class match a search", response_model=CICounts)
 async def count_cis(_: Reader, driver: DriverDep, settings: SettingsDep, query: SearchDep) -> dict[str, Any]:
     counts = await full_text_errors(cis.count_by_class(driver, settings.neo4j_database, query))
     return {"total": sum(counts.values()), "classes": counts}
@@ -172,7 +172,7 @@ async def get_ci(
     )
 
 
-@router.get("/{uid}/diff", summary="What changed on a CI between two times")
+@router.get("/{uid}/diff", summary="What changed on a CI between two times", response_model=CIDiff)
 async def get_diff(
     _: Reader,
     driver: DriverDep,
@@ -245,7 +245,7 @@ def _as_it_was(uid: str, deletion: cis.Deletion) -> cis.CIRecord:
     return deletion.record
 
 
-@router.get("/{uid}/relationships", summary="Relationships of a CI, both directions")
+@router.get("/{uid}/relationships", summary="Relationships of a CI, both directions", response_model=RelationshipList)
 async def get_relationships(
     _: Reader,
     driver: DriverDep,
@@ -271,7 +271,7 @@ async def get_relationships(
     return RelationshipList.model_validate({"uid": uid, "items": items})
 
 
-@router.get("/{uid}/history", summary="History of a CI, newest first")
+@router.get("/{uid}/history", summary="History of a CI, newest first", response_model=CIHistory)
 async def get_history(
     _: Reader,
     driver: DriverDep,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.api.params import Hours
 from cmdb_server.auth import Principal, require_roles
+from cmdb_server.models.ci import StaleMarked
 from cmdb_server.repositories import cis
 from schema import Role
 
@@ -18,7 +19,9 @@ router = APIRouter(prefix="/maintenance", tags=["maintenance"])
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
 
-@router.post("/mark-stale", summary="Mark CIs no source has seen within the window as stale")
+@router.post(
+    "/mark-stale", summary="Mark CIs no source has seen within the window as stale", response_model=StaleMarked
+)
 async def mark_stale(
     _: Admin,
     driver: DriverDep,

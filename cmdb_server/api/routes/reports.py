@@ -7,6 +7,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from neo4j.exceptions import ConstraintError
 
 from cmdb_server.api.body import read_body
@@ -15,6 +16,7 @@ from cmdb_server.auth import Principal, require_roles
 from cmdb_server.errors import BadRequest, Conflict, Unprocessable
 from cmdb_server.ingest import Caller, ingest_report
 from cmdb_server.intake import IncomingReport, NotJson, decode_json
+from cmdb_server.models.bulk import IngestSummary
 from schema import Role
 from schema.report import ReportError
 
@@ -23,7 +25,9 @@ router = APIRouter(prefix="/reports", tags=["ingest"])
 Reporter = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.COLLECTOR, Role.ADMIN))]
 
 
-@router.post("", summary="Send a report (agents, collectors, admins)", response_class=Response)
+@router.post(
+    "", summary="Send a report (agents, collectors, admins)", response_class=JSONResponse, response_model=IngestSummary
+)
 async def post_report(
     request: Request,
     principal: Reporter,
