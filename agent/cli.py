@@ -19,15 +19,16 @@ import logging
 import random
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.collectors import collect_facts
 from agent.config import AgentConfig, ConfigError, load_config
-from agent.report import build_report
+from agent.report import build_report, source_name
 from agent.spool import Spool
 from agent.system import LiveSystem
 from agent.unchanged import DeliveryMemo, content_digest, short_report
-from schema import load_schema
+from schema import console, load_schema
 
 if TYPE_CHECKING:
     from agent.transport import Transport
@@ -49,18 +50,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _collect(config: AgentConfig) -> dict[str, object]:
+SOURCE_NAME_FILE = "source-name"
+
+
+def _collect(config: AgentConfig, keep_source_name: bool = False) -> dict[str, object]:
+    """This host's report. ``keep_source_name``: speak as the source the agent first reported
+    as (kept beside the spool), so that a renamed host stays one source: the server binds the
+    agent's token to that source at its first report and refuses any other name."""
     facts = collect_facts(LiveSystem())
     for topic, error in facts["errors"].items():
         log.warning("could not collect %s: %s", topic, error)
-    return dict(build_report(facts, network_domain=config.network_domain))
+    name = source_name(facts)
+    if keep_source_name:
+        path = Path(config.spool_dir) / SOURCE_NAME_FILE
+        try:
+            kept = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            kept = ""
+        if kept:
+            name = kept
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_text(name + "\n", encoding="utf-8")
+    return dict(build_report(facts, network_domain=config.network_domain, source=("agent", name)))
 
 
 def run_once(config: AgentConfig, transport: Transport) -> int:
     from agent.transport import Outcome
 
     spool = Spool(config.spool_dir, config.spool_max_reports)
-    report = _collect(config)
+    report = _collect(config, keep_source_name=True)
     schema = load_schema()
     memo = DeliveryMemo(config.spool_dir)
     digest = content_digest(report, schema)
@@ -87,6 +106,10 @@ def run_once(config: AgentConfig, transport: Transport) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return console.run(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(message)s"

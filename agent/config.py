@@ -35,9 +35,16 @@ class AgentConfig:
     backoff_seconds: float = 1.0
     set_aside_after_failures: int = 3
     network_domain: str = "global"
+    ca_file: str | None = None
 
     def transport_settings(self) -> TransportSettings:
-        from agent.transport import TransportSettings
+        from agent.transport import TransportConfigError, TransportSettings, tls_context
+
+        if self.ca_file:
+            try:
+                tls_context(self.ca_file)
+            except TransportConfigError as exc:
+                raise ConfigError(str(exc)) from None
 
         return TransportSettings(
             server_url=self.server_url,
@@ -46,6 +53,7 @@ class AgentConfig:
             retries=self.retries,
             backoff_seconds=self.backoff_seconds,
             set_aside_after_failures=self.set_aside_after_failures,
+            ca_file=self.ca_file or None,
         )
 
     def resolved_token(self) -> str:

@@ -154,3 +154,23 @@ def parse_cgroup_unit(text: str) -> str | None:
             if part.endswith(".service"):
                 return part
     return None
+
+
+IFF_SLAVE = 0x800
+"""``/sys/class/net/<if>/flags``: the interface is a port of a bond or team (a bridge's ports are not)."""
+
+
+def aggregate_of(flags: str | None, master_uevent: str | None) -> str | None:
+    """The bond or team an interface is a port of, from its sysfs ``flags`` (hex) and its
+    ``master/uevent`` (``INTERFACE=bond0``); None for any other interface."""
+    try:
+        is_port = flags is not None and bool(int(flags.strip(), 16) & IFF_SLAVE)
+    except ValueError:
+        return None
+    if not is_port or not master_uevent:
+        return None
+    for line in master_uevent.splitlines():
+        key, _, value = line.partition("=")
+        if key == "INTERFACE" and value.strip():
+            return value.strip()
+    return None

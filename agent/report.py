@@ -105,6 +105,8 @@ def build_report(
                 ),
             }
         )
+        if nic.get("aggregate"):
+            report.relate("MEMBER_OF", nic_ref, f"if:{nic['aggregate']}")  # a bond's port: redundancy
         for addr in nic.get("addresses", []):
             own_addresses.add(addr["address"])
             if is_host_scoped(addr["address"]):

@@ -11,6 +11,7 @@ ones behind it: see ``Transport.flush``.
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +58,31 @@ class TransportSettings:
     backoff_seconds: float = 1.0
     set_aside_after_failures: int = 3  # 0: a report the server keeps failing waits for good
     user_agent: str = "cmdb-agent"
+    ca_file: str | None = None  # PEM CA bundle to verify an https server with (default: the system's)
+
+
+class TransportConfigError(ValueError):
+    pass
+
+
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """Certificate verification always on: the system's CAs, or only those of ``ca_file``
+    (a private CA, or the server's self-signed certificate)."""
+    if ca_file is None:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise TransportConfigError(f"cannot use ca_file {ca_file}: {exc}") from None
+
+
+def _untrusted_certificate(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class Transport:
@@ -69,6 +95,7 @@ class Transport:
             base_url=settings.server_url,
             timeout=httpx.Timeout(settings.timeout_seconds, connect=min(5.0, settings.timeout_seconds)),
             headers={"Authorization": f"Bearer {settings.token}", "User-Agent": settings.user_agent},
+            verify=tls_context(settings.ca_file),
         )
 
     def close(self) -> None:
@@ -94,8 +121,15 @@ class Transport:
                     headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
                 )
             except httpx.TransportError as exc:
-                reason = f"server unreachable: {exc}"
                 outcome = Outcome.RETRY
+                if _untrusted_certificate(exc):
+                    # No retry helps until the configuration changes; the report waits in the spool.
+                    reason = (
+                        f"TLS: the server's certificate is not trusted ({exc}); "
+                        "set ca_file (CMDB_AGENT_CA_FILE, cmdb-discover --ca-file) to the CA that signed it"
+                    )
+                    break
+                reason = f"server unreachable: {exc}"
                 continue
             try:
                 answer = response.json()

@@ -14,6 +14,7 @@ from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
 from cmdb_server import dispatcher
 from cmdb_server.api.deps import require_ready
+from cmdb_server.api.headers import SecurityHeaders
 from cmdb_server.api.routes import (
     audit,
     bulk,
@@ -27,12 +28,14 @@ from cmdb_server.api.routes import (
     merges,
     releases,
     reports,
+    services,
+    sources,
     tags,
     webhooks,
 )
-from cmdb_server.auth import TokenCache
+from cmdb_server.auth import AuthenticateApi, AuthFailures, TokenCache
 from cmdb_server.config import Settings
-from cmdb_server.db import create_driver
+from cmdb_server.db import QueryTimeoutMiddleware, create_driver
 from cmdb_server.errors import ERROR_RESPONSES, install_error_handlers
 from cmdb_server.repositories import cis as cis_repo
 from cmdb_server.repositories import schema_setup, tokens
@@ -51,9 +54,19 @@ async def prepare_database(app: FastAPI) -> None:
     if report.created or report.replaced:
         log.info("schema: created %s, replaced %s", report.created, report.replaced)
     if settings.bootstrap_admin_token is not None:
-        await tokens.ensure_bootstrap_token(
+        bootstrap = await tokens.ensure_bootstrap_token(
             driver, settings.neo4j_database, settings.bootstrap_admin_token.get_secret_value()
         )
+        if bootstrap.revoked:
+            log.warning("CMDB_BOOTSTRAP_ADMIN_TOKEN was revoked and stays revoked; unset it")
+        elif bootstrap.other_admins:
+            log.warning(
+                "the bootstrap admin token is still active beside %d other admin token(s); once they work, "
+                "revoke it: cmdb-server token revoke %s",
+                bootstrap.other_admins,
+                tokens.BOOTSTRAP_TOKEN_ID,
+            )
+    await dispatcher.seal_plain_secrets(driver, settings.neo4j_database, settings)
     app.state.schema_ready = True
     log.info("graph database ready at %s", settings.neo4j_uri)
 
@@ -130,8 +143,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or Settings()
     app.state.schema = load_schema()
     app.state.token_cache = TokenCache(app.state.settings.token_cache_seconds)
+    app.state.auth_failures = AuthFailures(
+        app.state.settings.auth_failure_limit, app.state.settings.auth_failure_window_seconds
+    )
     app.state.schema_ready = False
     install_error_handlers(app)
+    app.add_middleware(QueryTimeoutMiddleware, seconds=app.state.settings.query_timeout_seconds)
     app.include_router(health.router, responses=ERROR_RESPONSES)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_ready)], responses=ERROR_RESPONSES)
     api.include_router(cis.router)
@@ -141,11 +158,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(bulk.router)
     api.include_router(webhooks.router)
     api.include_router(impact.router)
+    api.include_router(services.router)
     api.include_router(changes.router)
     api.include_router(incidents.router)
     api.include_router(releases.router)
     api.include_router(audit.router)
     api.include_router(reports.router)
+    api.include_router(sources.router)
     api.include_router(maintenance.router)
     app.include_router(api)
+    # The last added runs first: headers go on every answer, the token's own 401 included.
+    app.add_middleware(AuthenticateApi, prefix=API_PREFIX)
+    app.add_middleware(SecurityHeaders, api_prefix=API_PREFIX)
     return app

@@ -24,7 +24,7 @@ from typing import Any
 
 from schema import Schema
 from schema.report import Record, Relation, check_record, check_relation
-from schema.values import AttributeValueError, value_from_text
+from schema.values import AttributeValueError, quoted, value_from_text
 
 UID_PREFIX = "uid:"
 CSV_CI_COLUMNS = ("class", "ref", "parent")
@@ -158,11 +158,11 @@ def plan_import(
         result.ref = str(row.get("ref") or f"row{index + 1}")
         raw = _record_of(row, result.ref, schema)
         if result.ref in records:
-            result.reject(f"ref {result.ref!r} is used by another row")
+            result.reject(f"ref {quoted(result.ref)} is used by another row")
             continue
         parent = row.get("parent")
         if parent is not None and parent not in records:
-            result.reject(f"parent: no accepted row or existing non-dependent CI is {parent!r}")
+            result.reject(f"parent: no accepted row or existing non-dependent CI is {quoted(parent)}")
             continue
         ci_class = schema.classes.get(raw["class"]) if isinstance(raw["class"], str) else None
         if ci_class is not None and not ci_class.abstract and not raw["identity"]:

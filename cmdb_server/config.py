@@ -2,10 +2,47 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cmdb_server.security import SecretBox, check_secret_keys
+
+BOOTSTRAP_TOKEN_MIN_LENGTH = 32
+BOOTSTRAP_TOKEN_MIN_DISTINCT = 12
+BOOTSTRAP_TOKEN_MIN_BITS = 128
+
+
+def weak_token_problem(token: str) -> str | None:
+    """Why a chosen admin token is too easy to guess, or None. The estimate is rough on
+    purpose (length x log2 of the character classes used), and the distinct-character
+    floor refuses long repetitions such as 'aaaa...'."""
+    if len(token) < BOOTSTRAP_TOKEN_MIN_LENGTH:
+        return f"{len(token)} characters; use at least {BOOTSTRAP_TOKEN_MIN_LENGTH}"
+    distinct = len(set(token))
+    if distinct < BOOTSTRAP_TOKEN_MIN_DISTINCT:
+        return f"only {distinct} different characters; use at least {BOOTSTRAP_TOKEN_MIN_DISTINCT}"
+    alphabet = sum(
+        size
+        for size, present in (
+            (26, any(c.islower() for c in token)),
+            (26, any(c.isupper() for c in token)),
+            (10, any(c.isdigit() for c in token)),
+            (32, any(not c.isalnum() for c in token)),
+        )
+        if present
+    )
+    bits = len(token) * math.log2(max(alphabet, 2))
+    if bits < BOOTSTRAP_TOKEN_MIN_BITS:
+        return f"about {bits:.0f} bits; use at least {BOOTSTRAP_TOKEN_MIN_BITS} (mix cases and digits, or lengthen it)"
+    return None
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class Settings(BaseSettings):
@@ -23,8 +60,18 @@ class Settings(BaseSettings):
 
     bootstrap_admin_token: SecretStr | None = Field(
         None,
-        description="An admin token accepted from first start, so the first real tokens can be created.",
+        description="An admin token accepted from first start, so the first real tokens can be created "
+        f"(at least {BOOTSTRAP_TOKEN_MIN_LENGTH} characters, {BOOTSTRAP_TOKEN_MIN_DISTINCT} of them different; "
+        "once revoked it stays revoked).",
     )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key(s), comma-separated, the first encrypting: webhook signing secrets are stored "
+        "encrypted with it. Make one with: python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'",
+    )
+    ssl_certfile: str | None = Field(None, description="Serve HTTPS with this PEM certificate (chain).")
+    ssl_keyfile: str | None = Field(None, description="The private key of ssl_certfile (PEM).")
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
     workers: int = Field(1, ge=1, le=64, description="Server processes; ingest is CPU-bound, so about one per core.")
@@ -33,6 +80,13 @@ class Settings(BaseSettings):
         5.0, gt=0, description="While Neo4j is unreachable at start-up, retry applying the schema this often."
     )
 
+    query_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Longest a read of the API may run in Neo4j; it is then stopped and the request answers "
+        "503 (422 for a search, which can be narrowed).",
+    )
     max_report_bytes: int = Field(
         64 * 1024 * 1024,
         gt=0,
@@ -43,6 +97,13 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a verified token is trusted without asking the database again "
         "(a revocation takes effect within this time; 0 checks every request).",
+    )
+    max_clock_skew_seconds: float = Field(
+        300.0,
+        ge=0,
+        le=86400,
+        description="How far ahead of the server's clock a report's collected_at may be (422 beyond): a report "
+        "dated later would make every later report of its source look out of order.",
     )
     stale_after_hours: float = Field(72.0, gt=0, description="A CI no source has reported for this long becomes stale.")
     stale_check_interval_seconds: float = Field(
@@ -57,6 +118,62 @@ class Settings(BaseSettings):
     webhook_retry_max_seconds: float = Field(3600.0, gt=0, description="Longest wait between two attempts.")
     webhook_max_attempts: int = Field(10, ge=1, le=100, description="Attempts before a delivery is given up.")
     webhook_timeout_seconds: float = Field(10.0, gt=0, description="How long a receiver may take to answer.")
+    webhook_allowed_networks: str = Field(
+        "",
+        description="Comma-separated networks (CIDR) webhooks may be sent to although they are private, "
+        "loopback or link-local, e.g. 10.20.0.0/16; empty: only public addresses.",
+    )
+
+    auth_failure_limit: int = Field(
+        20, ge=1, description="Failed token checks a client address may make within the window before it is slowed."
+    )
+    auth_failure_window_seconds: float = Field(
+        60.0, gt=0, description="The window in which a client's failed token checks are counted."
+    )
+    auth_failure_delay_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=30,
+        description="Past the limit, each further failure is answered 429 (with Retry-After) after this delay.",
+    )
+
+    @field_validator("bootstrap_admin_token")
+    @classmethod
+    def _strong_bootstrap_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            problem = weak_token_problem(value.get_secret_value())
+            if problem:
+                raise ValueError(f"CMDB_BOOTSTRAP_ADMIN_TOKEN is too weak: {problem}")
+        return value if value is not None and value.get_secret_value() else None
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in _split(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a network such as 10.20.0.0/16") from None
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_secret_keys(value.get_secret_value())
+        return value
+
+    @field_validator("ssl_certfile", "ssl_keyfile", "secret_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def secret_box(self) -> SecretBox | None:
+        """What seals webhook secrets, or None when no CMDB_SECRET_KEY is set."""
+        return SecretBox(self.secret_key.get_secret_value()) if self.secret_key is not None else None
+
+    def allowed_webhook_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(item, strict=False) for item in _split(self.webhook_allowed_networks)]
 
     def neo4j_auth(self) -> tuple[str, str] | None:
         if self.neo4j_password is None:

@@ -1,10 +1,37 @@
-"""The Neo4j driver: created from settings, owned by the app's lifespan."""
+"""The Neo4j driver: created from settings, owned by the app's lifespan; and the time limit of reads.
+
+Every read the API makes runs in a transaction with a timeout (``CMDB_QUERY_TIMEOUT_SECONDS``):
+Neo4j ends a read that runs longer, the request answers 503 (or 422 where the client can
+narrow its search), and neither the database nor the worker stays busy with it. The limit
+is a context variable, set per request from the app's settings (see ``QueryTimeoutMiddleware``),
+so the repositories need no settings and two apps in one process (the tests) keep their own.
+"""
 
 from __future__ import annotations
 
-from neo4j import AsyncDriver, AsyncGraphDatabase, NotificationMinimumSeverity
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+from neo4j import AsyncDriver, AsyncGraphDatabase, NotificationMinimumSeverity, Query, unit_of_work
+from neo4j.exceptions import ClientError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cmdb_server.config import Settings
+
+T = TypeVar("T")
+
+QUERY_TIMEOUT: ContextVar[float] = ContextVar(
+    "query_timeout", default=Settings.model_fields["query_timeout_seconds"].default
+)
+"""Seconds a read transaction may run (Neo4j ends it then); background jobs use the default."""
+
+TIMED_OUT_CODES = frozenset(
+    {
+        "Neo.ClientError.Transaction.TransactionTimedOut",
+        "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+    }
+)
 
 
 def create_driver(settings: Settings) -> AsyncDriver:
@@ -19,3 +46,34 @@ def create_driver(settings: Settings) -> AsyncDriver:
         # the schema, not those warnings, says what is valid.
         notifications_min_severity=NotificationMinimumSeverity.OFF,
     )
+
+
+def read_query(text: str) -> Query:
+    """A read statement for ``execute_query``, with the request's time limit."""
+    return Query(text, timeout=QUERY_TIMEOUT.get())
+
+
+def timed(work: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """A transaction function for ``execute_read``, with the request's time limit."""
+    return unit_of_work(timeout=QUERY_TIMEOUT.get())(work)
+
+
+def timed_out(exc: BaseException) -> bool:
+    """Whether Neo4j ended a transaction because it outran its time limit."""
+    return isinstance(exc, ClientError) and exc.code in TIMED_OUT_CODES
+
+
+class QueryTimeoutMiddleware:
+    """Sets the read time limit of every request from the app's settings (plain ASGI, so the
+    context variable is seen by the endpoint, which runs in the same task)."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
+        token = QUERY_TIMEOUT.set(self.seconds)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            QUERY_TIMEOUT.reset(token)

@@ -22,11 +22,12 @@ import httpx
 from neo4j import AsyncDriver
 from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
-from cmdb_server import webhooks
+from cmdb_server import webhook_targets, webhooks
 from cmdb_server.config import Settings
 from cmdb_server.itsm import authorised_by, is_discovered_change
 from cmdb_server.repositories import records
 from cmdb_server.repositories import webhooks as repo
+from cmdb_server.security import SecretUnreadable
 from schema.itsm import CHANGE_AUTHORISED
 
 log = logging.getLogger(__name__)
@@ -109,18 +110,23 @@ async def _send_one(
 ) -> None:
     delivery = item["delivery"]
     body = delivery["payload"].encode()  # the body as queued: what was signed is what is sent
-    headers = {
-        "Content-Type": "application/json",
-        webhooks.SIGNATURE_HEADER: webhooks.sign(item["secret"], body, int(time.time())),
-        webhooks.EVENT_HEADER: delivery["type"],
-        webhooks.DELIVERY_HEADER: delivery["id"],
-    }
     started = time.perf_counter()
     status: int | None = None
     error = None
     try:
-        response = await client.post(item["url"], content=body, headers=headers)
+        headers = {
+            "Content-Type": "application/json",
+            webhooks.SIGNATURE_HEADER: webhooks.sign(_signing_secret(item, settings), body, int(time.time())),
+            webhooks.EVENT_HEADER: delivery["type"],
+            webhooks.DELIVERY_HEADER: delivery["id"],
+        }
+        url, host, extensions = await pinned(item["url"], settings)
+        response = await client.post(url, content=body, headers=headers | host, extensions=extensions)
         status = response.status_code
+    except webhook_targets.TargetRefused as exc:
+        error = f"target refused: {exc}"
+    except SecretUnreadable as exc:
+        error = f"cannot sign: {exc}"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"
     attempt = int(delivery.get("attempts", 0)) + 1
@@ -142,6 +148,52 @@ async def _send_one(
             attempt, datetime.now(UTC), settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds
         )
     await repo.record_attempt(driver, database, delivery["id"], json.dumps(entry), state, next_at)
+
+
+def _signing_secret(item: dict[str, Any], settings: Settings) -> str:
+    """The subscription's secret, opened with CMDB_SECRET_KEY (a plain one is sealed at start-up)."""
+    box = settings.secret_box()
+    if item.get("sealed"):
+        if box is None:
+            raise SecretUnreadable("the secret is encrypted and CMDB_SECRET_KEY is not set")
+        return box.open(item["sealed"])
+    if item.get("plain"):
+        return str(item["plain"])
+    raise SecretUnreadable("the subscription has no secret")
+
+
+async def seal_plain_secrets(driver: AsyncDriver, database: str, settings: Settings) -> int:
+    """Encrypt the secrets of subscriptions stored in plain text (made before secrets were
+    sealed) or sealed with a key that is no longer the first; how many were sealed again."""
+    box = settings.secret_box()
+    stored = await repo.stored_secrets(driver, database)
+    if box is None:
+        if any(row["plain"] for row in stored):
+            log.warning("webhook secrets are stored in plain text: set CMDB_SECRET_KEY to encrypt them")
+        return 0
+    sealed: dict[str, str] = {}
+    for row in stored:
+        if row["sealed"] and box.needs_reseal(row["sealed"]):
+            try:
+                sealed[row["id"]] = box.seal(box.open(row["sealed"]))
+            except SecretUnreadable:
+                log.error("webhook subscription %s: no CMDB_SECRET_KEY opens its secret", row["id"])
+        elif not row["sealed"] and row["plain"]:
+            sealed[row["id"]] = box.seal(row["plain"])
+    if sealed:
+        await repo.store_sealed_secrets(driver, database, sealed)
+        log.info("webhook secrets: %d sealed with the current CMDB_SECRET_KEY", len(sealed))
+    return len(sealed)
+
+
+async def pinned(url: str, settings: Settings) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+    """The URL to POST to, with its host replaced by the address just checked, and the Host
+    header and TLS server name (SNI, certificate check) of the subscribed name: the address
+    that was checked is the one connected to."""
+    target = webhook_targets.parse_target(url)
+    address = (await webhook_targets.resolve(target, settings.allowed_webhook_networks()))[0]
+    extensions: dict[str, Any] = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    return httpx.URL(url).copy_with(host=str(address)), {"Host": target.host_header}, extensions
 
 
 async def run(driver: AsyncDriver, settings: Settings, ready: Any) -> None:

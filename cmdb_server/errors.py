@@ -13,9 +13,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
+from neo4j.exceptions import ClientError, ServiceUnavailable, SessionExpired, TransientError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cmdb_server.db import QUERY_TIMEOUT, timed_out
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +105,20 @@ class Unprocessable(ApiError):
     status = 422
 
 
+class TooManyRequests(ApiError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
 class NotReady(ApiError):
+    status = 503
+
+
+class NotConfigured(ApiError):
+    """The server lacks a setting this feature needs: only its operator can fix it."""
+
     status = 503
 
 
@@ -122,12 +137,17 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
     return where, ".".join(names) or where
 
 
-async def _api_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
+def api_error_response(exc: ApiError) -> JSONResponse:
+    """The answer to an ApiError (also used by middleware, which runs outside the handlers)."""
     fields = exc.fields
     if fields is None and exc.field is not None:
         fields = [{"field": exc.field, "in": exc.location or "body", "message": exc.message}]
     return JSONResponse(error_body(exc.status, exc.message, fields), status_code=exc.status, headers=exc.headers)
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return api_error_response(exc)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -148,13 +168,17 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
-async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+def database_unavailable_response(exc: Exception) -> JSONResponse:
     log.warning("Neo4j unavailable: %s", exc)
     return JSONResponse(
         error_body(503, "the graph database is unavailable; retry later"),
         status_code=503,
         headers={"Retry-After": "5"},
     )
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return database_unavailable_response(exc)
 
 
 async def _database_busy(_: Request, exc: Exception) -> JSONResponse:
@@ -165,6 +189,19 @@ async def _database_busy(_: Request, exc: Exception) -> JSONResponse:
         error_body(503, "the graph database was busy with conflicting writes; nothing was applied, retry"),
         status_code=503,
         headers={"Retry-After": "2"},
+    )
+
+
+async def _database_refused(request: Request, exc: Exception) -> JSONResponse:
+    """A read Neo4j stopped at its time limit (see cmdb_server/db.py) is the server's to answer
+    for, not a crash: 503 with a pause before retrying. Any other refusal is unexpected."""
+    if not timed_out(exc):
+        return await _unexpected(request, exc)
+    log.warning("a read outran its time limit: %s %s", request.method, request.url.path)
+    return JSONResponse(
+        error_body(503, f"the query took longer than {QUERY_TIMEOUT.get():g} s and was stopped; retry later"),
+        status_code=503,
+        headers={"Retry-After": "10"},
     )
 
 
@@ -180,4 +217,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceUnavailable, _database_unavailable)
     app.add_exception_handler(SessionExpired, _database_unavailable)
     app.add_exception_handler(TransientError, _database_busy)
+    app.add_exception_handler(ClientError, _database_refused)
     app.add_exception_handler(Exception, _unexpected)

@@ -3,8 +3,10 @@
 The graph around the failing CIs is loaded first (repositories/impact.py); this module
 walks it. Trouble travels along an edge only as its relationship type's impact rule
 allows (schema/relationships.toml) and never into a class the type ``stops_at``. A
-normal edge passes the state on (down stays down); a ``redundant`` edge (MEMBER_OF) makes
-its group down only when every member is down, degraded otherwise. States only rise,
+normal edge passes the state on (down stays down). Where a type declares a redundancy
+group (``redundant_at``: a MEMBER_OF group, a host over its uplinks), trouble from a member
+makes the group down only when every member is down, degraded otherwise, and a group that
+is only degraded does not pass trouble back out to its members. States only rise,
 so the walk ends, cycles included; each affected CI keeps the path that first gave it
 its final state.
 """
@@ -15,7 +17,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from schema import ImpactPropagation, ImpactState, Schema
+from schema import ImpactState, RelationshipEnd, Schema
 
 RANK = {None: 0, ImpactState.DEGRADED: 1, ImpactState.DOWN: 2}
 
@@ -59,14 +61,31 @@ class Affected:
     depth: int
 
 
-def _propagations(schema: Schema, graph: Subgraph) -> dict[str, list[tuple[str, str, str, bool]]]:
-    """uid -> [(neighbour uid, type, direction, redundant)] along which trouble on uid travels."""
-    result: dict[str, list[tuple[str, str, str, bool]]] = defaultdict(list)
+@dataclass(frozen=True)
+class Flow:
+    """Trouble on one CI reaching a neighbour along one edge."""
+
+    neighbour: str
+    type: str
+    direction: str  # "out": along the edge, "in": against it
+    into_group: bool  # the neighbour is the edge type's redundancy group: weigh its members
+    from_group: bool  # the CI is the group: only its being down reaches its members
+
+
+def _propagations(schema: Schema, graph: Subgraph) -> dict[str, list[Flow]]:
+    """uid -> the flows along which trouble on uid travels."""
+    result: dict[str, list[Flow]] = defaultdict(list)
     for edge in graph.edges:
         rel = schema.relationships.get(edge.type)
         if rel is None:
             continue
-        redundant = rel.impact is ImpactPropagation.REDUNDANT
+        group = (
+            None
+            if rel.redundant_at is None
+            else edge.source
+            if rel.redundant_at is RelationshipEnd.SOURCE
+            else edge.target
+        )
         for start, end, outgoing in ((edge.source, edge.target, True), (edge.target, edge.source, False)):
             if not rel.propagates(outgoing):
                 continue
@@ -74,19 +93,26 @@ def _propagations(schema: Schema, graph: Subgraph) -> dict[str, list[tuple[str, 
             if target is None or any(label in rel.stops_at for label in target.labels):
                 continue
             # A link has no direction (stored from either end): trouble always goes along it.
-            result[start].append((end, edge.type, "out" if outgoing or rel.symmetric else "in", redundant))
-    for neighbours in result.values():
-        neighbours.sort()
+            direction = "out" if outgoing or rel.symmetric else "in"
+            result[start].append(Flow(end, edge.type, direction, end == group, start == group))
+    for flows in result.values():
+        flows.sort(key=lambda f: (f.neighbour, f.type, f.direction))
     return result
 
 
-def _members(graph: Subgraph, schema: Schema) -> dict[str, set[str]]:
-    """group uid -> its member uids, over the redundant relationship types."""
-    members: dict[str, set[str]] = defaultdict(set)
+def _members(graph: Subgraph, schema: Schema) -> dict[tuple[str, str], set[str]]:
+    """(group uid, relationship type) -> the uids of its members (schema: ``redundant_at``)."""
+    members: dict[tuple[str, str], set[str]] = defaultdict(set)
     for edge in graph.edges:
         rel = schema.relationships.get(edge.type)
-        if rel is not None and rel.impact is ImpactPropagation.REDUNDANT:
-            members[edge.target].add(edge.source)
+        if rel is None or rel.redundant_at is None:
+            continue
+        group, member = (
+            (edge.target, edge.source) if rel.redundant_at is RelationshipEnd.TARGET else (edge.source, edge.target)
+        )
+        node = graph.nodes.get(member)
+        if node is not None and rel.is_member(node.properties):
+            members[(group, edge.type)].add(member)
     return members
 
 
@@ -107,19 +133,21 @@ def analyse(schema: Schema, graph: Subgraph, roots: list[str], max_depth: int) -
         depth = len(path[current]) - 1
         if depth >= max_depth:
             continue
-        for neighbour, rel_type, direction, redundant in flows.get(current, []):
-            if neighbour in roots:
+        for flow in flows.get(current, []):
+            if flow.neighbour in roots:
                 continue
-            if redundant:
-                group = members.get(neighbour, set())
-                down = all(state.get(m) is ImpactState.DOWN for m in group) and bool(group)
+            if flow.from_group and state[current] is not ImpactState.DOWN:
+                continue  # a group degraded by one member's trouble leaves its other members be
+            group = members.get((flow.neighbour, flow.type), set()) if flow.into_group else set()
+            if group:
+                down = all(state.get(m) is ImpactState.DOWN for m in group)
                 new = ImpactState.DOWN if down else ImpactState.DEGRADED
             else:
                 new = state[current]
-            if RANK[new] > RANK[state.get(neighbour)]:
-                state[neighbour] = new
-                path[neighbour] = [*path[current], Step(neighbour, rel_type, direction)]
-                queue.append(neighbour)
+            if RANK[new] > RANK[state.get(flow.neighbour)]:
+                state[flow.neighbour] = new
+                path[flow.neighbour] = [*path[current], Step(flow.neighbour, flow.type, flow.direction)]
+                queue.append(flow.neighbour)
     return {
         uid: Affected(graph.nodes[uid], state[uid], path[uid], len(path[uid]) - 1) for uid in state if uid not in roots
     }
@@ -128,9 +156,9 @@ def analyse(schema: Schema, graph: Subgraph, roots: list[str], max_depth: int) -
 def upstream(schema: Schema, graph: Subgraph, roots: list[str], max_depth: int) -> dict[str, list[Step]]:
     """The CIs whose trouble reaches the roots, each with the path from it down to a root."""
     reverse: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for start, neighbours in _propagations(schema, graph).items():
-        for end, rel_type, direction, _ in neighbours:
-            reverse[end].append((start, rel_type, direction))
+    for start, flows in _propagations(schema, graph).items():
+        for flow in flows:
+            reverse[flow.neighbour].append((start, flow.type, flow.direction))
     paths: dict[str, list[Step]] = {root: [Step(root, None, None)] for root in roots if root in graph.nodes}
     queue: deque[str] = deque(sorted(paths))
     while queue:
@@ -145,3 +173,19 @@ def upstream(schema: Schema, graph: Subgraph, roots: list[str], max_depth: int) 
                 paths[origin] = [Step(origin, None, None), Step(current, rel_type, direction), *rest]
                 queue.append(origin)
     return {uid: path for uid, path in paths.items() if uid not in roots}
+
+
+def single_points_of_failure(
+    schema: Schema, graph: Subgraph, target: str, candidates: list[str], max_depth: int
+) -> dict[str, list[Step]]:
+    """The candidates whose failure alone takes ``target`` down, each with the path that explains it.
+
+    Each candidate is walked on its own: redundancy (a second uplink, another group member)
+    leaves the target degraded at most, and such a candidate is no single point of failure.
+    """
+    found: dict[str, list[Step]] = {}
+    for uid in sorted(set(candidates)):
+        reached = analyse(schema, graph, [uid], max_depth).get(target)
+        if reached is not None and reached.state is ImpactState.DOWN:
+            found[uid] = reached.path
+    return found

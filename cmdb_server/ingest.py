@@ -15,6 +15,7 @@ import logging
 import random
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -23,14 +24,15 @@ import orjson
 from neo4j import AsyncDriver, AsyncManagedTransaction
 from neo4j.exceptions import ConstraintError, TransientError
 
-from cmdb_server import identification, provenance
-from cmdb_server.errors import ApiError, Forbidden
-from cmdb_server.intake import ChangedSince, IncomingReport
+from cmdb_server import authority, identification, provenance
+from cmdb_server.errors import ApiError, Forbidden, Unprocessable
+from cmdb_server.intake import ChangedSince, IncomingReport, ReportTooLarge
 from cmdb_server.reconcile import PROVENANCE_PREFIX, merge_attributes, native, seen_property, to_json
 from cmdb_server.repositories import ingest as repo
 from cmdb_server.repositories import merge as merges
-from schema import CIClass, CIStatus, Role, Schema, SourceKind
-from schema.report import Record, Report, ReportError
+from schema import CIClass, CIStatus, Role, Schema
+from schema.report import MAX_RECORDS, MAX_RELATIONS, Record, Report, ReportError
+from schema.values import quoted
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +104,12 @@ class IngestSummary:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who sends the report: the token's id and role (agent tokens get bound to a host)."""
+    """Who sends the report: the token's id and role (agent tokens get bound to a host and a
+    source), and the sources a collector token was issued for (cmdb_server/authority.py)."""
 
     token_id: str
     role: Role
+    sources: tuple[str, ...] | None = None
 
 
 def identity_label(ci_class: CIClass, schema: Schema) -> str:
@@ -208,6 +212,8 @@ class _Apply:
     async def __call__(self, tx: AsyncManagedTransaction) -> IngestSummary:
         # Reports of one source apply one after the other: the edge diff below relies on it.
         state, stored = await repo.lock_source_state(tx, self.header.source_key, self.header.report_id, self.now)
+        if self.caller.role is Role.AGENT:
+            await self._check_agent_source(tx)
         if stored is not None:
             replay = json.loads(stored)
             replay["replayed"] = True
@@ -221,7 +227,8 @@ class _Apply:
             return summary
         if self.header.complete:
             last = native(state.get("collected_at"))
-            if last is None and not state["first"]:  # a state saved before it kept the time: ask the reports
+            # A state saved before it kept the time: ask the reports (unless an admin reset it).
+            if last is None and not state["first"] and state.get("reset_at") is None:
                 last = await repo.newer_report_of(tx, self.header.source_key, self.header.collected_at)
             if last is not None and last > self.header.collected_at:
                 raise OutOfOrderReport(
@@ -232,6 +239,8 @@ class _Apply:
         unchanged = state.get("owned") is not None and state.get("fingerprint") == self.incoming.fingerprint
         if self.header.complete and unchanged:
             return await self._unchanged(tx, state)
+        if self.caller.role is Role.AGENT:
+            authority.check_agent_scope(self.report)
         for level in _levels(self.report.records):
             current = await self._identify(tx, level)
             await self._check_agent_binding(tx, level, current)
@@ -284,9 +293,7 @@ class _Apply:
         uids: dict[str, str] = orjson.loads(state["cis"])
         if self.caller.role is Role.AGENT:
             for host_uid in orjson.loads(state["hosts"]):
-                bound = await repo.bind_agent_token(tx, self.caller.token_id, host_uid)
-                if bound != host_uid:
-                    raise Forbidden(f"this agent token is bound to the host {bound}", field="records")
+                await self._bind_host(tx, host_uid, host_uid, "records")
         unknown = sorted(set(self.volatile) - set(uids))
         if unknown:  # a short report with values for CIs the last full report did not name
             raise ChangedSince(f"records {', '.join(unknown[:5])} are not in the source's last report", field="records")
@@ -488,6 +495,20 @@ class _Apply:
             created_plain = await repo.create_nodes(tx, plain, self.seen)
             found.update({ref: (props, [], True) for ref, props in created_plain.items()})
 
+    async def _check_agent_source(self, tx: AsyncManagedTransaction) -> None:
+        """An agent token speaks for one agent source: the one its first report named, and
+        only while no other active token speaks for it."""
+        key = self.header.source_key
+        bound, holder = await repo.bind_agent_source(tx, self.caller.token_id, key)
+        if bound is not None and bound != key:
+            raise Forbidden(f"this agent token speaks for {bound}, not for {key}", field="source.name")
+        if holder is not None:
+            raise Forbidden(
+                f"the source {key} belongs to another agent token ({holder}); an admin revokes or unbinds that "
+                "token to move the source",
+                field="source.name",
+            )
+
     async def _check_agent_binding(
         self,
         tx: AsyncManagedTransaction,
@@ -499,13 +520,24 @@ class _Apply:
         hosts = [r for r in level if r.parent_ref is None and r.ci_class.is_a("Host")]
         for host in hosts:
             uid = current[host.ref][0]["uid"]
-            bound = await repo.bind_agent_token(tx, self.caller.token_id, uid)
-            if bound != uid:
-                raise Forbidden(
-                    f"this agent token is bound to the host {bound}; it may not report for "
-                    f"{host.attributes.get('hostname') or host.ref} ({uid})",
-                    field=f"records[{host.index}]",
-                )
+            await self._bind_host(
+                tx, uid, f"{host.attributes.get('hostname') or host.ref} ({uid})", f"records[{host.index}]"
+            )
+
+    async def _bind_host(self, tx: AsyncManagedTransaction, uid: str, shown: str, field: str) -> None:
+        """An agent token reports for one host, and a host has one agent token: binding a
+        host another active token holds is an admin's act (revoke or unbind that token)."""
+        bound, holder = await repo.bind_agent_token(tx, self.caller.token_id, uid)
+        if holder is not None:
+            raise Forbidden(
+                f"the host {shown} is bound to another agent token ({holder}); an admin revokes or unbinds that "
+                "token first",
+                field=field,
+            )
+        if bound != uid:
+            raise Forbidden(
+                f"this agent token is bound to the host {bound}; it may not report for {shown}", field=field
+            )
 
     async def _write(
         self,
@@ -712,6 +744,31 @@ class _Apply:
         return {name: sorted(uids) for name, uids in sorted(now_starts.items())}
 
 
+TRANSACTION_MEMORY_FULL = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
+
+
+def _within_memory(
+    work: Callable[[AsyncManagedTransaction], Awaitable[IngestSummary]],
+) -> Callable[[AsyncManagedTransaction], Awaitable[IngestSummary]]:
+    """The work, with Neo4j's "transaction memory full" as ReportTooLarge (413): the same report
+    fails the same way every time, so neither the driver nor the sender should retry it."""
+
+    async def within(tx: AsyncManagedTransaction) -> IngestSummary:
+        try:
+            return await work(tx)
+        except TransientError as exc:
+            if exc.code != TRANSACTION_MEMORY_FULL:
+                raise
+            raise ReportTooLarge(
+                "the report is too large for the graph database to apply in one transaction "
+                f"(its transaction memory is full: {quoted(exc.message or '', 200)}); split it into smaller "
+                f"reports (at most {MAX_RECORDS} records and {MAX_RELATIONS} relations, schema/limits.toml)",
+                field="records",
+            ) from None
+
+    return within
+
+
 async def ingest_report(
     driver: AsyncDriver,
     database: str,
@@ -720,13 +777,22 @@ async def ingest_report(
     caller: Caller,
     stale_after: timedelta,
     dry_run: bool = False,
+    max_future: timedelta = timedelta(minutes=5),
 ) -> IngestSummary:
     """Apply one report in one transaction; a report applied before is answered from its record.
 
     ``dry_run``: do all of it, answer what it did, and roll the transaction back.
+    ``max_future``: how far ahead of the server's clock ``collected_at`` may be (clock skew):
+    a report dated later would make every later report of its source look out of order.
     """
-    if caller.role is Role.AGENT and incoming.header.source_kind is not SourceKind.AGENT:
-        raise Forbidden("an agent token may only send reports whose source kind is 'agent'", field="source.kind")
+    authority.check_source(caller.role, caller.sources, incoming.header)
+    latest = datetime.now(UTC) + max_future
+    if incoming.header.collected_at > latest:
+        raise Unprocessable(
+            f"collected_at {incoming.header.collected_at.isoformat()} is in the future (the server's clock allows "
+            f"{max_future.total_seconds():g} s of skew); check the sender's clock",
+            field="collected_at",
+        )
     try:
         volatile = incoming.volatile_values()
     except ReportError:
@@ -735,7 +801,7 @@ async def ingest_report(
         raise
     last_error: ConstraintError | TransientError | None = None
     for attempt in range(MERGE_ATTEMPTS):
-        work = _Apply(incoming, schema, caller, stale_after, datetime.now(UTC), volatile)
+        work = _within_memory(_Apply(incoming, schema, caller, stale_after, datetime.now(UTC), volatile))
         try:
             async with driver.session(database=database) as session:
                 if not dry_run:

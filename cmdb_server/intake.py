@@ -20,6 +20,8 @@ import orjson
 from cmdb_server.errors import ApiError
 from schema import Schema
 from schema.report import (
+    MAX_RECORDS,
+    MAX_RELATIONS,
     Problem,
     Report,
     ReportError,
@@ -42,6 +44,27 @@ class ChangedSince(ApiError):
     send its full report (agents do so at once)."""
 
     status = 409
+
+
+class ReportTooLarge(ApiError):
+    """More records or relations than one transaction can apply (schema/limits.toml): refused
+    before any work, so the sender learns the limit at once instead of a 503 a minute later."""
+
+    status = 413
+
+
+def check_size(data: Any) -> None:
+    """Refuse a report over the declared limits, naming the limit (ReportTooLarge)."""
+    if not isinstance(data, dict):
+        return
+    for part, limit in (("records", MAX_RECORDS), ("relations", MAX_RELATIONS)):
+        items = data.get(part)
+        if isinstance(items, list) and len(items) > limit:
+            raise ReportTooLarge(
+                f"{len(items)} {part}: a report holds at most {limit} (schema/limits.toml); "
+                'split it into several reports ("complete": false) or raise the limit with Neo4j\'s heap',
+                field=part,
+            )
 
 
 def decode_json(body: bytes) -> Any:
@@ -85,6 +108,7 @@ class IncomingReport:
         source's last full report, and carries only the records that have volatile
         values: agents send it when nothing else changed.
         """
+        check_size(data)
         header = parse_header(data)
         same_as = data.get("same_as")
         if same_as is None:
@@ -112,4 +136,13 @@ class IncomingReport:
         return volatile_values(self.data, self.schema)
 
 
-__all__ = ["ChangedSince", "IncomingReport", "NotJson", "ReportError", "decode_json", "fingerprint"]
+__all__ = [
+    "ChangedSince",
+    "IncomingReport",
+    "NotJson",
+    "ReportError",
+    "ReportTooLarge",
+    "check_size",
+    "decode_json",
+    "fingerprint",
+]

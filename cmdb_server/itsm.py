@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from schema.itsm import ChangeType, RiskLevel
+from schema.risk import RiskRules, load_risk_rules
 
 S = TypeVar("S", bound=StrEnum)
 
@@ -41,8 +42,7 @@ class Risk:
     reasons: list[str] = field(default_factory=list)
 
 
-CRITICALITY_WEIGHT = {"critical": 3, "high": 2, "medium": 1, "low": 0}
-TYPE_WEIGHT = {ChangeType.EMERGENCY: 2, ChangeType.NORMAL: 1, ChangeType.STANDARD: 0}
+RANK = {RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2}
 
 
 def assess_risk(
@@ -52,34 +52,48 @@ def assess_risk(
     collisions: Sequence[Mapping[str, Any]],
     freeze_conflicts: Sequence[Mapping[str, Any]],
     open_incidents: Sequence[Mapping[str, Any]],
+    rules: RiskRules | None = None,
 ) -> Risk:
-    """A score from what the assessment found; each point comes with the reason that gave it."""
+    """A score from what the assessment found, as schema/risk.toml weighs it; each point comes
+    with the reason that gave it, and a floor (a critical service down) with its reason too."""
+    rules = rules or load_risk_rules()
     reasons: list[str] = []
-    score = TYPE_WEIGHT[change_type]
+    score = rules.type_points[change_type]
     if score:
         reasons.append(f"{change_type.value} change (+{score})")
+    floor = RiskLevel.LOW
+    floor_reasons = []
     for service in services:
-        weight = CRITICALITY_WEIGHT.get(str(service.get("criticality") or "low"), 0)
+        criticality = str(service.get("criticality") or "low")
+        weight = rules.criticality_points.get(criticality, 0)
         if service.get("state") == "degraded":
-            weight = max(0, weight - 1)
+            weight = max(0, weight - rules.degraded_discount)
+        elif criticality in rules.floors and RANK[rules.floors[criticality]] > RANK[floor]:
+            floor = rules.floors[criticality]
+            floor_reasons = [f"takes the {criticality} business service {service['name']} down: at least {floor.value}"]
         if weight:
             score += weight
             reasons.append(
                 f"business service {service['name']} ({service.get('criticality')}) {service['state']} (+{weight})"
             )
-    if affected_count > 20:
-        score += 1
-        reasons.append(f"{affected_count} CIs affected (+1)")
-    if collisions:
-        score += 2
-        reasons.append(f"collides with {', '.join(c['id'] for c in collisions)} (+2)")
-    if freeze_conflicts:
-        score += 3
-        reasons.append(f"inside freeze window {', '.join(f['name'] for f in freeze_conflicts)} (+3)")
-    if open_incidents:
-        score += 1
-        reasons.append(f"{len(open_incidents)} open incident(s) on affected CIs (+1)")
-    level = RiskLevel.HIGH if score >= 5 else RiskLevel.MEDIUM if score >= 2 else RiskLevel.LOW
+    if affected_count > rules.many_affected_above and rules.many_affected:
+        score += rules.many_affected
+        reasons.append(f"{affected_count} CIs affected (+{rules.many_affected})")
+    if collisions and rules.collision:
+        score += rules.collision
+        reasons.append(f"collides with {', '.join(c['id'] for c in collisions)} (+{rules.collision})")
+    if freeze_conflicts and rules.freeze_conflict:
+        score += rules.freeze_conflict
+        reasons.append(
+            f"inside freeze window {', '.join(f['name'] for f in freeze_conflicts)} (+{rules.freeze_conflict})"
+        )
+    if open_incidents and rules.open_incidents:
+        score += rules.open_incidents
+        reasons.append(f"{len(open_incidents)} open incident(s) on affected CIs (+{rules.open_incidents})")
+    level = rules.level_of(score)
+    if RANK[floor] > RANK[level]:
+        level = floor
+        reasons += floor_reasons
     return Risk(level=level, score=score, reasons=reasons)
 
 

@@ -7,6 +7,10 @@
 Targets are addresses, CIDR ranges or first-last ranges. With --dry-run the reports are
 printed, one JSON document per line, instead of being sent. Progress and the summary go
 to standard error.
+
+Exit status of scan: 0 when it collected at least one target (and delivered what it
+collected), 3 when no target could be collected, 75 when reports wait in the spool for
+the server, 1 a configuration problem.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections import Counter
 from typing import Any, TextIO
 
 from agent.spool import Spool
-from agent.transport import Transport, TransportSettings
+from agent.transport import Transport, TransportConfigError, TransportSettings, tls_context
 from discovery.config import (
     ConfigError,
     DiscoveryConfig,
@@ -34,6 +39,7 @@ from discovery.results import Status, TargetResult
 from discovery.secrets import Secret, SecretError, read_secret
 from discovery.sweep import run_sweep
 from discovery.targets import TargetError, expand_targets
+from schema import console
 
 log = logging.getLogger("cmdb-discover")
 
@@ -53,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--server", help="CMDB API URL (overrides the config)")
         command.add_argument("--token-env", help="environment variable holding the collector token")
         command.add_argument("--token-file", help="file holding the collector token")
+        command.add_argument(
+            "--ca-file", help="PEM CA bundle to verify an https server with (default: CMDB_CA_FILE, the config's)"
+        )
         command.add_argument("--timeout", type=float, help="seconds per SNMP request and SSH connection")
         command.add_argument("--concurrency", type=int, help="targets scanned at once")
         command.add_argument(
@@ -143,6 +152,14 @@ def _config(args: argparse.Namespace) -> DiscoveryConfig:
         config.name = args.name
     if args.server:
         config.server_url = args.server
+    ca_file = args.ca_file or os.environ.get("CMDB_CA_FILE")
+    if ca_file:
+        config.ca_file = ca_file
+    if config.ca_file:
+        try:
+            tls_context(config.ca_file)
+        except TransportConfigError as exc:
+            raise ConfigError(str(exc)) from None
     if args.token_env or args.token_file:
         key = "token_env" if args.token_env else "token_file"
         try:
@@ -167,6 +184,8 @@ def _config(args: argparse.Namespace) -> DiscoveryConfig:
         config.ssh.known_hosts = args.known_hosts
     if args.trust_on_first_use:
         config.ssh.trust_on_first_use = True
+    if args.dry_run:
+        config.ssh.record_host_keys = False  # a dry run changes nothing, the known-hosts file included
     if not args.dry_run and (not config.server_url or config.token is None):
         raise ConfigError("to send reports, set server_url and a token (token_file / token_env), or use --dry-run")
     return config
@@ -221,7 +240,12 @@ def _deliver(config: DiscoveryConfig, reports: list[dict[str, Any]]) -> int:
     for report in reports:
         spool.put(report)
     transport = Transport(
-        TransportSettings(server_url=config.server_url, token=config.token.reveal(), user_agent="cmdb-discover")
+        TransportSettings(
+            server_url=config.server_url,
+            token=config.token.reveal(),
+            user_agent="cmdb-discover",
+            ca_file=config.ca_file,
+        )
     )
     try:
         result = transport.flush(spool)
@@ -236,6 +260,10 @@ def _deliver(config: DiscoveryConfig, reports: list[dict[str, Any]]) -> int:
     return 0 if not result.pending and not result.rejected else 75
 
 
+EXIT_NOTHING_COLLECTED = 3
+"""A sweep in which no target could be collected: every one failed or was silent."""
+
+
 def scan_once(config: DiscoveryConfig, dry_run: bool, show_all: bool = False) -> int:
     progress = Progress(len(config.targets))
     started = time.monotonic()
@@ -247,10 +275,16 @@ def scan_once(config: DiscoveryConfig, dry_run: bool, show_all: bool = False) ->
             sys.stdout.write(json.dumps(report) + "\n")
         sys.stdout.flush()
     print_summary(results, time.monotonic() - started, show_all)
-    return 0 if dry_run or not reports else _deliver(config, reports)
+    if not reports:
+        return EXIT_NOTHING_COLLECTED
+    return 0 if dry_run else _deliver(config, reports)
 
 
 def main(argv: list[str] | None = None) -> int:
+    return console.run(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:

@@ -51,6 +51,9 @@ class SshSettings:
     known_hosts: str | None = None
     trust_on_first_use: bool = False
     credentials: list[SshCredential] = field(default_factory=list)
+    # Whether trust on first use writes the keys it trusts to known_hosts: not in a dry run,
+    # which changes nothing (it still trusts them for its own connections).
+    record_host_keys: bool = True
 
 
 @dataclass
@@ -67,6 +70,7 @@ class DiscoveryConfig:
     name: str = "collector"
     server_url: str | None = None
     token: Secret | None = None
+    ca_file: str | None = None  # PEM CA bundle for an https server_url (default: the system's CAs)
     concurrency: int = 32
     # Worker processes sharing the targets (0: one per CPU when there are enough targets).
     # SNMP decoding and SSH crypto are CPU work in Python, which one process runs on one core.
@@ -148,7 +152,7 @@ def _snmp_credential(raw: Mapping[str, Any], where: str, env: Mapping[str, str] 
 
 def parse_config(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -> DiscoveryConfig:
     top = {"name", "server_url", "token", "token_env", "token_file", "concurrency", "processes", "network_domain"}
-    top |= {"probe_concurrency"}
+    top |= {"probe_concurrency", "ca_file"}
     top |= {"interval_seconds", "spool_dir", "targets", "ssh", "snmp"}
     _check_keys(raw, top, "config")
     try:
@@ -210,6 +214,7 @@ def parse_config(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         name=str(raw.get("name", "collector")),
         server_url=raw.get("server_url"),
         token=token,
+        ca_file=str(raw["ca_file"]) if raw.get("ca_file") else None,
         concurrency=concurrency,
         processes=processes,
         probe_concurrency=probe_concurrency,

@@ -6,7 +6,7 @@ declaration must follow.
 """
 
 from schema.constraints import IndexKind, IndexSpec, derive_index_specs
-from schema.enums import AttributeType, CIStatus, ImpactPropagation, ImpactState, Role, SourceKind
+from schema.enums import AttributeType, CIStatus, ImpactPropagation, ImpactState, RelationshipEnd, Role, SourceKind
 from schema.model import (
     PARENT_UID,
     ROOT_CLASS,
@@ -36,6 +36,7 @@ __all__ = [
     "ImpactState",
     "IndexKind",
     "IndexSpec",
+    "RelationshipEnd",
     "RelationshipType",
     "Role",
     "Schema",

@@ -26,7 +26,11 @@ class IndexKind(StrEnum):
 
 
 REPORT_LABEL = "IngestedReport"
-"""Label of the nodes recording each report applied, by its id (a replay is applied once)."""
+"""Label of the nodes recording each report applied, by its source and id (a replay is applied once)."""
+
+RETIRED_SPECS = ("ingestedreport_report_id_unique",)
+"""Constraints and indexes earlier versions made that this one drops at start-up (report ids
+are unique per source now, not across sources)."""
 
 ALIAS_LABEL = "CIAlias"
 """Label of the nodes that keep a merged CI's uid resolving to the CI it was merged into."""
@@ -74,7 +78,9 @@ def derive_index_specs(schema: Schema) -> list[IndexSpec]:
         FULLTEXT_SPEC,
         _spec(IndexKind.UNIQUE, API_TOKEN_LABEL, ("token_id",)),
         _spec(IndexKind.UNIQUE, API_TOKEN_LABEL, ("token_hash",)),
-        _spec(IndexKind.UNIQUE, REPORT_LABEL, ("report_id",)),
+        _spec(IndexKind.UNIQUE, REPORT_LABEL, ("source", "report_id")),
+        _spec(IndexKind.RANGE, API_TOKEN_LABEL, ("bound_ci_uid",)),
+        _spec(IndexKind.RANGE, API_TOKEN_LABEL, ("bound_source",)),
         _spec(IndexKind.RANGE, EVENT_LABEL, ("ci_uid", "at")),
         _spec(IndexKind.RANGE, EVENT_LABEL, ("at",)),
         _spec(IndexKind.UNIQUE, "Counter", ("name",)),

@@ -59,9 +59,14 @@ class ImpactPropagation(StrEnum):
     SOURCE_TO_TARGET = "source_to_target"
     BOTH = "both"
     NONE = "none"
-    # Redundancy: the target is a group of equivalent sources (its members). Trouble on a
-    # member leaves the group degraded while another member works, down when all are.
-    REDUNDANT = "redundant"
+
+
+class RelationshipEnd(StrEnum):
+    """An end of a relationship ``(source)-[:TYPE]->(target)``: where a type's redundancy
+    group is (``redundant_at`` in schema/relationships.toml)."""
+
+    SOURCE = "source"
+    TARGET = "target"
 
 
 class ImpactState(StrEnum):

@@ -80,6 +80,22 @@ class IncidentPriority(StrEnum):
     LOW = "low"
 
 
+class IncidentImpact(StrEnum):
+    """How much of the business an incident hurts (with urgency, it gives the priority)."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class IncidentUrgency(StrEnum):
+    """How soon an incident's effect hurts the business."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
 class ProblemStatus(StrEnum):
     OPEN = "open"
     KNOWN_ERROR = "known_error"

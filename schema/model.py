@@ -19,7 +19,7 @@ from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
-from schema.enums import AttributeType, ImpactPropagation, SourceKind
+from schema.enums import AttributeType, ImpactPropagation, RelationshipEnd, SourceKind
 
 ROOT_CLASS = "CI"
 """The abstract class every CI class descends from; also the label every CI node has."""
@@ -112,6 +112,9 @@ class CIClass:
     ancestors: tuple[str, ...]  # nearest first, ending with ROOT_CLASS
     parent_ci: ParentSpec | None = None
     shared: bool = False  # one CI that many hosts' reports name (a package version): see ci_classes.toml
+    # An agent may name it in its host's report though it is no part of the host (a package
+    # the host installed, an address it has or talks to): see ci_classes.toml.
+    agent_may_name: bool = False
     manual_locks: tuple[str, ...] = ()  # attributes a manual edit locks against discovery
     # The keys of its identity rules and of its ancestors': each rule has an index on its
     # class's label (schema/constraints.py), and a node carries its ancestors' labels.
@@ -161,6 +164,13 @@ class RelationshipType:
     key_properties: tuple[str, ...] = ()  # tell apart two edges of this type between the same CIs
     stops_at: tuple[str, ...] = ()  # classes that impact does not enter through this type
     symmetric: bool = False  # a->b and b->a are one relation (a link seen from either end): one edge
+    # Redundancy: the CI at this end is a group of the CIs at the other end (its members):
+    # trouble on a member leaves it degraded while another member works, down when none
+    # does; and a group's being degraded does not pass back out to its other members.
+    redundant_at: RelationshipEnd | None = None
+    # Neighbours that are no members of the group, by property value (an interface known to
+    # be virtual or down is no uplink of its host).
+    members_exclude: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def ends(self, from_uid: str, to_uid: str) -> tuple[str, str]:
         """The edge's stored direction: a symmetric relation is kept from the lower uid."""
@@ -170,11 +180,15 @@ class RelationshipType:
 
     def propagates(self, outgoing: bool) -> bool:
         """Whether trouble on one end reaches the other: from the source (outgoing) or the target."""
-        if self.impact in (ImpactPropagation.BOTH,):
+        if self.impact is ImpactPropagation.BOTH:
             return True
         if outgoing:
-            return self.impact in (ImpactPropagation.SOURCE_TO_TARGET, ImpactPropagation.REDUNDANT)
+            return self.impact is ImpactPropagation.SOURCE_TO_TARGET
         return self.impact is ImpactPropagation.TARGET_TO_SOURCE
+
+    def is_member(self, properties: Mapping[str, Any]) -> bool:
+        """Whether a CI at the member end, with these properties, counts in its group."""
+        return not any(properties.get(k) in values for k, values in self.members_exclude.items())
 
 
 @dataclass(frozen=True)
@@ -338,6 +352,7 @@ def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
 
         ci_class = CIClass(
             shared=bool(raw.get("shared", parent.shared if parent else False)),
+            agent_may_name=bool(raw.get("agent_may_name", parent.agent_may_name if parent else False)),
             name=name,
             parent=parent.name if parent else None,
             description=_require(raw, "description", where),
@@ -411,14 +426,29 @@ def _build_relationships(
             key_properties=tuple(p for p, p_raw in raw.get("properties", {}).items() if p_raw.get("key")),
             stops_at=tuple(raw.get("stops_at", ())),
             symmetric=bool(raw.get("symmetric", False)),
+            redundant_at=_redundant_end(raw, where),
+            members_exclude={k: tuple(v) for k, v in raw.get("members_exclude", {}).items()},
         )
         for class_name in relationships[name].stops_at:
             if class_name not in classes:
                 raise SchemaError(f"{where}.stops_at: {class_name!r} is not a declared class")
+        _check_members_exclude(relationships[name], classes, where)
     for ci_class in classes.values():
         if ci_class.parent_ci is not None:
             _check_parent_relationship(ci_class, classes, relationships)
     return relationships
+
+
+def _check_members_exclude(rel: RelationshipType, classes: Mapping[str, CIClass], where: str) -> None:
+    """Every excluding property is an attribute of the member end's classes, with values it can hold."""
+    member_classes = rel.from_classes if rel.redundant_at is RelationshipEnd.TARGET else rel.to_classes
+    for prop, values in rel.members_exclude.items():
+        for class_name in member_classes:
+            attribute = classes[class_name].attributes.get(prop)
+            if attribute is None:
+                raise SchemaError(f"{where}.members_exclude.{prop}: not an attribute of {class_name}")
+            if attribute.values and not set(values) <= set(attribute.values):
+                raise SchemaError(f"{where}.members_exclude.{prop}: {class_name}.{prop} is one of {attribute.values}")
 
 
 def _allows(end_classes: tuple[str, ...], ci_class: CIClass) -> bool:
@@ -460,6 +490,17 @@ def _read_toml(filename: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SchemaError(f"{filename}: {exc}") from None
+
+
+def _redundant_end(raw: Mapping[str, Any], where: str) -> RelationshipEnd | None:
+    if "redundant_at" not in raw:
+        if "members_exclude" in raw:
+            raise SchemaError(f"{where}.members_exclude: only a type with redundant_at has members")
+        return None
+    try:
+        return RelationshipEnd(raw["redundant_at"])
+    except ValueError:
+        raise SchemaError(f"{where}.redundant_at: use 'source' or 'target'") from None
 
 
 @cache

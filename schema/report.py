@@ -46,11 +46,11 @@ from typing import Any, NotRequired, TypedDict
 
 from schema.enums import SourceKind
 from schema.model import CIClass, RelationshipType, Schema
-from schema.values import AttributeValueError, check_attributes, check_value
+from schema.values import LIMITS, AttributeValueError, check_attributes, check_value, quoted
 
 REPORT_VERSION = 1
-MAX_RECORDS = 100_000
-MAX_RELATIONS = 200_000
+MAX_RECORDS = LIMITS.max_records  # schema/limits.toml says why
+MAX_RELATIONS = LIMITS.max_relations
 MAX_ERRORS = 20
 
 
@@ -154,7 +154,7 @@ class _Problems:
 
 def _record_path(index: int, raw: Any) -> str:
     ref = raw.get("ref") if isinstance(raw, dict) else None
-    return f"records[{index}]" + (f" (ref {ref!r})" if isinstance(ref, str) else "")
+    return f"records[{index}]" + (f" (ref {quoted(ref)})" if isinstance(ref, str) else "")
 
 
 def _short_string(value: Any, limit: int = 200) -> bool:
@@ -163,7 +163,7 @@ def _short_string(value: Any, limit: int = 200) -> bool:
 
 def _check_header(data: Mapping[str, Any], problems: _Problems) -> tuple[SourceKind | None, datetime | None]:
     if data.get("version") != REPORT_VERSION:
-        problems.add("version", f"must be {REPORT_VERSION}, got {data.get('version')!r}")
+        problems.add("version", f"must be {REPORT_VERSION}, got {quoted(data.get('version'))}")
     if not _short_string(data.get("report_id"), 100):
         problems.add("report_id", "must be a non-empty string of at most 100 characters")
     source = data.get("source")
@@ -175,7 +175,7 @@ def _check_header(data: Mapping[str, Any], problems: _Problems) -> tuple[SourceK
             kind = SourceKind(str(source.get("kind")))
         except ValueError:
             allowed = ", ".join(k.value for k in SourceKind)
-            problems.add("source.kind", f"{source.get('kind')!r} is not one of {allowed}")
+            problems.add("source.kind", f"{quoted(source.get('kind'))} is not one of {allowed}")
         if not _short_string(source.get("name")):
             problems.add("source.name", "must be a non-empty string of at most 200 characters")
     collected_at = None
@@ -262,12 +262,12 @@ def _check_record(index: int, raw: Any, schema: Schema, problems: _Problems) -> 
     if not isinstance(ref, str) or not _short_string(ref):
         problems.add(f"{_record_path(index, raw)}.ref", "must be a non-empty string of at most 200 characters")
         return None
-    path = f"records[{index}] (ref {ref!r})"
+    path = f"records[{index}] (ref {quoted(ref)})"
     class_name = raw.get("class")
     ci_class = schema.classes.get(class_name) if isinstance(class_name, str) else None
     if ci_class is None or ci_class.abstract:
         concrete = ", ".join(sorted(c.name for c in schema.concrete_classes()))
-        problems.add(f"{path}.class", f"{class_name!r} is not a CI class; use one of {concrete}")
+        problems.add(f"{path}.class", f"{quoted(class_name)} is not a CI class; use one of {concrete}")
         return None
     identity_raw = raw.get("identity")
     attributes_raw = raw.get("attributes", {})
@@ -318,12 +318,12 @@ def _check_parents(records: dict[str, Record], problems: _Problems, refused: set
     for record in records.values():
         if record.parent_ref is None or record.parent_ref in refused:
             continue
-        path = f"records[{record.index}] (ref {record.ref!r}).parent"
+        path = f"records[{record.index}] (ref {quoted(record.ref)}).parent"
         parent = records.get(record.parent_ref)
         assert record.ci_class.parent_ci is not None
         allowed = record.ci_class.parent_ci.classes
         if parent is None:
-            problems.add(path, f"no record has ref {record.parent_ref!r}")
+            problems.add(path, f"no record has ref {quoted(record.parent_ref)}")
         elif not any(parent.ci_class.is_a(name) for name in allowed):
             problems.add(path, f"a {parent.ci_class.name} cannot be the parent of a {record.ci_class.name}")
 
@@ -350,14 +350,16 @@ def _check_relation(
     type_name = raw.get("type")
     rel_type = schema.relationships.get(type_name) if isinstance(type_name, str) else None
     if rel_type is None:
-        problems.add(f"{path}.type", f"{raw.get('type')!r} is not one of {', '.join(sorted(schema.relationships))}")
+        problems.add(
+            f"{path}.type", f"{quoted(raw.get('type'))} is not one of {', '.join(sorted(schema.relationships))}"
+        )
         return None
     ends: dict[str, Record] = {}
     for end in ("from", "to"):
         ref = raw.get(end)
         record = records.get(ref) if isinstance(ref, str) else None
         if record is None:
-            problems.add(f"{path}.{end}", f"no record has ref {ref!r}")
+            problems.add(f"{path}.{end}", f"no record has ref {quoted(ref)}")
             return None
         if not _takes(rel_type, end, record.ci_class):
             problems.add(f"{path}.{end}", f"{rel_type.name} does not take a {record.ci_class.name} at this end")
@@ -413,7 +415,7 @@ def parse_report(data: Any, schema: Schema) -> Report:
         if record.ref in records:
             problems.add(
                 f"records[{index}].ref",
-                f"{record.ref!r} is already the ref of records[{records[record.ref].index}]",
+                f"{quoted(record.ref)} is already the ref of records[{records[record.ref].index}]",
             )
             continue
         records[record.ref] = record

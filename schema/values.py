@@ -36,6 +36,8 @@ class Limits:
     indexed_max_length: int  # identity keys: each is in a range index or a uniqueness constraint
     range_index_key_bytes: int  # Neo4j's limits, measured: what the two above are chosen under
     text_index_key_bytes: int
+    max_records: int  # per report: what one transaction of a 1 GiB heap applies, with margin
+    max_relations: int
     earliest: datetime  # the first and last time accepted, and the widest time zone offset
     latest: datetime
     max_offset_minutes: int
@@ -45,13 +47,36 @@ def _load_limits() -> Limits:
     text = resources.files("schema").joinpath("limits.toml").read_text(encoding="utf-8")
     try:
         raw = tomllib.loads(text)
-        return Limits(**raw["strings"], **raw["neo4j"], **raw["times"])
+        return Limits(**raw["strings"], **raw["neo4j"], **raw["reports"], **raw["times"])
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise SchemaError(f"limits.toml: {exc}") from None
 
 
 LIMITS = _load_limits()
 MAX_LENGTH = LIMITS.max_length
+
+
+QUOTE_LENGTH = 60
+"""The most characters of an offending value an error message quotes (issue 14: a 10 MB ``ref``
+came back as a 20 MB error body)."""
+
+
+def quoted(value: Any, limit: int = QUOTE_LENGTH) -> str:
+    """A value as an error message quotes it: ``repr`` of at most ``limit`` characters of it,
+    and how long it was when it was cut. Every message that quotes input uses this."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= limit + 2 else f"{text[:limit]}... ({type(value).__name__})"
+
+
+def check_text(name: str, value: str, limit: int) -> None:
+    """A string of input: no NUL character (Neo4j stores it, but no tool after it reads it
+    right) and at most ``limit`` characters; AttributeValueError names the field."""
+    if len(value) > limit:
+        raise AttributeValueError(name, f"at most {limit} characters, got {len(value)}")
+    if "\x00" in value:
+        raise AttributeValueError(name, "must not contain a NUL character")
 
 
 def _check_length(name: str, value: str, limit: int, what: str = "") -> None:
@@ -78,14 +103,14 @@ def check_value(attr: Attribute, value: Any) -> Any:
     kind = attr.type
     # The common cases first, in one test each: a report checks a few thousand values.
     if type(value) is str and (
-        (kind is AttributeType.STRING and len(value) <= MAX_LENGTH)
+        (kind is AttributeType.STRING and len(value) <= MAX_LENGTH and "\x00" not in value)
         or (kind is AttributeType.ENUM and value in attr.values)
     ):
         return value
     if kind is AttributeType.STRING:
         if not isinstance(value, str):
             raise AttributeValueError(attr.name, f"expected a string, got {type(value).__name__}")
-        _check_length(attr.name, value, MAX_LENGTH)
+        check_text(attr.name, value, MAX_LENGTH)
         return value
     if kind is AttributeType.INTEGER:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -108,7 +133,7 @@ def check_value(attr: Attribute, value: Any) -> Any:
             try:
                 parsed = datetime.fromisoformat(value)
             except ValueError:
-                raise AttributeValueError(attr.name, f"expected an ISO 8601 date-time, got {value!r}") from None
+                raise AttributeValueError(attr.name, f"expected an ISO 8601 date-time, got {quoted(value)}") from None
         else:
             raise AttributeValueError(attr.name, f"expected an ISO 8601 date-time, got {type(value).__name__}")
         return check_time(attr.name, parsed)
@@ -116,11 +141,11 @@ def check_value(attr: Attribute, value: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise AttributeValueError(attr.name, "expected a list of strings")
         for item in value:
-            _check_length(attr.name, item, MAX_LENGTH)
+            check_text(attr.name, item, MAX_LENGTH)
         return list(value)
     if kind is AttributeType.ENUM:
         if value not in attr.values:
-            raise AttributeValueError(attr.name, f"{value!r} is not one of {', '.join(attr.values)}")
+            raise AttributeValueError(attr.name, f"{quoted(value)} is not one of {', '.join(attr.values)}")
         return value
     raise AssertionError(f"unhandled attribute type {kind}")  # pragma: no cover
 
@@ -135,11 +160,11 @@ def value_from_text(attr: Attribute, text: str) -> Any:
         if kind is AttributeType.FLOAT:
             return check_value(attr, float(text))
     except ValueError:
-        raise AttributeValueError(attr.name, f"expected a {kind.value}, got {text!r}") from None
+        raise AttributeValueError(attr.name, f"expected a {kind.value}, got {quoted(text)}") from None
     if kind is AttributeType.BOOLEAN:
         flags = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
         if text.strip().lower() not in flags:
-            raise AttributeValueError(attr.name, f"expected true or false, got {text!r}")
+            raise AttributeValueError(attr.name, f"expected true or false, got {quoted(text)}")
         return flags[text.strip().lower()]
     if kind is AttributeType.STRING_LIST:
         return [item.strip() for item in text.split(";") if item.strip()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.collectors.base import Collector, Facts
-from agent.parsers import canonical_address, parse_default_route_interface, prefix_length
+from agent.parsers import aggregate_of, canonical_address, parse_default_route_interface, prefix_length
 from agent.system import System
 
 
@@ -37,6 +37,10 @@ class InterfacesCollector(Collector):
             # has none. Without sysfs (not Linux) it is unknown.
             known = system.read_text(f"/sys/class/net/{nic}/type") is not None
             physical = system.read_text(f"/sys/class/net/{nic}/device/uevent") is not None if known else None
+            # A port of a bond or team: the host's uplink redundancy (impact) follows it.
+            aggregate = aggregate_of(
+                system.read_text(f"/sys/class/net/{nic}/flags"), system.read_text(f"/sys/class/net/{nic}/master/uevent")
+            )
             interfaces.append(
                 {
                     "name": nic,
@@ -45,6 +49,7 @@ class InterfacesCollector(Collector):
                     "speed_mbps": stat.speed_mbps if stat and stat.speed_mbps > 0 else None,
                     "oper_status": ("up" if stat.isup else "down") if stat else "unknown",
                     "physical": physical,
+                    "aggregate": aggregate,
                     "addresses": ips,
                 }
             )

@@ -7,6 +7,7 @@ import zlib
 from fastapi import Request
 
 from cmdb_server.errors import ApiError, BadRequest
+from schema.values import quoted
 
 
 class PayloadTooLarge(ApiError):
@@ -23,7 +24,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     if encoding == "identity":
         return bytes(body)
     if encoding != "gzip":
-        raise BadRequest(f"unsupported Content-Encoding {encoding!r}; use gzip or none", field="Content-Encoding")
+        raise BadRequest(f"unsupported Content-Encoding {quoted(encoding)}; use gzip or none", field="Content-Encoding")
     inflater = zlib.decompressobj(wbits=31)
     try:
         data = inflater.decompress(bytes(body), limit + 1)

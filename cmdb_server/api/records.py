@@ -15,6 +15,7 @@ from cmdb_server.itsm import IllegalTransition, check_transition
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import records
 from cmdb_server.repositories.cis import history_of
+from schema.values import quoted
 
 S = TypeVar("S", bound=StrEnum)
 
@@ -35,7 +36,7 @@ async def checked_cis(driver: AsyncDriver, database: str, uids: list[str], field
 async def load_record(driver: AsyncDriver, database: str, kind: records.RecordKind, record_id: str) -> dict[str, Any]:
     record = await records.get_record(driver, database, kind, record_id)
     if record is None:
-        raise NotFound(f"no {kind.label.lower()} {record_id!r}", field="id", location="path")
+        raise NotFound(f"no {kind.label.lower()} {quoted(record_id)}", field="id", location="path")
     return record
 
 

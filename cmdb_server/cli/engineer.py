@@ -1,7 +1,7 @@
 """``cmdb``: the engineer's command line, a thin client of the API.
 
     cmdb ci list [--class C] [--status S] [--name TEXT] [--limit N] [--offset N] [--json]
-    cmdb ci show UID [--json]
+    cmdb ci show NAME-OR-UID [--related N] [--history N] [--json]
     cmdb ci merge UID OTHER --reason TEXT [--force]  OTHER is the same thing as UID: merge it into UID
     cmdb ci split UID MERGED --reason TEXT           undo the merge of MERGED into UID
     cmdb impact UID [UID...] [--depth N] [--json]     what fails with these CIs, and why
@@ -16,10 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import ssl
 import sys
 from typing import Any
 
 import httpx
+
+from schema import console
 
 
 class ApiCallError(Exception):
@@ -31,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", default=os.environ.get("CMDB_URL", "http://127.0.0.1:8000"))
     parser.add_argument("--token", default=os.environ.get("CMDB_TOKEN"), help="API token (or CMDB_TOKEN)")
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument(
+        "--ca-file",
+        default=os.environ.get("CMDB_CA_FILE") or None,
+        help="PEM CA bundle to verify an https server with (or CMDB_CA_FILE; default: the system's CAs)",
+    )
     resources = parser.add_subparsers(dest="resource", required=True)
     ci = resources.add_parser("ci", help="configuration items").add_subparsers(dest="action", required=True)
     listing = ci.add_parser("list", help="list CIs")
@@ -40,8 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--offset", type=int, default=0)
     listing.add_argument("--json", action="store_true", help="print the API's JSON")
-    show = ci.add_parser("show", help="show one CI")
-    show.add_argument("uid")
+    show = ci.add_parser("show", help="show one CI, its relationships and its recent history")
+    show.add_argument("uid", metavar="NAME-OR-UID", help="a uid, or a name that one CI has")
+    show.add_argument("--related", type=int, default=10, help="relationships shown per type (default 10)")
+    show.add_argument("--history", type=int, default=10, help="latest history events shown (default 10)")
     show.add_argument("--json", action="store_true", help="print the API's JSON")
     merge = ci.add_parser("merge", help="merge OTHER into UID: they are one real thing")
     merge.add_argument("uid")
@@ -109,10 +119,32 @@ def _ci_list(client: httpx.Client, args: argparse.Namespace) -> None:
     print(f"({page['offset'] + 1 if page['items'] else 0}-{shown_to} of {page['total']}{more})", file=sys.stderr)
 
 
+def resolve_ci(client: httpx.Client, name_or_uid: str) -> str:
+    """The uid a name or uid names: a uid as it is; a name when one CI has it (exactly, in any
+    case; else as the only CI whose name contains it). Several: ApiCallError listing them."""
+    try:
+        return str(_get(client, f"/api/v1/cis/{name_or_uid}")["uid"])
+    except ApiCallError as exc:
+        if not str(exc).startswith("HTTP 404"):
+            raise
+    found = _get(client, "/api/v1/cis", {"name": name_or_uid, "limit": 20})["items"]
+    exact = [ci for ci in found if (ci["name"] or "").lower() == name_or_uid.lower()]
+    matches = exact or found
+    if len(matches) == 1:
+        return str(matches[0]["uid"])
+    if not matches:
+        raise ApiCallError(f"no CI has the uid or a name like {name_or_uid!r}")
+    choices = "\n".join(f"  {ci['uid']}  {ci['class']}  {ci['name']}" for ci in matches)
+    raise ApiCallError(f"{len(matches)} CIs are named like {name_or_uid!r}; give one's uid:\n{choices}")
+
+
 def _ci_show(client: httpx.Client, args: argparse.Namespace) -> None:
-    ci = _get(client, f"/api/v1/cis/{args.uid}")
+    uid = resolve_ci(client, args.uid)
+    ci = _get(client, f"/api/v1/cis/{uid}")
+    relations = _get(client, f"/api/v1/cis/{uid}/relationships")["items"]
+    history = _get(client, f"/api/v1/cis/{uid}/history", {"limit": args.history})
     if args.json:
-        print(json.dumps(ci, indent=2))
+        print(json.dumps({"ci": ci, "relationships": relations, "history": history["items"]}, indent=2))
         return
     for key in ("uid", "class", "name", "status", "first_seen", "last_seen", "parent_uid"):
         if ci.get(key) is not None:
@@ -124,6 +156,25 @@ def _ci_show(client: httpx.Client, args: argparse.Namespace) -> None:
     for key, value in (("tags", ci.get("tags")), ("locks", ci.get("locks")), ("clones?", ci.get("suspected_clones"))):
         if value:
             print(f"{key:<12} {', '.join(value) if isinstance(value, list) else json.dumps(value)}")
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for relation in relations:
+        by_type.setdefault(relation["type"], []).append(relation)
+    if by_type:
+        print("\nrelationships")
+    for rel_type, items in sorted(by_type.items()):
+        print(f"  {rel_type} ({len(items)})")
+        for relation in items[: args.related]:
+            other = relation["other"]
+            arrow = "->" if relation["direction"] == "out" else "<-"
+            sources = ", ".join(s["source"] for s in relation["sources"] if s.get("ended_at") is None)
+            print(f"    {arrow} {other['name'] or other['uid']} ({other['class']})  [{sources or 'ended'}]")
+        if len(items) > args.related:
+            print(f"    ... {len(items) - args.related} more (--related N, or --json)")
+    if history["items"]:
+        print(f"\nhistory (latest {len(history['items'])} of {history['total']})")
+    for event in history["items"]:
+        change = f"{event.get('field') or ''}: {event.get('old')} -> {event.get('new')}" if event.get("field") else ""
+        print(f"  {event['at']}  {event['kind']:<16} {change}  ({event.get('source') or '-'})")
 
 
 def _ci_merge(client: httpx.Client, args: argparse.Namespace) -> None:
@@ -214,12 +265,21 @@ def _assess(client: httpx.Client, args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return console.run(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if not args.token:
         print("cmdb: no API token: set CMDB_TOKEN or pass --token", file=sys.stderr)
         return 2
     headers = {"Authorization": f"Bearer {args.token}"}
-    with httpx.Client(base_url=args.url, headers=headers, timeout=args.timeout) as client:
+    try:
+        verify = ssl.create_default_context(cafile=args.ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        print(f"cmdb: cannot use --ca-file {args.ca_file}: {exc}", file=sys.stderr)
+        return 2
+    with httpx.Client(base_url=args.url, headers=headers, timeout=args.timeout, verify=verify) as client:
         try:
             if args.resource == "impact":
                 _impact(client, args)

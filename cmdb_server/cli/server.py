@@ -1,9 +1,11 @@
 """``cmdb-server``: run the API server, and manage API tokens.
 
-    cmdb-server [--host H] [--port P]          run the API (same as `cmdb-server serve`)
-    cmdb-server token create --role R [--name N]
+    cmdb-server [--host H] [--port P] [--ssl-certfile F --ssl-keyfile K]
+                                               run the API (same as `cmdb-server serve`)
+    cmdb-server token create --role R [--name N] [--collector NAME] [--source KIND:NAME]
     cmdb-server token list
     cmdb-server token revoke TOKEN_ID
+    cmdb-server token unbind TOKEN_ID
 
 Settings come from the environment (CMDB_*, see deploy/.env.example); --host and --port
 override CMDB_HOST and CMDB_PORT.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ssl
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -21,10 +24,11 @@ from neo4j import AsyncDriver
 from neo4j.exceptions import Neo4jError, ServiceUnavailable
 from pydantic import ValidationError
 
+from cmdb_server import authority
 from cmdb_server.config import Settings
 from cmdb_server.db import create_driver
 from cmdb_server.repositories import tokens
-from schema import Role
+from schema import Role, console
 
 T = TypeVar("T")
 
@@ -35,9 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     serve_options.add_argument("--host", help="address to listen on (default: CMDB_HOST or 127.0.0.1)")
     serve_options.add_argument("--port", type=int, help="port to listen on (default: CMDB_PORT or 8000)")
     serve_options.add_argument("--workers", type=int, help="server processes (default: CMDB_WORKERS or 1)")
+    serve_options.add_argument("--ssl-certfile", help="serve HTTPS with this PEM certificate (CMDB_SSL_CERTFILE)")
+    serve_options.add_argument("--ssl-keyfile", help="its private key, PEM (CMDB_SSL_KEYFILE)")
     parser.add_argument("--host", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ssl-certfile", help=argparse.SUPPRESS)
+    parser.add_argument("--ssl-keyfile", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", parents=[serve_options], help="run the API server (the default)")
 
@@ -45,9 +53,27 @@ def _parser() -> argparse.ArgumentParser:
     create = token.add_parser("create", help="create a token and print it (shown only once)")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--name", default="", help="who or what the token is for")
+    create.add_argument(
+        "--collector",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a collector token: speak for this cmdb-discover collector's sources (ssh:NAME@*, snmp:NAME@*)",
+    )
+    create.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="KIND:NAME",
+        help="a collector token: a source it may speak for ('snmp:dc1@*': every name starting 'dc1@')",
+    )
     token.add_parser("list", help="list tokens (never their secrets)")
-    revoke = token.add_parser("revoke", help="revoke a token by its id")
+    revoke = token.add_parser("revoke", help="revoke a token by its id (an agent token lets go of its host)")
     revoke.add_argument("token_id")
+    unbind = token.add_parser(
+        "unbind", help="free an agent token's host and source, so that another agent token may take them"
+    )
+    unbind.add_argument("token_id")
     return parser
 
 
@@ -64,20 +90,54 @@ def _token_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "create":
         role = Role(args.role)
         name = args.name or f"{role.value} token"
-        record, token = _with_driver(settings, lambda d: tokens.create_token(d, db, role, name))
-        print(f"# token id {record.token_id}, role {record.role.value}, name {record.name!r}", file=sys.stderr)
+        try:
+            sources = _collector_sources(role, args.collector, args.source)
+        except authority.SourcePatternError as exc:
+            print(f"cmdb-server: {exc}", file=sys.stderr)
+            return 2
+        record, token = _with_driver(settings, lambda d: tokens.create_token(d, db, role, name, sources))
+        scope = f", sources {' '.join(record.sources)}" if record.sources else ""
+        print(f"# token id {record.token_id}, role {record.role.value}, name {record.name!r}{scope}", file=sys.stderr)
         print(token)
         return 0
     if args.action == "list":
         for rec in _with_driver(settings, lambda d: tokens.list_tokens(d, db)):
-            state = f"revoked {rec.revoked_at:%Y-%m-%d %H:%M}" if rec.revoked_at else "active"
-            print(f"{rec.token_id}\t{rec.role.value}\t{state}\t{rec.created_at:%Y-%m-%d %H:%M}\t{rec.name}")
+            print("\t".join(_token_line(rec)))
         return 0
-    if _with_driver(settings, lambda d: tokens.revoke_token(d, db, args.token_id)):
-        print(f"revoked {args.token_id}", file=sys.stderr)
+    action = tokens.revoke_token if args.action == "revoke" else tokens.unbind_token
+    if _with_driver(settings, lambda d: action(d, db, args.token_id)):
+        print(f"{'revoked' if args.action == 'revoke' else 'unbound'} {args.token_id}", file=sys.stderr)
         return 0
     print(f"cmdb-server: no active token with id {args.token_id!r}", file=sys.stderr)
     return 1
+
+
+def _collector_sources(role: Role, collectors: list[str], patterns: list[str]) -> tuple[str, ...] | None:
+    """The sources a new token speaks for: a collector's are required, other roles have none."""
+    if role is not Role.COLLECTOR:
+        if collectors or patterns:
+            raise authority.SourcePatternError("--collector and --source are for collector tokens")
+        return None
+    sources = [s for name in collectors for s in authority.collector_sources(name)]
+    sources += [authority.parse_source_pattern(p) for p in patterns]
+    if not sources:
+        raise authority.SourcePatternError(
+            "a collector token is issued for its sources: --collector NAME (cmdb-discover's 'name') "
+            "or --source KIND:NAME"
+        )
+    return tuple(dict.fromkeys(sources))
+
+
+def _token_line(rec: tokens.TokenRecord) -> list[str]:
+    """id, role, state, created, name, and what the token speaks for."""
+    state = f"revoked {rec.revoked_at:%Y-%m-%d %H:%M}" if rec.revoked_at else "active"
+    if rec.role is Role.COLLECTOR:
+        scope = " ".join(rec.sources or authority.LEGACY_COLLECTOR_SOURCES)
+    elif rec.role is Role.AGENT:
+        scope = f"{rec.bound_source or '(not yet bound)'} host {rec.bound_ci_uid or '-'}"
+    else:
+        scope = "-"
+    return [rec.token_id, rec.role.value, state, f"{rec.created_at:%Y-%m-%d %H:%M}", rec.name, scope]
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -89,6 +149,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         settings.host = args.host
     if args.port:
         settings.port = args.port
+    settings.ssl_certfile = args.ssl_certfile or settings.ssl_certfile
+    settings.ssl_keyfile = args.ssl_keyfile or settings.ssl_keyfile
+    problem = _tls_problem(settings)
+    if problem:
+        print(f"cmdb-server: {problem}", file=sys.stderr)
+        return 2
     workers = args.workers or settings.workers
     if workers > 1:
         # Each worker process builds its own app (and driver) from the environment.
@@ -99,13 +165,40 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            ssl_certfile=settings.ssl_certfile,
+            ssl_keyfile=settings.ssl_keyfile,
         )
     else:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            ssl_certfile=settings.ssl_certfile,
+            ssl_keyfile=settings.ssl_keyfile,
+        )
     return 0
 
 
+def _tls_problem(settings: Settings) -> str | None:
+    """Why the TLS settings cannot work, checked before uvicorn's less telling errors."""
+    if bool(settings.ssl_certfile) != bool(settings.ssl_keyfile):
+        return "HTTPS needs both a certificate and its key: --ssl-certfile and --ssl-keyfile"
+    if settings.ssl_certfile and settings.ssl_keyfile:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                settings.ssl_certfile, settings.ssl_keyfile
+            )
+        except (OSError, ssl.SSLError) as exc:
+            return f"cannot use the certificate {settings.ssl_certfile} with the key {settings.ssl_keyfile}: {exc}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    return console.run(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings()

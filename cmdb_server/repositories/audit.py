@@ -11,13 +11,14 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
+from cmdb_server.db import read_query
 from cmdb_server.reconcile import MANUAL_SEEN, SEEN_PREFIX, native
 
 LIST_LIMIT = 500
 
 
 async def _rows(driver: AsyncDriver, database: str, query: str, **params: Any) -> list[dict[str, Any]]:
-    records, _, _ = await driver.execute_query(query, params, database_=database, routing_="r")
+    records, _, _ = await driver.execute_query(read_query(query), params, database_=database, routing_="r")
     return [{k: native(v) for k, v in dict(r).items()} for r in records]
 
 

@@ -13,11 +13,13 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from neo4j import AsyncDriver
 
-from cmdb_server import provenance
+from cmdb_server import provenance, security
+from cmdb_server.db import read_query, timed
 from cmdb_server.reconcile import (
     DRIFT_PREFIX,
     LOCK_PREFIX,
@@ -31,6 +33,7 @@ from cmdb_server.repositories.schema_setup import quote
 from schema import PARENT_UID, CIClass, CIStatus, RelationshipType, Schema, SourceKind
 from schema.constraints import FULLTEXT_SPEC
 from schema.model import EDGE_SYSTEM_PROPERTIES
+from schema.values import quoted
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class Deletion:
 async def deletion_of(driver: AsyncDriver, database: str, uid: str) -> Deletion | None:
     """The hard delete of a CI no longer in the graph, from its history; None if there was none."""
     records, _, _ = await driver.execute_query(
-        "MATCH (e:Event {ci_uid: $uid, kind: 'deleted'}) RETURN e ORDER BY e.at DESC LIMIT 1",
+        read_query("MATCH (e:Event {ci_uid: $uid, kind: 'deleted'}) RETURN e ORDER BY e.at DESC LIMIT 1"),
         uid=uid,
         database_=database,
         routing_="r",
@@ -153,13 +156,84 @@ async def deletion_of(driver: AsyncDriver, database: str, uid: str) -> Deletion 
     return Deletion(at=event["at"], source=event.get("source", ""), reason=reason, record=record)
 
 
+class FilterOp(StrEnum):
+    """How a search compares an attribute with the value given."""
+
+    EQ = "eq"  # equal, the value checked against the attribute's type
+    PREFIX = "prefix"  # abc*
+    SUFFIX = "suffix"  # *abc
+    CONTAINS = "contains"  # *abc*
+    WILDCARD = "wildcard"  # any other pattern of * (any run) and ? (one character)
+
+
+WILDCARDS = "*?"
+
+
 @dataclass(frozen=True)
 class AttributeFilter:
-    """One attribute condition of a search: ``op`` is eq, prefix or match (a regular expression)."""
+    """One attribute condition of a search; ``value`` of a wildcard op is the pattern as written."""
 
     name: str
-    op: str
+    op: FilterOp
     value: Any
+
+    @classmethod
+    def pattern(cls, name: str, pattern: str) -> AttributeFilter:
+        """A ``*``/``?`` pattern as the cheapest comparison that decides it: the common shapes
+        (``abc*``, ``*abc``, ``*abc*``) need no regular expression at all."""
+        core = pattern.strip("*")
+        if core and not any(c in core for c in WILDCARDS):
+            starts, ends = pattern.startswith("*"), pattern.endswith("*")
+            if ends and not starts:
+                return cls(name, FilterOp.PREFIX, core)
+            if starts and not ends:
+                return cls(name, FilterOp.SUFFIX, core)
+            if starts and ends:
+                return cls(name, FilterOp.CONTAINS, core)
+        return cls(name, FilterOp.WILDCARD, pattern)
+
+    def condition(self, index: int) -> tuple[str, dict[str, Any]]:
+        """The Cypher condition on ``n`` and its parameters (named after ``index``)."""
+        operators = {
+            FilterOp.EQ: "=",
+            FilterOp.PREFIX: "STARTS WITH",
+            FilterOp.SUFFIX: "ENDS WITH",
+            FilterOp.CONTAINS: "CONTAINS",
+            FilterOp.WILDCARD: "=~",
+        }
+        value = wildcard_regex(self.value) if self.op is FilterOp.WILDCARD else self.value
+        params = {f"attr{index}": self.name, f"value{index}": value}
+        return f"n[$attr{index}] {operators[self.op]} $value{index}", params
+
+
+def _java_literal(char: str) -> str:
+    """One character as a Java regex matching only itself: a backslash before any ASCII
+    character that is not a letter or digit is always a literal in java.util.regex."""
+    return "\\" + char if char.isascii() and not char.isalnum() else char
+
+
+def wildcard_regex(pattern: str) -> str:
+    """A ``*``/``?`` pattern as a Java regular expression (Cypher's ``=~``, a whole-value match)
+    that takes time linear in the value's length times the pattern's, never exponential.
+
+    ``a*b*c`` naively is ``a.*b.*c``: against a value that almost matches, the engine tries
+    every split of the value among the ``.*``, n^k attempts for k stars (issue 14: seven
+    stars against 61 characters took 7 s). Here each piece between two stars is found at its
+    leftmost place and that place is kept, in an atomic group ``(?>.*?piece)`` the engine
+    cannot backtrack into; only the last star before the final piece can still move, once.
+    Leftmost is always right for a glob: a piece found later leaves less room for the rest.
+    ``(?s)``: a value with a line break matches as any other.
+    """
+
+    def piece(text: str) -> str:
+        return "".join("." if c == "?" else _java_literal(c) for c in text)
+
+    head, *rest = pattern.split("*")
+    if not rest:
+        return "(?s)" + piece(head)
+    *middle, tail = rest
+    found = "".join(f"(?>.*?{piece(p)})" for p in middle if p)
+    return f"(?s){piece(head)}{found}.*{piece(tail)}"
 
 
 @dataclass(frozen=True)
@@ -192,10 +266,10 @@ class CIQuery:
             "($name IS NULL OR toLower(n.name) CONTAINS $name)",
             "all(t IN $tags WHERE t IN coalesce(n.tags, []))",
         ]
-        operators = {"eq": "=", "prefix": "STARTS WITH", "match": "=~"}
-        for i, condition in enumerate(self.attributes):
-            conditions.append(f"n[$attr{i}] {operators[condition.op]} $value{i}")
-            params |= {f"attr{i}": condition.name, f"value{i}": condition.value}
+        for i, attribute in enumerate(self.attributes):
+            condition, values = attribute.condition(i)
+            conditions.append(condition)
+            params |= values
         return head + " AND " + " AND ".join(conditions), params
 
     def order(self) -> str:
@@ -222,21 +296,24 @@ async def list_cis(
             items = [to_record(row["n"], schema) async for row in rows]
             return CIPage(items=items, total=total)
 
-        return await session.execute_read(page)
+        return await session.execute_read(timed(page))
 
 
 async def count_by_class(driver: AsyncDriver, database: str, query: CIQuery) -> dict[str, int]:
     """How many CIs of each class match the query."""
     match, params = query.match()
     records, _, _ = await driver.execute_query(
-        f"{match} RETURN n.class AS class, count(n) AS n ORDER BY class", params, database_=database, routing_="r"
+        read_query(f"{match} RETURN n.class AS class, count(n) AS n ORDER BY class"),
+        params,
+        database_=database,
+        routing_="r",
     )
     return {row["class"]: row["n"] for row in records}
 
 
 async def get_ci(driver: AsyncDriver, database: str, schema: Schema, uid: str) -> CIRecord | None:
     records, _, _ = await driver.execute_query(
-        "MATCH (n:CI {uid: $uid}) RETURN n", uid=uid, database_=database, routing_="r"
+        read_query("MATCH (n:CI {uid: $uid}) RETURN n"), uid=uid, database_=database, routing_="r"
     )
     return to_record(records[0]["n"], schema) if records else None
 
@@ -308,7 +385,7 @@ async def create_ci(
         )
         if not records:
             allowed = " or ".join(ci_class.parent_ci.classes)
-            raise ParentNotFoundError(f"no {allowed} CI with uid {parent_uid!r}")
+            raise ParentNotFoundError(f"no {allowed} CI with uid {quoted(parent_uid)}")
     return to_record(records[0]["n"], schema)
 
 
@@ -332,7 +409,7 @@ async def relationships_of(
         for q in chosen
     )
     records, _, _ = await driver.execute_query(
-        f"CALL () {{ {query} }} RETURN direction, r, other ORDER BY type(r), other.name, other.uid",
+        read_query(f"CALL () {{ {query} }} RETURN direction, r, other ORDER BY type(r), other.name, other.uid"),
         uid=uid,
         type=rel_type,
         ended=include_ended,
@@ -363,11 +440,11 @@ async def source_report_times(driver: AsyncDriver, database: str, sources: list[
     if not sources:
         return {}
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         UNWIND $sources AS source
         MATCH (s:SourceState {source: source}) WHERE s.complete_at IS NOT NULL
         RETURN source, s.complete_at AS at
-        """,
+        """),
         sources=sources,
         database_=database,
         routing_="r",
@@ -378,11 +455,11 @@ async def source_report_times(driver: AsyncDriver, database: str, sources: list[
 async def resolve_uid(driver: AsyncDriver, database: str, uid: str) -> str:
     """The uid of the CI a uid names now: the CI it was merged into, if it was; else itself."""
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         OPTIONAL MATCH (n:CI {uid: $uid})
         OPTIONAL MATCH (a:CIAlias {uid: $uid})
         RETURN n IS NOT NULL AS exists, a.into AS into
-        """,
+        """),
         uid=uid,
         database_=database,
         routing_="r",
@@ -395,7 +472,10 @@ async def resolve_uid(driver: AsyncDriver, database: str, uid: str) -> str:
 async def aliases_of(driver: AsyncDriver, database: str, uid: str) -> list[str]:
     """uids of the CIs merged into this one (they resolve to it)."""
     records, _, _ = await driver.execute_query(
-        "MATCH (a:CIAlias {into: $uid}) RETURN a.uid AS uid ORDER BY uid", uid=uid, database_=database, routing_="r"
+        read_query("MATCH (a:CIAlias {into: $uid}) RETURN a.uid AS uid ORDER BY uid"),
+        uid=uid,
+        database_=database,
+        routing_="r",
     )
     return [row["uid"] for row in records]
 
@@ -426,7 +506,7 @@ async def history_of(
             events = [{k: native(v) for k, v in dict(row["e"]).items()} async for row in result]
             return events, total
 
-        return await session.execute_read(read)
+        return await session.execute_read(timed(read))
 
 
 async def mark_stale(
@@ -584,7 +664,7 @@ async def end_relationship(
 async def events_after(driver: AsyncDriver, database: str, uid: str, after: datetime) -> list[dict[str, Any]]:
     """Every history event of a CI after a time, newest first (to undo them: see timeline.py)."""
     records, _, _ = await driver.execute_query(
-        "MATCH (e:Event {ci_uid: $uid}) WHERE e.at > $after RETURN e ORDER BY e.at DESC",
+        read_query("MATCH (e:Event {ci_uid: $uid}) WHERE e.at > $after RETURN e ORDER BY e.at DESC"),
         uid=uid,
         after=after,
         database_=database,
@@ -596,7 +676,7 @@ async def events_after(driver: AsyncDriver, database: str, uid: str, after: date
 async def get_many(driver: AsyncDriver, database: str, uids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
     """uid -> (class, stored properties) of the CIs among ``uids`` that exist."""
     records, _, _ = await driver.execute_query(
-        "UNWIND $uids AS uid MATCH (n:CI {uid: uid}) RETURN uid, n.class AS class, properties(n) AS props",
+        read_query("UNWIND $uids AS uid MATCH (n:CI {uid: uid}) RETURN uid, n.class AS class, properties(n) AS props"),
         uids=uids,
         database_=database,
         routing_="r",
@@ -612,7 +692,7 @@ async def export_pages(
     after = ""
     while True:
         records, _, _ = await driver.execute_query(
-            f"{match} AND n.uid > $after RETURN n ORDER BY n.uid LIMIT $limit",
+            read_query(f"{match} AND n.uid > $after RETURN n ORDER BY n.uid LIMIT $limit"),
             params | {"after": after, "limit": page_size},
             database_=database,
             routing_="r",
@@ -624,22 +704,39 @@ async def export_pages(
         after = page[-1].uid
 
 
+CREDENTIAL_LABELS = ("ApiToken",)
+"""Nodes a backup leaves out: API tokens (their hashes are credentials; tokens are made again)."""
+
+
 async def graph_dump(driver: AsyncDriver, database: str) -> AsyncIterator[dict[str, Any]]:
-    """Every node, then every relationship, of the database as plain dicts (a streaming backup).
+    """Every node, then every relationship, of the database as plain dicts (a streaming backup),
+    without credentials: no API token node (nor its relationships) and no secret property.
 
     One read transaction per part, streamed from the server as it goes (the driver fetches
     a thousand records at a time): the whole graph is never held in memory here.
     """
+
+    def public(props: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in props.items() if k not in security.SECRET_PROPERTIES}
+
     async with driver.session(database=database, default_access_mode="READ", fetch_size=1000) as session:
-        result = await session.run("MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props")
+        result = await session.run(
+            """
+            MATCH (n) WHERE none(label IN labels(n) WHERE label IN $hidden)
+            RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props
+            """,
+            hidden=list(CREDENTIAL_LABELS),
+        )
         async for row in result:
-            yield {"kind": "node", "id": row["id"], "labels": sorted(row["labels"]), "properties": row["props"]}
+            yield {"kind": "node", "id": row["id"], "labels": sorted(row["labels"]), "properties": public(row["props"])}
         result = await session.run(
             """
             MATCH (a)-[r]->(b)
+            WHERE none(label IN labels(a) + labels(b) WHERE label IN $hidden)
             RETURN elementId(r) AS id, type(r) AS type, elementId(a) AS start, elementId(b) AS end,
                    properties(r) AS props
-            """
+            """,
+            hidden=list(CREDENTIAL_LABELS),
         )
         async for row in result:
             yield {
@@ -648,5 +745,5 @@ async def graph_dump(driver: AsyncDriver, database: str) -> AsyncIterator[dict[s
                 "type": row["type"],
                 "start": row["start"],
                 "end": row["end"],
-                "properties": row["props"],
+                "properties": public(row["props"]),
             }

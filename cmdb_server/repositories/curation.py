@@ -13,6 +13,7 @@ from typing import Any
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
 
+from cmdb_server.db import read_query
 from cmdb_server.reconcile import (
     DRIFT_PREFIX,
     LOCK_PREFIX,
@@ -230,11 +231,11 @@ async def set_tag(driver: AsyncDriver, database: str, uid: str, tag: str, presen
 async def tag_counts(driver: AsyncDriver, database: str) -> list[dict[str, Any]]:
     """Every tag in use, with how many CIs carry it, most used first."""
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         MATCH (n:CI) WHERE n.tags IS NOT NULL
         UNWIND n.tags AS tag
         RETURN tag, count(*) AS cis ORDER BY cis DESC, tag
-        """,
+        """),
         database_=database,
         routing_="r",
     )

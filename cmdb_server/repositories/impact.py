@@ -6,12 +6,15 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
+from cmdb_server.db import timed
 from cmdb_server.impact import Edge, Node, Subgraph
 from cmdb_server.reconcile import native
 from cmdb_server.repositories.schema_setup import quote
+from schema import RelationshipEnd
 
-# What the walk needs of a CI: not its every attribute (an interface or a host has dozens).
-PROJECTION = "{.uid, .name, .class, .criticality, .status, .first_seen}"
+# What the walk needs of a CI: not its every attribute (an interface or a host has dozens);
+# plus the properties that decide a redundancy group's members (schema: members_exclude).
+KEPT = ("criticality", "status", "first_seen")
 
 
 def _types(types: list[str]) -> str:
@@ -23,15 +26,17 @@ def _types(types: list[str]) -> str:
     return "|".join(quote(t) for t in sorted(types))
 
 
+def _projection(extra: tuple[str, ...]) -> str:
+    return "{" + ", ".join(f".{quote(p)}" for p in ("uid", "name", "class", *KEPT, *extra)) + "}"
+
+
 def _node(props: dict[str, Any], labels: list[str]) -> Node:
     return Node(
         uid=props["uid"],
         name=props.get("name"),
         ci_class=props.get("class", ""),
         labels=tuple(sorted(labels)),
-        properties={
-            k: native(v) for k, v in props.items() if k in ("criticality", "status", "first_seen") and v is not None
-        },
+        properties={k: native(v) for k, v in props.items() if k not in ("uid", "name", "class") and v is not None},
     )
 
 
@@ -42,10 +47,14 @@ async def load_neighbourhood(
     out_types: list[str],
     in_types: list[str],
     depth: int,
-    member_types: list[str],
+    groups_at: dict[str, RelationshipEnd],
+    member_properties: tuple[str, ...] = (),
     stops_at: dict[str, tuple[str, ...]] | None = None,
 ) -> Subgraph:
     """The CIs within ``depth`` hops of the roots, and the members of every group met.
+
+    ``groups_at``: the relationship types with redundancy groups, and the end the group is
+    at; ``member_properties``: what decides membership (read on every CI loaded).
 
     Only edges trouble can travel along are followed: ``out_types`` from their source,
     ``in_types`` from their target; a CI of a class an edge type ``stops_at`` is kept but
@@ -53,6 +62,7 @@ async def load_neighbourhood(
     package installed on every host) touches.
     """
     stops = stops_at or {}
+    projection = _projection(member_properties)
     graph = Subgraph()
     branches = []
     if out_types:
@@ -63,13 +73,13 @@ async def load_neighbourhood(
         "UNWIND $uids AS uid MATCH (n:CI {uid: uid}) "
         f"CALL (n) {{ {' UNION '.join(branches)} }} "
         "RETURN startNode(r).uid AS source, endNode(r).uid AS target, type(r) AS type, "
-        f"m {PROJECTION} AS p, labels(m) AS l"
+        f"m {projection} AS p, labels(m) AS l"
     )
     async with driver.session(database=database, default_access_mode="READ") as session:
 
         async def read(tx: Any) -> None:
             result = await tx.run(
-                f"UNWIND $uids AS uid MATCH (n:CI {{uid: uid}}) RETURN n {PROJECTION} AS p, labels(n) AS l",
+                f"UNWIND $uids AS uid MATCH (n:CI {{uid: uid}}) RETURN n {projection} AS p, labels(n) AS l",
                 uids=roots,
             )
             async for row in result:
@@ -89,12 +99,22 @@ async def load_neighbourhood(
                             found.add(uid)
                 frontier = found
             # A group's state depends on all its members, reached or not.
-            groups = sorted({e.target for e in graph.edges if e.type in member_types})
-            if groups and member_types:
+            for end in RelationshipEnd:
+                types = sorted(t for t, at in groups_at.items() if at is end)
+                groups = sorted(
+                    {e.target if end is RelationshipEnd.TARGET else e.source for e in graph.edges if e.type in types}
+                )
+                if not groups:
+                    continue
+                pattern = (
+                    f"(m:CI)-[r:{_types(types)}]->(g:CI {{uid: uid}})"
+                    if end is RelationshipEnd.TARGET
+                    else f"(g:CI {{uid: uid}})-[r:{_types(types)}]->(m:CI)"
+                )
                 result = await tx.run(
-                    f"UNWIND $groups AS uid MATCH (m:CI)-[r:{_types(member_types)}]->(g:CI {{uid: uid}}) "
-                    "WHERE r.ended_at IS NULL "
-                    f"RETURN m.uid AS source, g.uid AS target, type(r) AS type, m {PROJECTION} AS p, labels(m) AS l",
+                    f"UNWIND $groups AS uid MATCH {pattern} WHERE r.ended_at IS NULL "
+                    "RETURN startNode(r).uid AS source, endNode(r).uid AS target, type(r) AS type, "
+                    f"m {projection} AS p, labels(m) AS l",
                     groups=groups,
                 )
                 async for row in result:
@@ -102,5 +122,5 @@ async def load_neighbourhood(
                     if row["p"]["uid"] not in graph.nodes:
                         graph.nodes[row["p"]["uid"]] = _node(row["p"], row["l"])
 
-        await session.execute_read(read)
+        await session.execute_read(timed(read))
     return graph

@@ -336,20 +336,44 @@ async def resolve_observed_dependencies(
     return [dict(row) async for row in result]
 
 
-async def bind_agent_token(tx: AsyncManagedTransaction, token_id: str, host_uid: str) -> str:
-    """Bind an agent token to the host it reports for, on first use; return the bound uid."""
+async def bind_agent_token(tx: AsyncManagedTransaction, token_id: str, host_uid: str) -> tuple[str, str | None]:
+    """Bind an agent token to the host it reports for, on first use, unless another active
+    token holds that host; return (the host the token is bound to, the other token's id)."""
     result = await tx.run(
         """
         MATCH (t:ApiToken {token_id: $token_id})
-        SET t.bound_ci_uid = coalesce(t.bound_ci_uid, $host_uid)
-        RETURN t.bound_ci_uid AS bound
+        OPTIONAL MATCH (o:ApiToken {bound_ci_uid: $host_uid})
+            WHERE o.token_id <> $token_id AND o.revoked_at IS NULL
+        WITH t, collect(o.token_id)[0] AS holder
+        SET t.bound_ci_uid = CASE WHEN holder IS NULL THEN coalesce(t.bound_ci_uid, $host_uid)
+                                  ELSE t.bound_ci_uid END
+        RETURN t.bound_ci_uid AS bound, holder
         """,
         token_id=token_id,
         host_uid=host_uid,
     )
     row = await result.single(strict=True)
-    bound: str = row["bound"]
-    return bound
+    return row["bound"], row["holder"]
+
+
+async def bind_agent_source(tx: AsyncManagedTransaction, token_id: str, source: str) -> tuple[str | None, str | None]:
+    """Bind an agent token to the source its first report names, unless another active token
+    speaks for it; return (the source the token speaks for, the other token's id)."""
+    result = await tx.run(
+        """
+        MATCH (t:ApiToken {token_id: $token_id})
+        OPTIONAL MATCH (o:ApiToken {bound_source: $source})
+            WHERE o.token_id <> $token_id AND o.revoked_at IS NULL
+        WITH t, collect(o.token_id)[0] AS holder
+        SET t.bound_source = CASE WHEN holder IS NULL THEN coalesce(t.bound_source, $source)
+                                  ELSE t.bound_source END
+        RETURN t.bound_source AS bound, holder
+        """,
+        token_id=token_id,
+        source=source,
+    )
+    row = await result.single(strict=True)
+    return row["bound"], row["holder"]
 
 
 async def bound_host_of(tx: AsyncManagedTransaction, token_id: str) -> str | None:
@@ -363,7 +387,8 @@ async def lock_source_state(
 ) -> tuple[dict[str, Any], str | None]:
     """Write-lock a source's state node (made on first use); return what its last complete
     report left there (fingerprint, CIs, time; ``first``: no report of this source came
-    before) and the stored summary of ``report_id`` if that report was applied before.
+    before) and the stored summary of ``report_id`` if this source's report of that id was
+    applied before (report ids are the sender's: another source may use the same one).
     Concurrent reports of one source wait here for each other.
     """
     result = await tx.run(
@@ -371,7 +396,7 @@ async def lock_source_state(
         MERGE (s:SourceState {source: $source})
         WITH s, s.received_at IS NULL AS first
         SET s.received_at = $now
-        WITH s, first OPTIONAL MATCH (r:IngestedReport {report_id: $report_id})
+        WITH s, first OPTIONAL MATCH (r:IngestedReport {source: $source, report_id: $report_id})
         RETURN s {.*, first: first} AS state, r.summary AS summary, r.events AS events
         """,
         source=source,

@@ -22,6 +22,7 @@ from cmdb_server.identification import CLONES_PROPERTY, DISTINCT_PROPERTY
 from cmdb_server.provenance import fold
 from cmdb_server.reconcile import PROVENANCE_PREFIX, SEEN_PREFIX, native, to_json
 from schema import PARENT_UID, CIStatus, Schema
+from schema.values import quoted
 
 DATETIME_KEYS = ("first_seen", "last_seen", "ended_at")
 
@@ -108,7 +109,7 @@ async def merge_into(
     nodes = await _nodes(tx, [survivor, other])
     if survivor not in nodes or other not in nodes:
         missing = survivor if survivor not in nodes else other
-        raise MergeError(f"no CI with uid {missing!r}")
+        raise MergeError(f"no CI with uid {quoted(missing)}")
     keep, keep_labels = nodes[survivor]
     gone, gone_labels = nodes[other]
     moved_children: list[str] = []
@@ -273,10 +274,10 @@ async def split(
     )
     row = await result.single()
     if row is None or row["into"] != survivor or row["details"] is None:
-        raise MergeError(f"{merged!r} was not merged into {survivor!r}")
+        raise MergeError(f"{quoted(merged)} was not merged into {quoted(survivor)}")
     details = json.loads(row["details"])
     if details.get("merged") != merged:
-        raise MergeError(f"{merged!r} was not merged into {survivor!r}")
+        raise MergeError(f"{quoted(merged)} was not merged into {quoted(survivor)}")
     snapshot = details["snapshot"]
     props = _restore(snapshot["props"], schema)
     props[DISTINCT_PROPERTY] = sorted({*(props.get(DISTINCT_PROPERTY) or ()), survivor})

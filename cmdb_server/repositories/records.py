@@ -13,6 +13,7 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
+from cmdb_server.db import read_query
 from cmdb_server.reconcile import native, to_json
 from cmdb_server.repositories.schema_setup import quote
 
@@ -40,7 +41,7 @@ def _plain(props: dict[str, Any]) -> dict[str, Any]:
 
 async def missing_cis(driver: AsyncDriver, database: str, uids: list[str]) -> list[str]:
     records, _, _ = await driver.execute_query(
-        "UNWIND $uids AS uid OPTIONAL MATCH (n:CI {uid: uid}) WITH uid, n WHERE n IS NULL RETURN uid",
+        read_query("UNWIND $uids AS uid OPTIONAL MATCH (n:CI {uid: uid}) WITH uid, n WHERE n IS NULL RETURN uid"),
         uids=uids,
         database_=database,
         routing_="r",
@@ -50,7 +51,9 @@ async def missing_cis(driver: AsyncDriver, database: str, uids: list[str]) -> li
 
 async def missing_records(driver: AsyncDriver, database: str, label: str, ids: list[str]) -> list[str]:
     records, _, _ = await driver.execute_query(
-        f"UNWIND $ids AS id OPTIONAL MATCH (r:{quote(label)} {{id: id}}) WITH id, r WHERE r IS NULL RETURN id",
+        read_query(
+            f"UNWIND $ids AS id OPTIONAL MATCH (r:{quote(label)} {{id: id}}) WITH id, r WHERE r IS NULL RETURN id"
+        ),
         ids=ids,
         database_=database,
         routing_="r",
@@ -117,7 +120,7 @@ async def create_record(
 
 async def get_record(driver: AsyncDriver, database: str, kind: RecordKind, record_id: str) -> dict[str, Any] | None:
     records, _, _ = await driver.execute_query(
-        f"""
+        read_query(f"""
         MATCH (r:{quote(kind.label)} {{id: $id}})
         OPTIONAL MATCH (r)-[l]->(c:CI)
         WITH r, collect(CASE WHEN c IS NULL THEN null ELSE
@@ -125,7 +128,7 @@ async def get_record(driver: AsyncDriver, database: str, kind: RecordKind, recor
         OPTIONAL MATCH (r)-[k]->(o) WHERE NOT o:CI
         RETURN properties(r) AS props, cis,
                collect(CASE WHEN o IS NULL THEN null ELSE {{type: type(k), id: o.id}} END) AS records
-        """,
+        """),
         id=record_id,
         database_=database,
         routing_="r",
@@ -143,11 +146,11 @@ async def list_records(
     driver: AsyncDriver, database: str, kind: RecordKind, state_field: str, states: list[str] | None
 ) -> list[dict[str, Any]]:
     records, _, _ = await driver.execute_query(
-        f"""
+        read_query(f"""
         MATCH (r:{quote(kind.label)})
         WHERE $states IS NULL OR r[$field] IN $states
         RETURN properties(r) AS props ORDER BY r.id
-        """,
+        """),
         states=states,
         field=state_field,
         database_=database,
@@ -205,7 +208,9 @@ async def update_record(
 
 async def linked_ci_uids(driver: AsyncDriver, database: str, kind: RecordKind, record_id: str) -> list[str]:
     records, _, _ = await driver.execute_query(
-        f"MATCH (r:{quote(kind.label)} {{id: $id}})-[l]->(c:CI) WHERE type(l) IN $types RETURN c.uid AS uid",
+        read_query(
+            f"MATCH (r:{quote(kind.label)} {{id: $id}})-[l]->(c:CI) WHERE type(l) IN $types RETURN c.uid AS uid"
+        ),
         id=record_id,
         types=list(kind.ci_links),
         database_=database,
@@ -219,12 +224,12 @@ async def records_on_cis(
 ) -> list[dict[str, Any]]:
     """Records in one of ``states`` linked to any of the CIs, with the CIs they share."""
     records, _, _ = await driver.execute_query(
-        f"""
+        read_query(f"""
         MATCH (r:{quote(kind.label)})-[l]->(c:CI)
         WHERE type(l) IN $types AND r[$field] IN $states AND c.uid IN $uids
         RETURN r.id AS id, r.title AS title, r[$field] AS state, r.priority AS priority,
                collect(DISTINCT c.uid) AS on ORDER BY id
-        """,
+        """),
         types=list(kind.ci_links),
         field=state_field,
         states=states,
@@ -239,13 +244,13 @@ async def changes_in_window(
     driver: AsyncDriver, database: str, states: list[str], start: datetime, end: datetime, exclude: str | None
 ) -> list[dict[str, Any]]:
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         MATCH (c:Change) WHERE c.state IN $states AND c.planned_start < $end AND $start < c.planned_end
           AND ($exclude IS NULL OR c.id <> $exclude)
         OPTIONAL MATCH (c)-[:TARGETS]->(t:CI)
         RETURN c.id AS id, c.title AS title, c.state AS state, c.planned_start AS planned_start,
                c.planned_end AS planned_end, collect(t.uid) AS targets ORDER BY id
-        """,
+        """),
         states=states,
         start=start,
         end=end,
@@ -258,11 +263,11 @@ async def changes_in_window(
 
 async def freezes_in_window(driver: AsyncDriver, database: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         MATCH (f:FreezeWindow) WHERE f.start < $end AND $start < f.end
         OPTIONAL MATCH (f)-[:APPLIES_TO]->(s:CI)
         RETURN f.id AS id, f.name AS name, f.start AS start, f.end AS end, collect(s.uid) AS services ORDER BY id
-        """,
+        """),
         start=start,
         end=end,
         database_=database,
@@ -274,13 +279,13 @@ async def freezes_in_window(driver: AsyncDriver, database: str, start: datetime,
 async def discovered_changes(driver: AsyncDriver, database: str, since: datetime) -> list[dict[str, Any]]:
     """Attribute and relation changes discovery recorded since a time, with the CI's parent."""
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         MATCH (e:Event) WHERE e.at >= $since AND e.kind IN ['attribute', 'relation_started', 'relation_ended', 'class']
           AND NOT e.source STARTS WITH 'manual:'
         MATCH (n:CI {uid: e.ci_uid})
         RETURN properties(e) AS event, n.uid AS uid, n.name AS name, n.class AS class, n.parent_uid AS parent_uid
         ORDER BY e.at, n.uid
-        """,
+        """),
         since=since,
         database_=database,
         routing_="r",
@@ -290,10 +295,10 @@ async def discovered_changes(driver: AsyncDriver, database: str, since: datetime
 
 async def authorising_changes(driver: AsyncDriver, database: str, states: list[str]) -> list[dict[str, Any]]:
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         MATCH (c:Change)-[:TARGETS]->(t:CI) WHERE c.state IN $states
         RETURN c.id AS id, c.planned_start AS start, c.planned_end AS end, collect(t.uid) AS targets
-        """,
+        """),
         states=states,
         database_=database,
         routing_="r",
@@ -306,11 +311,11 @@ async def events_between(
 ) -> list[dict[str, Any]]:
     """What discovery (or anyone) recorded on these CIs in a time range."""
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         UNWIND $uids AS uid
         MATCH (e:Event {ci_uid: uid}) WHERE e.at >= $since AND e.at <= $until AND e.kind <> 'created'
         RETURN properties(e) AS e ORDER BY e.at DESC
-        """,
+        """),
         uids=uids,
         since=since,
         until=until,
@@ -325,12 +330,12 @@ async def changes_touching(
 ) -> list[dict[str, Any]]:
     """Changes targeting these CIs whose window overlaps a time range."""
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         MATCH (c:Change)-[:TARGETS]->(t:CI) WHERE t.uid IN $uids
           AND c.planned_start <= $until AND c.planned_end >= $since
         RETURN c.id AS id, c.title AS title, c.state AS state, c.planned_start AS planned_start,
                collect(t.uid) AS targets ORDER BY id
-        """,
+        """),
         uids=uids,
         since=since,
         until=until,
@@ -342,10 +347,10 @@ async def changes_touching(
 
 async def incidents_of_problem(driver: AsyncDriver, database: str, problem_id: str) -> list[dict[str, Any]]:
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         MATCH (i:Incident)-[:INSTANCE_OF]->(:Problem {id: $id})
         RETURN i.id AS id, i.title AS title, i.status AS status ORDER BY id
-        """,
+        """),
         id=problem_id,
         database_=database,
         routing_="r",

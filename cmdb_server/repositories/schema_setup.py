@@ -14,6 +14,7 @@ from neo4j import AsyncDriver
 from neo4j.exceptions import ClientError
 
 from schema import IndexKind, IndexSpec
+from schema.constraints import RETIRED_SPECS
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,10 @@ async def apply_schema(driver: AsyncDriver, database: str, specs: list[IndexSpec
     """
     report = SchemaReport()
     existing = await read_schema_objects(driver, database)
+    for name in RETIRED_SPECS:
+        if name in existing:
+            log.warning("schema object %s is no longer used; dropping it", name)
+            await _drop(driver, database, existing[name])
     for spec in specs:
         current = existing.get(spec.name)
         if current is not None and current.matches(spec):

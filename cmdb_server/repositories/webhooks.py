@@ -7,6 +7,7 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
+from cmdb_server.db import read_query
 from cmdb_server.reconcile import native
 
 
@@ -14,9 +15,34 @@ async def create_subscription(driver: AsyncDriver, database: str, subscription: 
     await driver.execute_query("CREATE (s:WebhookSubscription) SET s = $s", s=subscription, database_=database)
 
 
+async def stored_secrets(driver: AsyncDriver, database: str) -> list[dict[str, Any]]:
+    """Each subscription's id with its secret as stored: ``sealed`` (encrypted) or, written
+    before secrets were encrypted, ``plain``."""
+    records, _, _ = await driver.execute_query(
+        "MATCH (s:WebhookSubscription) RETURN s.id AS id, s.secret_encrypted AS sealed, s.secret AS plain",
+        database_=database,
+        routing_="r",
+    )
+    return [dict(r) for r in records]
+
+
+async def store_sealed_secrets(driver: AsyncDriver, database: str, sealed: dict[str, str]) -> None:
+    """Replace subscriptions' secrets by these sealed ones (by id), dropping any plain copy."""
+    await driver.execute_query(
+        """
+        UNWIND keys($sealed) AS id
+        MATCH (s:WebhookSubscription {id: id})
+        SET s.secret_encrypted = $sealed[id]
+        REMOVE s.secret
+        """,
+        sealed=sealed,
+        database_=database,
+    )
+
+
 async def subscriptions(driver: AsyncDriver, database: str) -> list[dict[str, Any]]:
     records, _, _ = await driver.execute_query(
-        "MATCH (s:WebhookSubscription) RETURN properties(s) AS s ORDER BY s.created_at, s.id",
+        read_query("MATCH (s:WebhookSubscription) RETURN properties(s) AS s ORDER BY s.created_at, s.id"),
         database_=database,
         routing_="r",
     )
@@ -41,10 +67,10 @@ async def delete_subscription(driver: AsyncDriver, database: str, subscription_i
 
 async def deliveries(driver: AsyncDriver, database: str, subscription_id: str, limit: int) -> list[dict[str, Any]]:
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         MATCH (d:WebhookDelivery {subscription_id: $id}) WHERE d.created_at IS NOT NULL
         RETURN properties(d) AS d ORDER BY d.created_at DESC, d.id LIMIT $limit
-        """,
+        """),
         id=subscription_id,
         limit=limit,
         database_=database,
@@ -57,12 +83,12 @@ async def unhooked_events(driver: AsyncDriver, database: str, since: datetime, l
     """History events since a time not yet turned into deliveries, oldest first, with the
     parent of their CI (a change authorised on a host covers its interfaces)."""
     records, _, _ = await driver.execute_query(
-        """
+        read_query("""
         MATCH (e:Event) WHERE e.at >= $since AND e.hooked IS NULL
         WITH e ORDER BY e.at LIMIT $limit
         OPTIONAL MATCH (n:CI {uid: e.ci_uid})
         RETURN elementId(e) AS id, properties(e) AS event, n.parent_uid AS parent_uid
-        """,
+        """),
         since=since,
         limit=limit,
         database_=database,
@@ -107,14 +133,14 @@ async def claim_due(
         SET d.claimed_until = $until
         REMOVE d._lock
         WITH d MATCH (s:WebhookSubscription {id: d.subscription_id})
-        RETURN properties(d) AS d, s.url AS url, s.secret AS secret
+        RETURN properties(d) AS d, s.url AS url, s.secret_encrypted AS sealed, s.secret AS plain
         """,
         now=now,
         until=lease_until,
         limit=limit,
         database_=database,
     )
-    return [{"delivery": dict(r["d"]), "url": r["url"], "secret": r["secret"]} for r in records]
+    return [{"delivery": dict(r["d"]), "url": r["url"], "sealed": r["sealed"], "plain": r["plain"]} for r in records]
 
 
 async def record_attempt(

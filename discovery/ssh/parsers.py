@@ -44,6 +44,8 @@ def parse_ip_addr_json(text: str) -> list[dict[str, Any]]:
                 "mtu": nic.get("mtu"),
                 "speed_mbps": None,
                 "oper_status": oper_status,
+                # A bond's or team's port carries the SLAVE flag (a bridge's port has a master too).
+                "aggregate": nic.get("master") if "SLAVE" in flags else None,
                 "addresses": [
                     {
                         "address": canonical_address(a["local"]),

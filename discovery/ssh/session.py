@@ -78,7 +78,9 @@ class SshSession:
         if settings.known_hosts and Path(settings.known_hosts).exists():
             self.client.load_host_keys(settings.known_hosts)
         policy: paramiko.MissingHostKeyPolicy = (
-            _TrustOnFirstUse(settings.known_hosts) if settings.trust_on_first_use else paramiko.RejectPolicy()
+            _TrustOnFirstUse(settings.known_hosts if settings.record_host_keys else None)
+            if settings.trust_on_first_use
+            else paramiko.RejectPolicy()
         )
         self.client.set_missing_host_key_policy(policy)
         password = self.credential.password.reveal() if self.credential.password else None

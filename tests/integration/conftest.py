@@ -17,7 +17,8 @@ from schema import Role, check_attributes, load_schema
 from tests.integration.neo4j_service import Neo4jService, neo4j_service
 from tests.integration.server_process import ServerProcess
 
-BOOTSTRAP_TOKEN = "cmdb_bootstrap-token-for-tests"
+BOOTSTRAP_TOKEN = "cmdb_Bootstrap-Token-for-Tests-7f3a9c2e5b81d4"  # strong enough for the server
+SECRET_KEY = "Y21kYi10ZXN0cy1zZWNyZXQta2V5LTMyLWJ5dGVzISE="  # Fernet key sealing webhook secrets
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +47,7 @@ def settings(neo4j: Neo4jService) -> Settings:
         neo4j_user=neo4j.user or "neo4j",
         neo4j_password=neo4j.password,
         bootstrap_admin_token=BOOTSTRAP_TOKEN,
+        secret_key=SECRET_KEY,
     )
 
 
@@ -66,14 +68,24 @@ def server(settings: Settings, empty_graph: None) -> Iterator[ServerProcess]:
         process.stop()
 
 
-@pytest.fixture
-def make_token(settings: Settings) -> Callable[[Role], str]:
-    """Create a real token of a role in the graph and return it."""
+ANY_COLLECTOR_SOURCE = ("ssh:*", "snmp:*")
+"""What a test's collector token speaks for unless the test says otherwise."""
 
-    def make(role: Role) -> str:
+
+@pytest.fixture
+def make_token(settings: Settings) -> Callable[..., str]:
+    """Create a real token of a role in the graph and return it (a collector's: for ``sources``)."""
+
+    def make(role: Role, sources: tuple[str, ...] = ANY_COLLECTOR_SOURCE) -> str:
         async def create() -> str:
             async with AsyncGraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth()) as driver:
-                _, token = await tokens.create_token(driver, settings.neo4j_database, role, f"test {role.value}")
+                _, token = await tokens.create_token(
+                    driver,
+                    settings.neo4j_database,
+                    role,
+                    f"test {role.value}",
+                    sources if role is Role.COLLECTOR else None,
+                )
                 return token
 
         return asyncio.run(create())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,8 @@ def server_env(settings: Settings) -> dict[str, str]:
     env.update(CMDB_NEO4J_URI=settings.neo4j_uri)
     if settings.bootstrap_admin_token is not None:
         env["CMDB_BOOTSTRAP_ADMIN_TOKEN"] = settings.bootstrap_admin_token.get_secret_value()
+    if settings.secret_key is not None:
+        env["CMDB_SECRET_KEY"] = settings.secret_key.get_secret_value()
     if settings.neo4j_password is not None:
         env.update(
             CMDB_NEO4J_USER=settings.neo4j_user,
@@ -37,17 +40,22 @@ def server_env(settings: Settings) -> dict[str, str]:
 
 
 class ServerProcess:
-    def __init__(self, settings: Settings) -> None:
+    """``tls``: (certificate file, key file, CA file that verifies it) to serve HTTPS."""
+
+    def __init__(self, settings: Settings, tls: tuple[Path, Path, Path] | None = None) -> None:
         self.settings = settings
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[str] | None = None
         # The log goes to a file: a pipe nobody reads fills up (64 KiB of access log) and blocks the server.
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
 
     def start(self, timeout: float = 30) -> None:
+        tls_args = ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])] if self.tls else []
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(self.tls[2])) if self.tls else True
         self.process = subprocess.Popen(
-            [str(BIN / "cmdb-server"), "--host", "127.0.0.1", "--port", str(self.port)],
+            [str(BIN / "cmdb-server"), "--host", "127.0.0.1", "--port", str(self.port), *tls_args],
             env=server_env(self.settings),
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -56,7 +64,7 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/readyz", timeout=1, verify=verify).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

@@ -234,7 +234,7 @@ def test_the_agent_sends_a_short_report_when_only_volatile_values_changed(
     fullest = again(fuller)
     fullest["records"][-1]["attributes"]["used_bytes"] = 950
     collected = iter([first, fuller, fullest])
-    monkeypatch.setattr(cli, "_collect", lambda config: next(collected))  # what this host "has" each run
+    monkeypatch.setattr(cli, "_collect", lambda config, **_: next(collected))  # what this host "has" each run
     spool = tmp_path / "spool"
     config = load_config(environ=agent_env(server.url, make_token(Role.AGENT), spool))
     transport = Transport(config.transport_settings())

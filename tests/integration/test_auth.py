@@ -9,7 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from neo4j import Driver
 
+from cmdb_server.app import create_app
 from cmdb_server.auth import TokenCache
+from cmdb_server.config import Settings
 from cmdb_server.security import hash_token
 from schema import Role
 from tests.integration.conftest import BOOTSTRAP_TOKEN, bearer
@@ -77,3 +79,49 @@ def test_tokens_are_stored_hashed_never_in_clear(
 def test_probes_need_no_token(client: TestClient) -> None:
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200
+
+
+def test_a_body_is_not_parsed_before_the_token_is_checked(client: TestClient) -> None:
+    for headers in ({}, {"Authorization": "Bearer cmdb_not-a-real-token"}):
+        response = client.post(
+            "/api/v1/cis", content=b"{not json", headers=headers | {"Content-Type": "application/json"}
+        )
+        assert response.status_code == 401, response.text
+    response = client.post(
+        "/api/v1/cis", content=b"{not json", headers=bearer(BOOTSTRAP_TOKEN) | {"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+
+
+def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
+    admin = bearer(BOOTSTRAP_TOKEN)
+    for path, headers in (("/healthz", {}), ("/docs", {}), ("/api/v1/cis", {}), ("/api/v1/cis", admin)):
+        response = client.get(path, headers=headers)
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert ("no-store" in response.headers.get("cache-control", "")) == path.startswith("/api/")
+
+
+def test_repeated_failures_from_one_client_are_slowed_and_valid_tokens_are_not(settings: Settings) -> None:
+    strict = settings.model_copy(
+        update={"auth_failure_limit": 3, "auth_failure_window_seconds": 30, "auth_failure_delay_seconds": 0.3}
+    )
+    with TestClient(create_app(strict)) as client:
+        wrong = {"Authorization": "Bearer cmdb_guess"}
+        for _ in range(3):
+            started = time.perf_counter()
+            assert client.get("/api/v1/cis", headers=wrong).status_code == 401
+            assert time.perf_counter() - started < 0.3
+        started = time.perf_counter()
+        refused = client.get("/api/v1/cis", headers=wrong)
+        assert time.perf_counter() - started >= 0.3
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 30
+        # The same client with a real token is answered at once.
+        started = time.perf_counter()
+        assert client.get("/api/v1/cis", headers=bearer(BOOTSTRAP_TOKEN)).status_code == 200
+        assert time.perf_counter() - started < 0.3
+        # A missing token is no guess: 401 as before, not counted.
+        assert client.get("/api/v1/cis").status_code == 401

@@ -145,3 +145,26 @@ def test_ad_hoc_dry_run_prints_one_report_per_answering_target(sshd: SshServer, 
     assert "no answer" in summary["127.0.0.250"]
     assert "nothing listens" in summary["127.0.0.250"]
     assert "2 target(s)" in done.stderr
+    assert not (tmp_path / "kh").exists()  # a dry run trusts the key for itself and records nothing
+
+
+def test_a_sweep_that_collects_nothing_exits_non_zero(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            str(BIN / "cmdb-discover"),
+            "scan",
+            "127.0.0.250",
+            "--ssh-user",
+            "root",
+            "--ssh-key",
+            str(tmp_path / "none"),
+            "--timeout",
+            "1",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == ""
+    assert "1 no answer" in done.stderr

@@ -334,7 +334,8 @@ def test_an_agent_token_reports_only_for_the_host_it_first_reported(
     assert send(client, host_report(), token).status_code == 200
     assert send(client, host_report(collected_at=datetime.now(UTC) + timedelta(seconds=1)), token).status_code == 200
     before = counts(neo4j_driver)
-    other = send(client, host_report(machine_id="mid-db1", hostname="db1"), token)
+    other_host = host_report(machine_id="mid-db1", hostname="db1") | {"source": {"kind": "agent", "name": "web1"}}
+    other = send(client, other_host, token)
     assert other.status_code == 403
     assert "bound to the host" in other.json()["error"]["message"]
     assert counts(neo4j_driver) == before

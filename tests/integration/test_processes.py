@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -50,7 +51,7 @@ def test_server_process_serves_the_api_behind_tokens(server_url: str, settings: 
         text=True,
         check=True,
     )
-    token_id = next(line.split("\t")[0] for line in listed.stdout.splitlines() if line.endswith("\talice"))
+    token_id = next(line.split("\t")[0] for line in listed.stdout.splitlines() if line.split("\t")[4] == "alice")
     subprocess.run(
         [str(BIN / "cmdb-server"), "token", "revoke", token_id],
         env=_env(settings),
@@ -63,6 +64,25 @@ def test_server_process_serves_the_api_behind_tokens(server_url: str, settings: 
         assert time.monotonic() < deadline, "the revoked token was still accepted after the cache time"
         time.sleep(0.2)
     assert httpx.get(f"{server_url}/api/v1/cis", headers=bearer(token)).status_code == 401
+
+
+def test_a_collector_token_is_issued_for_its_sources(server_url: str, settings: Settings) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "cmdb-server"), "token", *args], env=_env(settings), capture_output=True, text=True
+        )
+
+    unscoped = cli("create", "--role", "collector")
+    assert unscoped.returncode == 2
+    assert "--collector NAME" in unscoped.stderr
+    assert cli("create", "--role", "collector", "--source", "agent:web1").returncode == 2
+    created = cli(
+        "create", "--role", "collector", "--name", "dc1 sweeps", "--collector", "dc1", "--source", "import:cmdb"
+    )
+    assert created.returncode == 0
+    assert "sources ssh:dc1@* snmp:dc1@* import:cmdb" in created.stderr
+    line = next(row.split("\t") for row in cli("list").stdout.splitlines() if "\tdc1 sweeps\t" in row)
+    assert (line[1], line[5]) == ("collector", "ssh:dc1@* snmp:dc1@* import:cmdb")
 
 
 def test_engineer_cli_lists_and_shows_cis(server_url: str, seed_ci: SeedCI) -> None:
@@ -90,7 +110,9 @@ def test_engineer_cli_lists_and_shows_cis(server_url: str, seed_ci: SeedCI) -> N
 
     missing = subprocess.run([str(BIN / "cmdb"), "ci", "show", "nope"], env=env, capture_output=True, text=True)
     assert missing.returncode == 1
-    assert "HTTP 404: no CI with uid 'nope'" in missing.stderr
+    assert "no CI has the uid or a name like 'nope'" in missing.stderr
+    by_name = subprocess.run([str(BIN / "cmdb"), "ci", "show", "PAYROLL"], env=env, capture_output=True, text=True)
+    assert "class        Application" in by_name.stdout
 
     twin = seed_ci("LinuxHost", name="web1 (seen by SNMP)", hostname="web1", management_ip="10.0.0.1")
     merge = [str(BIN / "cmdb"), "ci", "merge", host.uid, twin.uid, "--reason", "one box"]
@@ -103,6 +125,22 @@ def test_engineer_cli_lists_and_shows_cis(server_url: str, seed_ci: SeedCI) -> N
     again = subprocess.run(split, env=env, capture_output=True, text=True)
     assert again.returncode == 1
     assert "HTTP 409" in again.stderr
+    # Two CIs named like "web": the command lists them instead of guessing.
+    ambiguous = subprocess.run([str(BIN / "cmdb"), "ci", "show", "web"], env=env, capture_output=True, text=True)
+    assert ambiguous.returncode == 1
+    assert "2 CIs are named like 'web'" in ambiguous.stderr
+    assert host.uid in ambiguous.stderr
+    assert twin.uid in ambiguous.stderr
+    exact = subprocess.run([str(BIN / "cmdb"), "ci", "show", "web1"], env=env, capture_output=True, text=True)
+    assert f"uid          {host.uid}" in exact.stdout  # the one named exactly so
+    assert "history (latest" in exact.stdout
+    assert "merged" in exact.stdout
+    as_json = json.loads(
+        subprocess.run(
+            [str(BIN / "cmdb"), "ci", "show", "web1", "--json"], env=env, capture_output=True, text=True
+        ).stdout
+    )
+    assert (as_json["ci"]["uid"], type(as_json["relationships"]), type(as_json["history"])) == (host.uid, list, list)
 
 
 def test_token_command_reports_an_unreachable_database(settings: Settings) -> None:

@@ -93,3 +93,16 @@ def test_servers_starting_together_apply_the_schema_once(settings: Settings, neo
     reports = asyncio.run(race())
     assert all("host_fqdn_range" in r.created + r.present for r in reports)
     assert _missing(settings) == []
+
+
+def test_a_constraint_an_earlier_version_made_is_dropped(
+    client: TestClient, settings: Settings, neo4j_driver: Driver
+) -> None:
+    """Report ids were unique across sources; now per source, so the old constraint must go."""
+    neo4j_driver.execute_query(
+        "CREATE CONSTRAINT ingestedreport_report_id_unique FOR (n:IngestedReport) REQUIRE n.report_id IS UNIQUE"
+    )
+    _apply(settings)
+    records, _, _ = neo4j_driver.execute_query("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS names")
+    assert "ingestedreport_report_id_unique" not in records[0]["names"]
+    assert "ingestedreport_source_report_id_unique" in records[0]["names"]

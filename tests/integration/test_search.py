@@ -52,6 +52,23 @@ def test_attribute_filters_compare_equal_prefix_and_wildcard(client: TestClient,
     assert _search(client, where="cpu_cores=16") == ["db1"]
     assert _search(client, where="criticality=high") == ["Pay people"]
     assert _search(client, where="name=a.b*") == []  # the dot is a dot, not any character
+    assert _search(client, where="name=*roll*") == ["payroll", "payroll-reports"]
+    assert _search(client, where="name=p*l*-*s") == ["payroll-reports"]
+    assert _search(client, where="name=*a?r*") == ["payroll", "payroll-reports"]
+
+
+def test_wildcards_match_as_documented_in_the_database(client: TestClient, seed_ci: SeedCI) -> None:
+    """Issue 14: the patterns go to Neo4j as regular expressions that cannot backtrack (how long
+    the near miss takes: bench/search_patterns.py); what they match is unchanged."""
+    seed_ci("Application", name="a" * 60 + "c")
+    seed_ci("Application", name="a" * 60 + "b")
+    seed_ci("Application", name="(x+y)\\[z]\nnext line")
+    near_miss = "name=" + "*a" * 7 + "*b"
+    assert _search(client, where=near_miss, **{"class": "Application"}) == ["a" * 60 + "b"]
+    assert _search(client, where="name=*a*a*c") == ["a" * 60 + "c"]
+    assert _search(client, where="name=(x+y)\\[?]*line") == ["(x+y)\\[z]\nnext line"]
+    assert _search(client, where="name=(x+y)*") == ["(x+y)\\[z]\nnext line"]
+    assert _search(client, where="name=x+y*") == []
 
 
 @pytest.mark.parametrize(

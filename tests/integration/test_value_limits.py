@@ -199,3 +199,53 @@ def test_an_import_rejects_a_row_with_a_blank_identity_key_and_takes_the_others(
     assert "blank" in response.json()["rows"][0]["errors"][0]
     names = sorted(c["name"] for c in client.get("/api/v1/cis", headers=ADMIN).json()["items"])
     assert names == ["Payroll", "payroll"]
+
+
+def test_a_report_over_the_declared_limits_is_refused_at_once_naming_them(
+    client: TestClient, neo4j_driver: Driver
+) -> None:
+    """Issue 14: a report too big for one transaction is 413 before any work, not a 503 a minute later."""
+    report = host_report()
+    package = report["records"][-1]
+    report["records"] += [{**package, "ref": f"pkg:{i}"} for i in range(LIMITS.max_records)]
+    response = send(client, report)
+    assert response.status_code == 413, response.text[:500]
+    message = response.json()["error"]["message"]
+    assert f"at most {LIMITS.max_records}" in message
+    assert "limits.toml" in message
+    assert response.json()["error"]["fields"][0]["field"] == "records"
+    report = host_report()
+    report["relations"] = [{"type": "INSTALLED", "from": "host", "to": "pkg:bash"}] * (LIMITS.max_relations + 1)
+    response = send(client, report)
+    assert response.status_code == 413, response.text[:500]
+    assert response.json()["error"]["fields"][0]["field"] == "relations"
+    assert counts(neo4j_driver)["cis"] == 0
+
+
+@pytest.mark.parametrize("where", ["attributes", "identity"])
+def test_a_nul_character_is_refused_naming_the_field(client: TestClient, neo4j_driver: Driver, where: str) -> None:
+    report = host_report()
+    field = "hostname" if where == "identity" else "kernel"
+    report["records"][0][where][field] = "web\x001"
+    response = send(client, report)
+    assert response.status_code == 422, response.text
+    assert any(f.endswith(f"{where}.{field}") and "NUL" in m for f, m in _fields(response).items())
+    assert counts(neo4j_driver)["cis"] == 0
+    created = client.post(
+        "/api/v1/cis", json={"class": "Application", "attributes": {"name": "a", "description": "x\x00"}}, headers=ADMIN
+    )
+    assert created.status_code == 422, created.text
+    assert "NUL" in _fields(created)["attributes.description"]
+
+
+def test_an_error_quotes_a_short_prefix_of_a_huge_value(client: TestClient) -> None:
+    """Issue 14: a 10 MB ``ref`` came back as a 20 MB error body."""
+    huge = "r" * 10_000_000
+    report = host_report()
+    report["records"][-1]["ref"] = huge
+    report["relations"] = [{"type": "INSTALLED", "from": "host", "to": huge}]
+    report["records"][0]["class"] = huge
+    response = send(client, report)
+    assert response.status_code == 422, response.text[:500]
+    assert len(response.content) < 5_000
+    assert "(10000000 characters)" in response.text

@@ -61,7 +61,13 @@ class Receiver:
 @pytest.fixture
 def hooked(settings: Settings, empty_graph: None) -> Iterator[TestClient]:
     """The server with a fast dispatcher: polling every 0.1 s, retrying after 0.2 s, then 0.4 s..."""
-    fast = settings.model_copy(update={"webhook_poll_seconds": 0.1, "webhook_retry_base_seconds": 0.2})
+    fast = settings.model_copy(
+        update={
+            "webhook_poll_seconds": 0.1,
+            "webhook_retry_base_seconds": 0.2,
+            "webhook_allowed_networks": "127.0.0.0/8",  # the receivers are on loopback
+        }
+    )
     with TestClient(create_app(fast)) as test_client:
         yield test_client
 
@@ -164,3 +170,59 @@ def test_only_admins_subscribe_and_a_subscription_is_checked(
     assert hooked.delete(f"/api/v1/webhooks/{made['id']}", headers=ADMIN).status_code == 200
     assert hooked.delete(f"/api/v1/webhooks/{made['id']}", headers=ADMIN).status_code == 404
     assert hooked.get("/api/v1/webhooks/nope/deliveries", headers=ADMIN).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://127.0.0.1:7474/db/neo4j/tx",  # Neo4j's own HTTP port
+        "http://localhost:7687/",
+        "http://0x7f000001/hook",
+        "http://2130706433/hook",
+        "http://[::1]/hook",
+        "http://[::ffff:7f00:1]/hook",
+        "http://user:pw@example.org/hook",
+        "gopher://example.org/",
+        "http://no-such-host.invalid/hook",
+    ],
+)
+def test_internal_and_odd_targets_are_refused_without_an_allow_list(client: TestClient, url: str) -> None:
+    response = client.post("/api/v1/webhooks", json={"url": url, "events": ["ci.created"]}, headers=ADMIN)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["fields"][0]["field"] == "url"
+
+
+def test_the_target_is_checked_again_at_delivery_and_the_checked_address_is_the_one_connected_to(
+    settings: Settings, empty_graph: None
+) -> None:
+    receiver = Receiver()
+    by_name = receiver.url.replace("127.0.0.1", "localhost")
+    allowed = settings.model_copy(
+        update={"webhook_poll_seconds": 0.1, "webhook_allowed_networks": "127.0.0.0/8, ::1/128"}
+    )
+    with TestClient(create_app(allowed)) as hooked:
+        made = hooked.post("/api/v1/webhooks", json={"url": by_name, "events": ["ci.created"]}, headers=ADMIN)
+        assert made.status_code == 201, made.text
+        subscription = made.json()
+        hooked.post("/api/v1/cis", json={"class": "Application", "attributes": {"name": "one"}}, headers=ADMIN)
+        receiver.wait_for(lambda: len(receiver.requests) == 1)
+    port = receiver.server.server_address[1]
+    assert receiver.requests[0]["headers"]["Host"] == f"localhost:{port}"
+    # The operator takes the range off the allow-list: the next delivery is refused, not sent.
+    closed = allowed.model_copy(update={"webhook_allowed_networks": "", "webhook_max_attempts": 1})
+    with TestClient(create_app(closed)) as hooked:
+        hooked.post("/api/v1/cis", json={"class": "Application", "attributes": {"name": "two"}}, headers=ADMIN)
+        deadline = time.monotonic() + 15
+        while True:
+            items = hooked.get(f"/api/v1/webhooks/{subscription['id']}/deliveries", headers=ADMIN).json()["items"]
+            if any(d["state"] == "failed" for d in items):
+                break
+            assert time.monotonic() < deadline, items
+            time.sleep(0.1)
+    failed = next(d for d in items if d["state"] == "failed")
+    assert "target refused" in failed["log"][0]["error"]
+    assert "loopback" in failed["log"][0]["error"]
+    assert len(receiver.requests) == 1

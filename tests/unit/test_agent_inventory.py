@@ -207,3 +207,60 @@ def test_two_programs_on_one_port_of_their_own_addresses_are_two_programs() -> N
         "listens:tcp/705,udp/127.0.0.79:16161",
         "listens:udp/127.0.0.78:16161",
     ]
+
+
+def test_the_agent_keeps_the_source_name_it_first_reported_as(tmp_path: Path) -> None:
+    """The server binds an agent token to its first source: a renamed host keeps speaking as it."""
+    from agent.cli import SOURCE_NAME_FILE, _collect
+    from agent.config import load_config
+
+    config = load_config(environ={"CMDB_AGENT_SPOOL_DIR": str(tmp_path)})
+    first = _collect(config, keep_source_name=True)
+    kept = (tmp_path / SOURCE_NAME_FILE).read_text().strip()
+    assert first["source"] == {"kind": "agent", "name": kept}
+    assert kept.endswith(Path("/etc/machine-id").read_text().strip())
+    (tmp_path / SOURCE_NAME_FILE).write_text("old-hostname/" + kept.split("/")[-1] + "\n")
+    assert _collect(config, keep_source_name=True)["source"] == {
+        "kind": "agent",
+        "name": "old-hostname/" + kept.split("/")[-1],
+    }
+    assert _collect(config)["source"] == {"kind": "agent", "name": kept}  # `cmdb-agent collect` keeps nothing
+
+
+def test_the_ports_of_a_bond_are_members_of_it() -> None:
+    """sysfs as a bonded RHEL 9 server has it: two ports with IFF_SLAVE whose master is bond0, a
+    bridge port (master, no IFF_SLAVE) that is no bond member."""
+    system = recorded_web_server()
+    nics = {"ens1f0": "3c:ec:ef:12:34:56", "ens1f1": "3c:ec:ef:12:34:56", "bond0": "3c:ec:ef:12:34:56", "veth1": None}
+    for nic, mac in nics.items():
+        system.addresses[nic] = [NicAddress("link", mac, None)] if mac else []
+        system.stats[nic] = NicStats(True, 9000, 10000)
+        system.files[f"/sys/class/net/{nic}/type"] = "1\n"
+    for port in ("ens1f0", "ens1f1"):
+        system.files[f"/sys/class/net/{port}/device/uevent"] = "DRIVER=ixgbe\n"
+        system.files[f"/sys/class/net/{port}/flags"] = "0x1803\n"
+        system.files[f"/sys/class/net/{port}/master/uevent"] = "DEVTYPE=bond\nINTERFACE=bond0\nIFINDEX=4\n"
+    system.files["/sys/class/net/bond0/flags"] = "0x1403\n"
+    system.files["/sys/class/net/veth1/flags"] = "0x1003\n"
+    system.files["/sys/class/net/veth1/master/uevent"] = "DEVTYPE=bridge\nINTERFACE=docker0\nIFINDEX=9\n"
+    facts = collect_facts(system)
+    by_name = {n["name"]: n for n in facts["interfaces"]["interfaces"]}
+    assert {n: by_name[n]["aggregate"] for n in nics} == {
+        "ens1f0": "bond0",
+        "ens1f1": "bond0",
+        "bond0": None,
+        "veth1": None,
+    }
+    assert (by_name["ens1f0"]["physical"], by_name["bond0"]["physical"]) == (True, False)
+    report = build_report(facts)
+    members = sorted((r["from"], r["to"]) for r in report["relations"] if r["type"] == "MEMBER_OF")
+    assert members == [("if:ens1f0", "if:bond0"), ("if:ens1f1", "if:bond0")]
+
+
+def test_aggregate_of_reads_sysfs_flags_and_the_masters_name() -> None:
+    from agent.parsers import aggregate_of
+
+    assert aggregate_of("0x1803", "DEVTYPE=team\nINTERFACE=team0\n") == "team0"
+    assert aggregate_of("0x1003", "DEVTYPE=bridge\nINTERFACE=br0\n") is None
+    assert aggregate_of("0x1803", None) is None
+    assert aggregate_of("junk", "INTERFACE=bond0") is None

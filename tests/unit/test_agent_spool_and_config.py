@@ -119,3 +119,15 @@ def test_the_content_digest_ignores_id_time_and_volatile_values_only() -> None:
     assert short["same_as"] == "f" * 64
     assert short["records"] == [{"ref": "fs", "class": "Filesystem", "attributes": {"used_bytes": 7}}]
     assert (short["report_id"], short["collected_at"]) == ("b", "2026-11-27T01:00:00+00:00")
+
+
+def test_a_ca_file_reaches_the_transport_and_an_unreadable_one_is_a_clear_error(tmp_path: Path) -> None:
+    file = tmp_path / "agent.toml"
+    file.write_text(f'token = "cmdb_x"\nca_file = "{tmp_path / "missing-ca.pem"}"\n')
+    with pytest.raises(ConfigError, match="cannot use ca_file"):
+        load_config(str(file), {}).transport_settings()
+    not_pem = tmp_path / "not-a-ca.pem"
+    not_pem.write_text("hello\n")
+    with pytest.raises(ConfigError, match="cannot use ca_file"):
+        load_config(str(file), {"CMDB_AGENT_CA_FILE": str(not_pem)}).transport_settings()
+    assert load_config(str(file), {"CMDB_AGENT_CA_FILE": ""}).ca_file == ""

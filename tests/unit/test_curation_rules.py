@@ -21,8 +21,9 @@ WINDOW = timedelta(days=7)
 
 
 def test_manual_locks_are_inherited_and_a_unique_key_is_never_lockable() -> None:
-    assert HOST.manual_locks == ("name", "description")
-    assert SCHEMA.classes["Switch"].manual_locks == ("name", "description", "location", "contact")
+    ownership = ("name", "description", "owner", "support_group", "environment", "location")
+    assert HOST.manual_locks == ownership
+    assert SCHEMA.classes["Switch"].manual_locks == (*ownership, "contact")
     assert "name" not in SCHEMA.classes["Interface"].manual_locks  # its name identifies it
 
 

@@ -134,3 +134,11 @@ def test_a_sweep_shares_its_targets_among_processes_only_when_there_are_enough()
     assert process_count(config) == 3
     config.targets = config.targets[:2]
     assert process_count(config) == 2  # never more processes than targets
+
+
+def test_the_ca_file_of_the_config_is_read() -> None:
+    raw = good_config()
+    raw["snmp"]["credentials"].pop()  # type: ignore[index]  # (its key file is not there)
+    env = {"COLLECTOR_TOKEN": "t", "COMMUNITY": "c"}
+    assert parse_config(raw | {"ca_file": "/etc/cmdb-discover/ca.pem"}, env).ca_file == "/etc/cmdb-discover/ca.pem"
+    assert parse_config(raw, env).ca_file is None

@@ -17,6 +17,7 @@ from schema.itsm import (
     ChangeType,
     RiskLevel,
 )
+from tests.conftest import REPO_ROOT
 
 MACHINES: dict[str, Mapping[Any, tuple[Any, ...]]] = {
     "change": CHANGE_TRANSITIONS,
@@ -83,3 +84,32 @@ def test_risk_comes_with_its_reasons() -> None:
         "collides with CHG0002 (+2)",
     ]
     assert assess_risk(ChangeType.STANDARD, [], 1, [], [], []).level is RiskLevel.LOW
+
+
+def test_a_change_taking_a_critical_service_fully_down_is_at_least_high() -> None:
+    critical_down = [{"name": "payroll", "criticality": "critical", "state": "down"}]
+    risk = assess_risk(ChangeType.STANDARD, critical_down, 3, [], [], [])
+    assert risk.score == 3  # a MEDIUM score...
+    assert risk.level is RiskLevel.HIGH  # ...raised by the floor, which says why
+    assert risk.reasons[-1] == "takes the critical business service payroll down: at least high"
+    degraded = [{"name": "payroll", "criticality": "critical", "state": "degraded"}]
+    assert assess_risk(ChangeType.STANDARD, degraded, 3, [], [], []).level is RiskLevel.MEDIUM
+
+
+def test_risk_weights_are_data_and_checked() -> None:
+    import tomllib
+
+    from schema.risk import RiskRulesError, build_risk_rules
+
+    raw = tomllib.loads((REPO_ROOT / "schema" / "risk.toml").read_text())
+    lenient = build_risk_rules({**raw, "floors": {}, "levels": {"high": 50, "medium": 40}})
+    critical_down = [{"name": "payroll", "criticality": "critical", "state": "down"}]
+    assert assess_risk(ChangeType.NORMAL, critical_down, 3, [], [], [], lenient).level is RiskLevel.LOW
+    for broken, message in (
+        ({**raw, "type": {"normal": 1}}, "standard, emergency are missing"),
+        ({**raw, "floors": {"vital": "high"}}, "not a criticality"),
+        ({**raw, "levels": {"high": 1, "medium": 3}}, "0 < medium <= high"),
+        ({**raw, "findings": {**raw["findings"], "collision": -1}}, "collision"),
+    ):
+        with pytest.raises(RiskRulesError, match=message):
+            build_risk_rules(broken)

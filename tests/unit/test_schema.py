@@ -13,6 +13,7 @@ from schema import (
     SYSTEM_PROPERTIES,
     ImpactPropagation,
     IndexKind,
+    RelationshipEnd,
     SchemaError,
     build_schema,
     derive_index_specs,
@@ -112,7 +113,10 @@ def test_relationships_carry_an_impact_rule() -> None:
     schema = load_schema()
     assert schema.relationships["RUNS_ON"].impact is ImpactPropagation.TARGET_TO_SOURCE
     assert schema.relationships["CONNECTED_TO"].impact is ImpactPropagation.BOTH
-    assert schema.relationships["MEMBER_OF"].impact is ImpactPropagation.REDUNDANT
+    assert schema.relationships["MEMBER_OF"].redundant_at is RelationshipEnd.TARGET
+    assert schema.relationships["HAS_INTERFACE"].redundant_at is RelationshipEnd.SOURCE
+    assert not schema.relationships["HAS_INTERFACE"].is_member({"physical": False})
+    assert schema.relationships["HAS_INTERFACE"].is_member({"physical": True, "oper_status": "up"})
     assert schema.relationships["HAS_INTERFACE"].stops_at == ("NetworkDevice",)
     assert schema.relationships["RUNS_ON"].propagates(outgoing=False)
     assert not schema.relationships["RUNS_ON"].propagates(outgoing=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
@@ -22,7 +23,7 @@ from cmdb_server.api.streams import csv_marker, guarded, json_marker, ndjson_mar
 from cmdb_server.auth import Admin, Curator, Reader
 from cmdb_server.errors import BadRequest, Conflict, Unprocessable
 from cmdb_server.ingest import Caller, ingest_report
-from cmdb_server.intake import IncomingReport, NotJson, decode_json
+from cmdb_server.intake import IncomingReport, NotJson, check_size, decode_json
 from cmdb_server.models.bulk import ExportDocument, GraphLine, ImportResult
 from cmdb_server.models.common import inline_schema
 from cmdb_server.repositories import cis
@@ -98,7 +99,8 @@ async def import_file(
     created, updated, unchanged, accepted (a relationship) or rejected with its reasons.
     The same file again changes nothing."""
     body = await read_body(request, settings.max_report_bytes)
-    ci_rows, relation_rows = _rows(body, request.headers.get("content-type", ""), schema)
+    ci_rows, relation_rows = await asyncio.to_thread(_rows, body, request.headers.get("content-type", ""), schema)
+    check_size({"records": ci_rows, "relations": relation_rows})  # one transaction applies it all
     named = sorted(bulk.uid_references(ci_rows, relation_rows))
     existing = await cis.get_many(driver, settings.neo4j_database, named) if named else {}
     plan = bulk.plan_import(ci_rows, relation_rows, schema, existing)
@@ -122,7 +124,7 @@ async def import_file(
                 settings.neo4j_database,
                 schema,
                 incoming,
-                Caller(token_id=principal.token_id, role=principal.role),
+                Caller(token_id=principal.token_id, role=principal.role, sources=principal.sources),
                 timedelta(hours=settings.stale_after_hours),
                 dry_run=dry_run,
             )

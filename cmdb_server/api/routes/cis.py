@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -14,13 +13,14 @@ from cmdb_server import timeline
 from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
 from cmdb_server.api.params import Instant, Offset
 from cmdb_server.auth import Reader
+from cmdb_server.db import QUERY_TIMEOUT, timed_out
 from cmdb_server.errors import NotFound, Unprocessable
 from cmdb_server.models.ci import CICounts, CIDiff, CIHistory, CIList, CIPublic, RelationshipList
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import cis
 from schema import AttributeType, CIStatus
 from schema.model import Attribute
-from schema.values import AttributeValueError, value_from_text
+from schema.values import AttributeValueError, quoted, value_from_text
 
 T = TypeVar("T")
 
@@ -52,10 +52,12 @@ def search_query(
     """The search filters of a query string, checked: the list, the counts and the export share them."""
     if class_name is not None and class_name not in schema.classes:
         known = ", ".join(sorted(schema.classes))
-        raise Unprocessable(f"unknown CI class {class_name!r}; known classes: {known}", field="class", location="query")
+        raise Unprocessable(
+            f"unknown CI class {quoted(class_name)}; known classes: {known}", field="class", location="query"
+        )
     if sort.removeprefix("-") not in cis.SORTABLE:
         raise Unprocessable(
-            f"cannot sort by {sort!r}; use one of {', '.join(cis.SORTABLE)}", field="sort", location="query"
+            f"cannot sort by {quoted(sort)}; use one of {', '.join(cis.SORTABLE)}", field="sort", location="query"
         )
     declared = schema.classes[class_name].attributes if class_name else schema.all_attributes()
     filters = tuple(attribute_filter(item, declared) for item in where)
@@ -71,20 +73,17 @@ def search_query(
 
 
 def attribute_filter(item: str, declared: Mapping[str, Attribute]) -> cis.AttributeFilter:
-    """``attribute=value`` as a filter: equality, a prefix (``abc*``) or a wildcard match."""
+    """``attribute=value`` as a filter: equality, or a ``*``/``?`` pattern (see cis.AttributeFilter.pattern)."""
     name, sep, raw = item.partition("=")
     if not sep or not name:
-        raise Unprocessable(f"{item!r}: use attribute=value", field="where", location="query")
+        raise Unprocessable(f"{quoted(item)}: use attribute=value", field="where", location="query")
     attr = declared.get(name)
     if attr is None:
-        raise Unprocessable(f"{name!r} is not an attribute of the CIs searched", field="where", location="query")
-    if attr.type in (AttributeType.STRING, AttributeType.ENUM) and ("*" in raw or "?" in raw):
-        if raw.endswith("*") and "*" not in raw[:-1] and "?" not in raw:
-            return cis.AttributeFilter(name, "prefix", raw[:-1])
-        pattern = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in raw)
-        return cis.AttributeFilter(name, "match", pattern)
+        raise Unprocessable(f"{quoted(name)} is not an attribute of the CIs searched", field="where", location="query")
+    if attr.type in (AttributeType.STRING, AttributeType.ENUM) and any(c in raw for c in cis.WILDCARDS):
+        return cis.AttributeFilter.pattern(name, raw)
     try:
-        return cis.AttributeFilter(name, "eq", value_from_text(attr, raw))
+        return cis.AttributeFilter(name, cis.FilterOp.EQ, value_from_text(attr, raw))
     except AttributeValueError as exc:
         raise Unprocessable(f"{name}: {exc.message}", field="where", location="query") from None
 
@@ -122,12 +121,18 @@ async def count_cis(_: Reader, driver: DriverDep, settings: SettingsDep, query: 
 
 
 async def full_text_errors(pending: Awaitable[T]) -> T:
-    """A full-text query Lucene cannot parse is the caller's mistake: 422 naming ``q``."""
+    """A full-text query Lucene cannot parse is the caller's mistake: 422 naming ``q``; a search
+    that outran the read time limit can be narrowed: 422 too, saying so."""
     try:
         return await pending
     except ClientError as exc:
         if exc.code == "Neo.ClientError.Procedure.ProcedureCallFailed" and "parse" in (exc.message or "").lower():
             raise Unprocessable(f"full-text query not understood: {exc.message}", field="q", location="query") from None
+        if timed_out(exc):
+            raise Unprocessable(
+                f"the search took longer than {QUERY_TIMEOUT.get():g} s and was stopped; narrow it "
+                "(a class, a status, a longer prefix or fewer wildcards)"
+            ) from None
         raise
 
 
@@ -221,7 +226,7 @@ async def _deletion(driver: DriverDep, database: str, uid: str) -> cis.Deletion:
     """Why a CI is not in the graph: deleted for good (its history stays), or 404, never was."""
     deletion = await cis.deletion_of(driver, database, uid)
     if deletion is None:
-        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+        raise NotFound(f"no CI with uid {quoted(uid)}", field="uid", location="path")
     return deletion
 
 
@@ -258,7 +263,9 @@ async def get_relationships(
 ) -> RelationshipList:
     if rel_type is not None and rel_type not in schema.relationships:
         known = ", ".join(sorted(schema.relationships))
-        raise Unprocessable(f"unknown relationship type {rel_type!r}; known: {known}", field="type", location="query")
+        raise Unprocessable(
+            f"unknown relationship type {quoted(rel_type)}; known: {known}", field="type", location="query"
+        )
     await _existing(driver, settings.neo4j_database, schema, uid)
     items = await cis.relationships_of(
         driver,

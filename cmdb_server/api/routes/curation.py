@@ -21,7 +21,7 @@ from cmdb_server.models.ci import (
 )
 from cmdb_server.repositories import cis, curation
 from schema import AttributeValueError, CIStatus, Role, check_attributes
-from schema.values import check_value
+from schema.values import check_value, quoted
 
 router = APIRouter(tags=["curation"])
 
@@ -43,7 +43,7 @@ async def update_ci(
     edit (source precedence); a lockable attribute is locked. Unique identity keys cannot change."""
     record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
     if record is None:
-        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+        raise NotFound(f"no CI with uid {quoted(uid)}", field="uid", location="path")
     ci_class = schema.classes[record.ci_class]
     try:
         attributes = check_attributes(ci_class, body.attributes)
@@ -71,19 +71,19 @@ async def update_ci(
 async def _current(driver: DriverDep, database: str, schema: SchemaDep, uid: str) -> CIPublic:
     record = await cis.get_ci(driver, database, schema, uid)
     if record is None:  # deleted meanwhile
-        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+        raise NotFound(f"no CI with uid {quoted(uid)}", field="uid", location="path")
     return CIPublic.from_record(record)
 
 
 async def _lockable(driver: DriverDep, database: str, schema: SchemaDep, uid: str, attribute: str) -> cis.CIRecord:
     record = await cis.get_ci(driver, database, schema, uid)
     if record is None:
-        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+        raise NotFound(f"no CI with uid {quoted(uid)}", field="uid", location="path")
     ci_class = schema.classes[record.ci_class]
     if attribute not in ci_class.manual_locks:
         lockable = ", ".join(ci_class.manual_locks) or "none"
         raise Unprocessable(
-            f"{attribute!r} is not a lockable attribute of {ci_class.name} (lockable: {lockable})",
+            f"{quoted(attribute)} is not a lockable attribute of {ci_class.name} (lockable: {lockable})",
             field="attribute",
             location="path",
         )
@@ -148,7 +148,7 @@ async def delete_ci(
         raise Forbidden("only an admin may delete a CI; retire it instead (without hard=true)", field="hard")
     record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
     if record is None:
-        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+        raise NotFound(f"no CI with uid {quoted(uid)}", field="uid", location="path")
     source = manual_source(principal)
     if hard:
         removed = await curation.delete_ci(driver, settings.neo4j_database, schema, uid, reason, source)
@@ -166,7 +166,7 @@ async def create_ci(
     ci_class = schema.classes.get(body.class_name)
     if ci_class is None or ci_class.abstract:
         known = ", ".join(sorted(c.name for c in schema.concrete_classes()))
-        raise Unprocessable(f"{body.class_name!r} is not a CI class; use one of {known}", field="class")
+        raise Unprocessable(f"{quoted(body.class_name)} is not a CI class; use one of {known}", field="class")
     try:
         attributes = check_attributes(ci_class, body.attributes)
     except AttributeValueError as exc:
@@ -204,14 +204,14 @@ async def _checked_ends(
     rel_type = schema.relationships.get(body.type)
     if rel_type is None:
         known = ", ".join(sorted(schema.relationships))
-        raise Unprocessable(f"{body.type!r} is not a relationship type; use one of {known}", field="type")
+        raise Unprocessable(f"{quoted(body.type)} is not a relationship type; use one of {known}", field="type")
     for field, uid, allowed in (
         ("from_uid", body.from_uid, rel_type.from_classes),
         ("to_uid", body.to_uid, rel_type.to_classes),
     ):
         record = await cis.get_ci(driver, database, schema, uid)
         if record is None:
-            raise NotFound(f"no CI with uid {uid!r}", field=field)
+            raise NotFound(f"no CI with uid {quoted(uid)}", field=field)
         ci_class = schema.classes.get(record.ci_class)
         if ci_class is None or not any(ci_class.is_a(name) for name in allowed):
             raise Unprocessable(
@@ -263,7 +263,7 @@ async def end_relationship(
     """What people declared is withdrawn; the relation ends unless discovery still reports it
     (``still_reported_by`` then names the sources: discovery keeps the record true)."""
     if rel_type not in schema.relationships:
-        raise Unprocessable(f"{rel_type!r} is not a relationship type", field="type", location="query")
+        raise Unprocessable(f"{quoted(rel_type)} is not a relationship type", field="type", location="query")
     db = settings.neo4j_database
     from_uid, to_uid = await cis.resolve_uid(driver, db, from_uid), await cis.resolve_uid(driver, db, to_uid)
     answer = await cis.end_relationship(

@@ -10,6 +10,7 @@ from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 from pydantic import BaseModel, Field
 
 from cmdb_server.api.deps import DriverDep, SettingsDep
+from cmdb_server.db import read_query
 
 router = APIRouter(tags=["health"])
 
@@ -38,7 +39,7 @@ async def readyz(request: Request, driver: DriverDep, settings: SettingsDep) -> 
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(settings.neo4j_connection_timeout):
-            await driver.execute_query("RETURN 1", database_=settings.neo4j_database, routing_="r")
+            await driver.execute_query(read_query("RETURN 1"), database_=settings.neo4j_database, routing_="r")
         checks["neo4j"] = "ok"
     except (ServiceUnavailable, SessionExpired, Neo4jError, OSError, TimeoutError) as exc:
         checks["neo4j"] = f"unreachable: {type(exc).__name__}"

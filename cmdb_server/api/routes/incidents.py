@@ -26,6 +26,7 @@ from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import records
 from schema import Role
 from schema.itsm import INCIDENT_TRANSITIONS, PROBLEM_TRANSITIONS, IncidentStatus, ProblemStatus
+from schema.values import quoted
 
 router = APIRouter(tags=["incidents and problems"])
 
@@ -44,7 +45,7 @@ async def create_incident(body: IncidentCreate, principal: Responder, driver: Dr
     affected = await checked_cis(driver, db, body.affected, "affected")
     problems = [body.problem] if body.problem else []
     if problems and await records.missing_records(driver, db, "Problem", problems):
-        raise Unprocessable(f"no problem {body.problem!r}", field="problem")
+        raise Unprocessable(f"no problem {quoted(body.problem)}", field="problem")
     now = datetime.now(UTC)
     props = {
         "title": body.title,

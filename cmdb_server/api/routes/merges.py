@@ -16,6 +16,7 @@ from cmdb_server.identification import conflicting_keys
 from cmdb_server.ingest import identity_label
 from cmdb_server.models.ci import MergeRequest, MergeResult, SplitRequest, SplitResult
 from cmdb_server.repositories import cis, merge
+from schema.values import quoted
 
 router = APIRouter(prefix="/cis", tags=["curation"])
 
@@ -31,17 +32,18 @@ async def merge_ci(
     db = settings.neo4j_database
     other = await cis.resolve_uid(driver, db, body.other)
     if other == uid:
-        raise Conflict(f"{body.other!r} is this CI already", field="other")
+        raise Conflict(f"{quoted(body.other)} is this CI already", field="other")
     found = await cis.get_many(driver, db, [uid, other])
     if uid not in found:
-        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+        raise NotFound(f"no CI with uid {quoted(uid)}", field="uid", location="path")
     if other not in found:
-        raise NotFound(f"no CI with uid {body.other!r}", field="other")
+        raise NotFound(f"no CI with uid {quoted(body.other)}", field="other")
     (keep_class, keep), (other_class, theirs) = found[uid], found[other]
     mine, its = schema.classes[keep_class], schema.classes[other_class]
     if identity_label(mine, schema) != identity_label(its, schema):
         raise Conflict(
-            f"{body.other!r} is a {other_class}: it cannot be merged into {keep_class} {uid!r}", field="other"
+            f"{quoted(body.other)} is a {other_class}: it cannot be merged into {keep_class} {quoted(uid)}",
+            field="other",
         )
     if keep.get("parent_uid") != theirs.get("parent_uid"):
         raise Conflict("dependent CIs merge only under one parent (merge their parents instead)", field="other")

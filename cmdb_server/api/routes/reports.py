@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from neo4j.exceptions import ConstraintError
 
+from cmdb_server import memory
 from cmdb_server.api.body import read_body
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Principal, require_roles
@@ -17,8 +19,9 @@ from cmdb_server.errors import BadRequest, Conflict, Unprocessable
 from cmdb_server.ingest import Caller, ingest_report
 from cmdb_server.intake import IncomingReport, NotJson, decode_json
 from cmdb_server.models.bulk import IngestSummary
-from schema import Role
+from schema import Role, Schema
 from schema.report import ReportError
+from schema.values import quoted
 
 router = APIRouter(prefix="/reports", tags=["ingest"])
 
@@ -42,19 +45,24 @@ async def post_report(
     again: the answer is the first one's, with ``replayed: true``.
     """
     body = await read_body(request, settings.max_report_bytes)
+    large = len(body) >= memory.LARGE_BODY_BYTES
+    incoming: IncomingReport | None = None
     try:
-        data = decode_json(body)
-    except NotJson as exc:
-        raise BadRequest(f"body is not JSON: {exc}", field="body") from None
-    try:
+        # Decoding, fingerprinting and checking a large report is CPU work of seconds: in a
+        # thread, so the event loop keeps answering other requests (/healthz) meanwhile.
+        incoming = await asyncio.to_thread(_receive, body, schema)
+        del body
         summary = await ingest_report(
             driver,
             settings.neo4j_database,
             schema,
-            IncomingReport.receive(data, schema),
-            Caller(token_id=principal.token_id, role=principal.role),
+            incoming,
+            Caller(token_id=principal.token_id, role=principal.role, sources=principal.sources),
             timedelta(hours=settings.stale_after_hours),
+            max_future=timedelta(seconds=settings.max_clock_skew_seconds),
         )
+        # Encoded here: FastAPI's generic encoder walks the answer's map of ~1,000 CI uids item by item.
+        answer = orjson.dumps(summary.to_json())
     except ReportError as exc:
         raise Unprocessable(
             f"the report breaks the contract: {exc}",
@@ -62,5 +70,28 @@ async def post_report(
         ) from None
     except ConstraintError as exc:
         raise Conflict(f"the report conflicts with the graph: {exc.message}") from None
-    # Encoded here: FastAPI's generic encoder walks the answer's map of ~1,000 CI uids item by item.
-    return Response(orjson.dumps(summary.to_json()), media_type="application/json")
+    finally:
+        if large:  # the decoded report is dropped first, then its memory given back
+            incoming = None
+            await asyncio.to_thread(memory.release)
+    return Response(answer, media_type="application/json")
+
+
+PARSE_AHEAD_RECORDS = 2000
+"""From this many records on, a full report is checked in the thread that decodes it: checking
+a host's usual report (about 1,500 records) is a few milliseconds, and an unchanged one needs
+no check at all (cmdb_server/intake.py), but 20,000 records take a second of CPU."""
+
+
+def _receive(body: bytes, schema: Schema) -> IncomingReport:
+    """The body decoded, its size and header checked, fingerprinted, and a large one checked
+    in full (ReportError, ReportTooLarge, BadRequest): the CPU-bound part of taking a report."""
+    try:
+        data = decode_json(body)
+    except NotJson as exc:
+        raise BadRequest(f"body is not JSON: {quoted(str(exc))}", field="body") from None
+    incoming = IncomingReport.receive(data, schema)
+    records = data.get("records") if isinstance(data, dict) else None
+    if not incoming.same_as and isinstance(records, list) and len(records) >= PARSE_AHEAD_RECORDS:
+        incoming.report()
+    return incoming

@@ -13,6 +13,7 @@ from cmdb_server.auth import Curator, Reader
 from cmdb_server.errors import NotFound, Unprocessable
 from cmdb_server.models.ci import TagChange, TagList
 from cmdb_server.repositories import curation
+from schema.values import quoted
 
 router = APIRouter(tags=["tags"])
 
@@ -32,7 +33,7 @@ def _checked(tag: str) -> str:
 async def _set(driver: DriverDep, database: str, uid: str, tag: str, present: bool, source: str) -> bool:
     changed = await curation.set_tag(driver, database, uid, _checked(tag), present, source)
     if changed is None:
-        raise NotFound(f"no CI with uid {uid!r}", field="uid", location="path")
+        raise NotFound(f"no CI with uid {quoted(uid)}", field="uid", location="path")
     return changed
 
 
@@ -62,7 +63,7 @@ async def remove_tag(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     if not await _set(driver, settings.neo4j_database, uid, tag, False, manual_source(principal)):
-        raise NotFound(f"CI {uid} has no tag {tag!r}", field="tag", location="path")
+        raise NotFound(f"CI {uid} has no tag {quoted(tag)}", field="tag", location="path")
     return {"uid": uid, "tag": tag, "removed": True}
 
 

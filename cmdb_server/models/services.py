@@ -1,0 +1,35 @@
+"""What the API answers about a business service's weak points."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PathStep(BaseModel):
+    """One CI on a path trouble takes, and the relationship that brought it there."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    uid: str
+    name: str | None
+    class_name: str = Field(alias="class")
+    via: str | None = Field(description="The relationship type trouble came along; none for the first step.")
+    direction: str | None = Field(description="out: along the relationship; in: against it.")
+
+
+class SinglePointOfFailure(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    uid: str
+    name: str | None
+    class_name: str = Field(alias="class")
+    depth: int = Field(description="Relationships between it and the service.")
+    path: list[PathStep] = Field(description="From this CI up to the service: why its failure takes it down.")
+
+
+class SinglePointsOfFailure(BaseModel):
+    service: PathStep
+    depth: int = Field(description="How many relationships were followed from the service.")
+    checked: int = Field(description="CIs whose failure reaches the service, each tried on its own.")
+    total: int
+    items: list[SinglePointOfFailure]
