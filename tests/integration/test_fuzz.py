@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cmdb_server.config import Settings
 from schema import Role
 from tests.conftest import REPO_ROOT
 from tests.integration.estate import ADMIN, build_estate
@@ -72,6 +73,18 @@ def seed_records(client: httpx.Client) -> dict[str, list[str]]:
         "tag": ["prod"],
         "attribute": ["name", "os_version"],
     }
+
+
+@pytest.fixture
+def server(settings: Settings, empty_graph: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerProcess]:
+    """The server process, which takes webhooks to loopback receivers (the seeded subscription)."""
+    monkeypatch.setenv("CMDB_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
+    process = ServerProcess(settings)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 def test_no_input_makes_a_server_error_or_an_undeclared_answer(
