@@ -1,9 +1,11 @@
 """Delivery of spooled reports to the server: bearer token, gzip, timeouts, retries.
 
 Outcomes per report: delivered (2xx, or a replay the server recognised), retry later
-(no answer, 429, or the token refused: it may be fixed), failed (the server answered
-5xx: it may pass, or the report may be one the server cannot take), or rejected for good
-(another 4xx: kept aside in the spool's ``rejected/`` folder with the server's reason).
+(no answer, 429 or 503, or the token refused: it may be fixed), failed (the server
+answered another 5xx: it may pass, or the report may be one the server cannot take), or
+rejected for good (another 4xx: kept aside in the spool's ``rejected/`` folder with the
+server's reason). A ``Retry-After`` the server sends (with 503 while its database is
+away, or 429) is honoured: nothing is sent to it again before that time.
 A report the server failed ``set_aside_after_failures`` times does not hold back the
 ones behind it: see ``Transport.flush``.
 """
@@ -15,6 +17,8 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -29,7 +33,7 @@ log = logging.getLogger(__name__)
 class Outcome(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"
-    FAILED = "failed"  # the server answered 5xx: retried, like RETRY, and counted
+    FAILED = "failed"  # the server answered 5xx (not 503): retried, like RETRY, and counted
     REJECTED = "rejected"
 
 
@@ -58,7 +62,25 @@ class TransportSettings:
     backoff_seconds: float = 1.0
     set_aside_after_failures: int = 3  # 0: a report the server keeps failing waits for good
     user_agent: str = "cmdb-agent"
+    retry_after_max_seconds: float = 900.0  # a longer Retry-After is cut to this
     ca_file: str | None = None  # PEM CA bundle to verify an https server with (default: the system's)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """The wait a ``Retry-After`` header asks for (seconds, or an HTTP date); None if absent
+    or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class TransportConfigError(ValueError):
@@ -88,9 +110,17 @@ def _untrusted_certificate(exc: BaseException) -> bool:
 class Transport:
     """Sends reports for the agent and for the discovery collectors alike."""
 
-    def __init__(self, settings: TransportSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        settings: TransportSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.config = settings
         self.sleep = sleep
+        self.clock = clock
+        self.not_before = 0.0  # clock() before which the server asked not to be sent anything
         self.client = httpx.Client(
             base_url=settings.server_url,
             timeout=httpx.Timeout(settings.timeout_seconds, connect=min(5.0, settings.timeout_seconds)),
@@ -112,8 +142,10 @@ class Transport:
         answer: dict[str, Any] = {}
         outcome = Outcome.RETRY
         for attempt in range(self.config.retries):
-            if attempt:
-                self.sleep(self.config.backoff_seconds * 2 ** (attempt - 1))
+            pause = self.config.backoff_seconds * 2 ** (attempt - 1) if attempt else 0.0
+            pause = max(pause, self.not_before - self.clock())
+            if pause > 0:
+                self.sleep(pause)
             try:
                 response = self.client.post(
                     "/api/v1/reports",
@@ -138,8 +170,13 @@ class Transport:
             if response.is_success:
                 return Outcome.DELIVERED, "ok", answer
             reason = f"HTTP {response.status_code}: {_message(response)}"
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            if wait is not None:
+                self.not_before = self.clock() + min(wait, self.config.retry_after_max_seconds)
             if response.status_code >= 500 or response.status_code == 429:
-                outcome = Outcome.FAILED if response.status_code >= 500 else Outcome.RETRY
+                # 503: the server (its database) is away for now, not this report's fault.
+                transient = response.status_code in (429, 503)
+                outcome = Outcome.RETRY if transient else Outcome.FAILED
                 continue
             if response.status_code in (401, 403):
                 return Outcome.RETRY, reason, answer  # a token problem: keep the report until it is fixed

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, FastAPI
-from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from cmdb_server import dispatcher
 from cmdb_server.api.deps import require_ready
@@ -35,10 +38,11 @@ from cmdb_server.api.routes import (
 )
 from cmdb_server.auth import AuthenticateApi, AuthFailures, TokenCache
 from cmdb_server.config import Settings
-from cmdb_server.db import QueryTimeoutMiddleware, create_driver
+from cmdb_server.db import DatabaseHealth, QueryTimeoutMiddleware, create_driver
 from cmdb_server.errors import ERROR_RESPONSES, install_error_handlers
 from cmdb_server.repositories import cis as cis_repo
-from cmdb_server.repositories import schema_setup, tokens
+from cmdb_server.repositories import health as health_repo
+from cmdb_server.repositories import leases, schema_setup, tokens
 from schema import derive_index_specs, load_schema
 
 log = logging.getLogger(__name__)
@@ -82,22 +86,80 @@ async def _prepare_until_ready(app: FastAPI) -> None:
             log.warning("Neo4j still unreachable (%s); retrying in %.0fs", exc, delay)
 
 
-async def _mark_stale_periodically(app: FastAPI) -> None:
-    """The stale check: CIs no source reported within CMDB_STALE_AFTER_HOURS become stale."""
+STALE_CHECK_LEASE = "stale-check"
+DISPATCHER_LEASE = "webhook-dispatcher"
+
+
+def _jobs_may_run(app: FastAPI) -> bool:
+    return bool(app.state.schema_ready) and app.state.db_health.available
+
+
+async def _watch_database(app: FastAPI) -> None:
+    """Ask the database every CMDB_NEO4J_PROBE_SECONDS whether it is there: it marks the
+    database away before requests find out the slow way, and back once it answers."""
     settings: Settings = app.state.settings
+    health: DatabaseHealth = app.state.db_health
     while True:
-        await asyncio.sleep(settings.stale_check_interval_seconds)
-        if not app.state.schema_ready:
+        await asyncio.sleep(settings.neo4j_probe_seconds)
+        try:
+            async with asyncio.timeout(settings.neo4j_connection_timeout):
+                await health_repo.ping(app.state.driver, settings.neo4j_database)
+        except (DriverError, Neo4jError, OSError, TimeoutError) as exc:
+            health.mark_down(exc if str(exc) else type(exc).__name__)
+        else:
+            health.mark_up()
+
+
+async def _leased(app: FastAPI, name: str, ttl_seconds: float) -> bool:
+    """Whether this process holds (took or renewed) the lease on job ``name``."""
+    settings: Settings = app.state.settings
+    return await leases.acquire(app.state.driver, settings.neo4j_database, name, app.state.holder, ttl_seconds)
+
+
+async def _mark_stale_periodically(app: FastAPI) -> None:
+    """The stale check: CIs no source reported within CMDB_STALE_AFTER_HOURS become stale.
+    One server process of those sharing the graph runs it (the lease's holder, which renews
+    it every turn; another takes over when it stops renewing)."""
+    settings: Settings = app.state.settings
+    interval = settings.stale_check_interval_seconds
+    while True:
+        await asyncio.sleep(interval)
+        if not _jobs_may_run(app):
             continue
         try:
+            if not await _leased(app, STALE_CHECK_LEASE, interval * 2 + 5):
+                continue
             now = datetime.now(UTC)
             cutoff = now - timedelta(hours=settings.stale_after_hours)
             shared = app.state.schema.shared_labels()
             marked = await cis_repo.mark_stale(app.state.driver, settings.neo4j_database, cutoff, now, shared)
             if marked:
                 log.info("stale check: %d CI(s) marked stale", marked)
-        except (Neo4jError, ServiceUnavailable, SessionExpired, OSError) as exc:
+        except (Neo4jError, DriverError, OSError) as exc:
             log.warning("stale check failed: %s", exc)
+
+
+async def _dispatch_webhooks(app: FastAPI) -> None:
+    """The webhook dispatcher's ticks, in the one server process holding its lease (each
+    delivery is also claimed before it is sent, so an overlap at a hand-over sends none twice)."""
+    settings: Settings = app.state.settings
+    ttl = max(10.0, settings.webhook_poll_seconds * 5)
+
+    async def may_tick() -> bool:
+        return _jobs_may_run(app) and await _leased(app, DISPATCHER_LEASE, ttl)
+
+    await dispatcher.run(app.state.driver, settings, may_tick)
+
+
+async def _release_leases(app: FastAPI) -> None:
+    """Hand the jobs over at once when this process stops (best effort: a lease expires anyway)."""
+    settings: Settings = app.state.settings
+    for name in (STALE_CHECK_LEASE, DISPATCHER_LEASE):
+        try:
+            async with asyncio.timeout(2):
+                await leases.release(app.state.driver, settings.neo4j_database, name, app.state.holder)
+        except (Neo4jError, DriverError, OSError, TimeoutError) as exc:
+            log.info("could not release the lease %s: %s", name, exc)
 
 
 @asynccontextmanager
@@ -117,12 +179,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.error("could not apply the schema to Neo4j: %s", exc)
         raise
     background = [retry] if retry is not None else []
+    background.append(asyncio.create_task(_watch_database(app)))
     if settings.stale_check_interval_seconds > 0:
         background.append(asyncio.create_task(_mark_stale_periodically(app)))
     if settings.webhook_poll_seconds > 0:
-        background.append(
-            asyncio.create_task(dispatcher.run(app.state.driver, settings, lambda: app.state.schema_ready))
-        )
+        background.append(asyncio.create_task(_dispatch_webhooks(app)))
     try:
         yield
     finally:
@@ -130,6 +191,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if app.state.schema_ready and app.state.db_health.available:
+            await _release_leases(app)
         await app.state.driver.close()
 
 
@@ -147,6 +210,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings.auth_failure_limit, app.state.settings.auth_failure_window_seconds
     )
     app.state.schema_ready = False
+    app.state.db_health = DatabaseHealth()
+    # Names this process to the other servers on the same graph (job leases).
+    app.state.holder = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
     install_error_handlers(app)
     app.add_middleware(QueryTimeoutMiddleware, seconds=app.state.settings.query_timeout_seconds)
     app.include_router(health.router, responses=ERROR_RESPONSES)

@@ -173,12 +173,14 @@ class AuthenticateApi:
         try:
             if not state.schema_ready:
                 raise NotReady("the server is starting: the graph database is not ready yet; retry later")
+            if not state.db_health.available:  # at once, not after a token look-up's retries
+                raise NotReady("the graph database is unavailable; retry later")
             scope[PRINCIPAL_SCOPE_KEY] = await authenticate(state, authorization, client)
         except ApiError as exc:
             await api_error_response(exc)(scope, receive, send)
             return
         except (ServiceUnavailable, SessionExpired, Neo4jError, OSError) as exc:
-            await database_unavailable_response(exc)(scope, receive, send)
+            await database_unavailable_response(exc, state.db_health)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     )
     neo4j_database: str = Field("neo4j", description="Database name inside Neo4j.")
     neo4j_connection_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a Bolt connection.")
+    neo4j_probe_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often the server asks Neo4j whether it is there; while it is away, "
+        "API requests are answered 503 with Retry-After at once.",
+    )
 
     bootstrap_admin_token: SecretStr | None = Field(
         None,

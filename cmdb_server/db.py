@@ -1,4 +1,5 @@
-"""The Neo4j driver: created from settings, owned by the app's lifespan; and the time limit of reads.
+"""The Neo4j driver: created from settings, owned by the app's lifespan; the time limit of
+reads; and what the server knows of the database's health (``DatabaseHealth``).
 
 Every read the API makes runs in a transaction with a timeout (``CMDB_QUERY_TIMEOUT_SECONDS``):
 Neo4j ends a read that runs longer, the request answers 503 (or 422 where the client can
@@ -9,6 +10,8 @@ so the repositories need no settings and two apps in one process (the tests) kee
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -18,6 +21,8 @@ from neo4j.exceptions import ClientError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cmdb_server.config import Settings
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -77,3 +82,34 @@ class QueryTimeoutMiddleware:
             await self.app(scope, receive, send)
         finally:
             QUERY_TIMEOUT.reset(token)
+
+
+class DatabaseHealth:
+    """Whether Neo4j is known to be away, as this server process last saw it.
+
+    Set down by any request or job that loses the database (ServiceUnavailable,
+    SessionExpired) and by the background probe; set up again only by the probe. While it
+    is down, API requests are answered 503 at once instead of each waiting out the
+    driver's connection attempts and transaction retries (15 s), and background jobs skip
+    their turn. Per process: every worker finds out for itself, within a probe interval.
+    """
+
+    def __init__(self) -> None:
+        self.down_since: float | None = None  # time.monotonic() when first seen away
+        self.reason = ""
+
+    @property
+    def available(self) -> bool:
+        return self.down_since is None
+
+    def mark_down(self, error: BaseException | str) -> None:
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            log.warning("Neo4j is away (%s); answering 503 until it is back", error)
+        self.reason = str(error) or type(error).__name__
+
+    def mark_up(self) -> None:
+        if self.down_since is not None:
+            log.warning("Neo4j is back after %.1f s", time.monotonic() - self.down_since)
+        self.down_since = None
+        self.reason = ""

@@ -4,8 +4,10 @@ Each tick: (1) history events recorded since the oldest subscription began, not 
 handled, become deliveries (one per subscription that asked for their hook type) in one
 transaction with marking them handled; (2) due deliveries are claimed, POSTed with their
 signature, and their attempt logged: delivered on a 2xx answer, else retried with backoff
-until the attempts run out. Delivery is at least once: a receiver deduplicates by the
-``X-CMDB-Delivery`` id (two server processes may rarely both send a delivery).
+until the attempts run out. Several server processes on one graph: one of them (the holder
+of the dispatcher's lease) ticks, and a delivery is claimed before it is sent, so each is
+sent once. Delivery is still at least once (a server may stop between sending and
+recording the answer): a receiver deduplicates by the ``X-CMDB-Delivery`` id.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from neo4j import AsyncDriver
-from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import DriverError, Neo4jError
 
 from cmdb_server import webhook_targets, webhooks
 from cmdb_server.config import Settings
@@ -196,15 +199,16 @@ async def pinned(url: str, settings: Settings) -> tuple[httpx.URL, dict[str, str
     return httpx.URL(url).copy_with(host=str(address)), {"Host": target.host_header}, extensions
 
 
-async def run(driver: AsyncDriver, settings: Settings, ready: Any) -> None:
-    """Tick forever (``ready()``: whether the schema is in place)."""
+async def run(driver: AsyncDriver, settings: Settings, may_tick: Callable[[], Awaitable[bool]]) -> None:
+    """Tick forever, when ``may_tick()`` says so (the schema is in place, the database is
+    there, and this process holds the dispatcher's lease: see cmdb_server/app.py)."""
     async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
         while True:
             await asyncio.sleep(settings.webhook_poll_seconds)
-            if not ready():
-                continue
             try:
+                if not await may_tick():
+                    continue
                 await queue_new_events(driver, settings.neo4j_database, datetime.now(UTC))
                 await send_due(driver, settings.neo4j_database, settings, client)
-            except (Neo4jError, ServiceUnavailable, SessionExpired, OSError) as exc:
+            except (Neo4jError, DriverError, OSError) as exc:
                 log.warning("webhook dispatcher: %s", exc)

@@ -17,7 +17,7 @@ from neo4j.exceptions import ClientError, ServiceUnavailable, SessionExpired, Tr
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cmdb_server.db import QUERY_TIMEOUT, timed_out
+from cmdb_server.db import QUERY_TIMEOUT, DatabaseHealth, timed_out
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,10 @@ class Unprocessable(ApiError):
     status = 422
 
 
+RETRY_AFTER_UNAVAILABLE = 5
+"""Seconds a client is told to wait (``Retry-After``) while the database is away or not ready."""
+
+
 class TooManyRequests(ApiError):
     status = 429
 
@@ -113,7 +117,12 @@ class TooManyRequests(ApiError):
 
 
 class NotReady(ApiError):
+    """The database is not ready or known to be away: nothing was done, retry later."""
+
     status = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
 
 
 class NotConfigured(ApiError):
@@ -168,17 +177,21 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
-def database_unavailable_response(exc: Exception) -> JSONResponse:
+def database_unavailable_response(exc: Exception, health: DatabaseHealth | None = None) -> JSONResponse:
+    """The database went away during this request: 503, and ``health`` marked down so that
+    the next requests are answered at once (the background probe sets it up again)."""
     log.warning("Neo4j unavailable: %s", exc)
+    if health is not None:
+        health.mark_down(exc)
     return JSONResponse(
         error_body(503, "the graph database is unavailable; retry later"),
         status_code=503,
-        headers={"Retry-After": "5"},
+        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
     )
 
 
-async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    return database_unavailable_response(exc)
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return database_unavailable_response(exc, getattr(request.app.state, "db_health", None))
 
 
 async def _database_busy(_: Request, exc: Exception) -> JSONResponse:

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 import orjson
@@ -48,6 +49,16 @@ each rule's values on the record's interfaces."""
 Found = tuple[dict[str, Any], list[str] | None, bool]
 """A record's CI: its stored properties, labels (None: a shared CI found unchanged, props
 hold only its uid) and whether this report created it."""
+
+
+YIELD_EVERY = 256
+
+
+async def _let_others_run(index: int) -> None:
+    """A report of thousands of records is Python work between statements: every few hundred
+    items, give the event loop to other requests (a health probe must not wait a second)."""
+    if index % YIELD_EVERY == YIELD_EVERY - 1:
+        await asyncio.sleep(0)
 
 
 class OutOfOrderReport(ApiError):
@@ -547,7 +558,8 @@ class _Apply:
     ) -> None:
         kind = self.header.source_kind
         updates = []
-        for record in level:
+        for index, record in enumerate(level):
+            await _let_others_run(index)
             props, labels_found, created = current[record.ref]
             uid = props["uid"]
             self.uids[record.ref] = uid
@@ -673,7 +685,8 @@ class _Apply:
             updates: list[tuple[tuple[str, str], dict[str, Any]]] = []  # (ends, row): written in ends order
             duplicates = []
             key_names = self.schema.relationships[rel_name].key_properties
-            for edge in existing_by_type.get(rel_name, []):
+            for index, edge in enumerate(existing_by_type.get(rel_name, [])):
+                await _let_others_run(index)
                 props = edge["props"]
                 key = tuple((k, props[k]) for k in key_names if props.get(k) is not None)
                 edge_key: EdgeKey = (edge["from_uid"], edge["to_uid"], key)
@@ -700,7 +713,9 @@ class _Apply:
                 else:
                     counts.left += 1
             new_edges: list[dict[str, Any]] = []
-            for edge_key, props in sorted(rows.items(), key=lambda item: (item[0][0], item[0][1], repr(item[0][2]))):
+            ordered = sorted(rows.items(), key=lambda item: (item[0][0], item[0][1], repr(item[0][2])))
+            for index, (edge_key, props) in enumerate(ordered):
+                await _let_others_run(index)
                 from_uid, to_uid, key = edge_key
                 now_starts[rel_name].add(from_uid)
                 found = known.get(edge_key)
@@ -769,6 +784,21 @@ def _within_memory(
     return within
 
 
+async def _apply_afresh(
+    tx: AsyncManagedTransaction,
+    incoming: IncomingReport,
+    schema: Schema,
+    caller: Caller,
+    stale_after: timedelta,
+    now: datetime,
+    volatile: dict[str, dict[str, Any]],
+) -> IngestSummary:
+    """One try of the transaction, on a new ``_Apply``: the driver retries a deadlocked
+    transaction by calling this again, and the events and counts of the try it rolled back
+    must not carry over (they did: two replicas' concurrent reports recorded events twice)."""
+    return await _Apply(incoming, schema, caller, stale_after, now, volatile)(tx)
+
+
 async def ingest_report(
     driver: AsyncDriver,
     database: str,
@@ -801,7 +831,19 @@ async def ingest_report(
         raise
     last_error: ConstraintError | TransientError | None = None
     for attempt in range(MERGE_ATTEMPTS):
-        work = _within_memory(_Apply(incoming, schema, caller, stale_after, datetime.now(UTC), volatile))
+        now = datetime.now(UTC)
+        # A new _Apply for every try, the driver's own retries included (see _apply_afresh).
+        work = _within_memory(
+            partial(
+                _apply_afresh,
+                incoming=incoming,
+                schema=schema,
+                caller=caller,
+                stale_after=stale_after,
+                now=now,
+                volatile=volatile,
+            )
+        )
         try:
             async with driver.session(database=database) as session:
                 if not dry_run:

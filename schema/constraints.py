@@ -39,6 +39,10 @@ CLAIM_LABEL = "IdentityClaim"
 """Label of the lock nodes a report takes on the identifiers it creates a CI by, so that two
 sources reporting one new machine at once wait for each other instead of making two CIs."""
 
+LEASE_LABEL = "JobLease"
+"""Label of the leases on background jobs (stale check, webhook dispatch), one per job, so that
+several server processes on one graph run each job once (cmdb_server/repositories/leases.py)."""
+
 EVENT_LABEL = "Event"
 """Label of history events: one per attribute change, relation started or ended, status change."""
 
@@ -88,6 +92,7 @@ def derive_index_specs(schema: Schema) -> list[IndexSpec]:
         _spec(IndexKind.UNIQUE, ALIAS_LABEL, ("uid",)),
         _spec(IndexKind.RANGE, ALIAS_LABEL, ("into",)),
         _spec(IndexKind.UNIQUE, CLAIM_LABEL, ("key",)),
+        _spec(IndexKind.UNIQUE, LEASE_LABEL, ("name",)),
         _spec(IndexKind.UNIQUE, "WebhookSubscription", ("id",)),
         _spec(IndexKind.UNIQUE, "WebhookDelivery", ("id",)),
         _spec(IndexKind.RANGE, "WebhookDelivery", ("state", "next_at")),

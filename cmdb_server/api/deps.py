@@ -8,6 +8,7 @@ from fastapi import Depends, Path, Request
 from neo4j import AsyncDriver
 
 from cmdb_server.config import Settings
+from cmdb_server.db import DatabaseHealth
 from cmdb_server.errors import NotReady
 from cmdb_server.repositories.cis import resolve_uid
 from schema import Schema
@@ -29,9 +30,13 @@ def get_schema(request: Request) -> Schema:
 
 
 async def require_ready(request: Request) -> None:
-    """Refuse API work until the database's constraints are in place."""
+    """Refuse API work until the database's constraints are in place, and while the
+    database is known to be away (at once: no request waits out the driver's retries)."""
     if not request.app.state.schema_ready:
         raise NotReady("the server is starting: the graph database is not ready yet; retry later")
+    health: DatabaseHealth = request.app.state.db_health
+    if not health.available:
+        raise NotReady("the graph database is unavailable; retry later")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -517,12 +517,17 @@ async def mark_stale(
     A hand edit is no discovery: ``_seen_manual`` alone does not make a CI go stale.
 
     Shared CIs (``shared_labels``) are left alone: reports do not refresh their last_seen.
+    A CI is checked again once locked, so a report refreshing it (or another server's check)
+    meanwhile is not undone, and it gets one stale event.
     """
     records, _, _ = await driver.execute_query(
         """
         MATCH (n:CI) WHERE n.status = 'active' AND n.last_seen < $cutoff
           AND any(k IN keys(n) WHERE k STARTS WITH $seen AND k <> $manual_seen)
           AND NOT any(l IN labels(n) WHERE l IN $shared)
+        SET n._lock = true
+        REMOVE n._lock
+        WITH n WHERE n.status = 'active' AND n.last_seen < $cutoff
         SET n.status = 'stale'
         CREATE (:Event {ci_uid: n.uid, kind: 'status', field: 'status', old: '"active"', new: '"stale"',
                         source: 'cmdb:stale-check', at: $now})

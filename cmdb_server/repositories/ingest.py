@@ -110,19 +110,26 @@ async def merge_nodes(
 
     ``rows`` are {ref, parent_uid, key, labels, props}; ``props`` holds the new uid.
     Returns ref -> (properties, created); created is False when another transaction won.
+    Only a node another transaction made is read back: a report creating ten thousand CIs
+    knows what it wrote, and decoding it all again held the event loop.
     """
     result = await tx.run(
         f"""
         UNWIND $rows AS row
         MERGE (n:{quote(label)} {_key_map(keys, "row.key", dependent)})
         ON CREATE SET n += row.props, n.first_seen = $now, n:$(row.labels)
-        RETURN collect([row.ref, properties(n), n.uid = row.props.uid]) AS merged
+        WITH row, n, n.uid = row.props.uid AS created
+        RETURN collect([row.ref, CASE WHEN created THEN null ELSE properties(n) END]) AS merged
         """,
         rows=rows,
         now=now,
     )
     row = await result.single(strict=True)
-    return {ref: (props, created) for ref, props, created in row["merged"]}
+    sent = {r["ref"]: r for r in rows}
+    return {
+        ref: (props, False) if props is not None else ({**sent[ref]["key"], **sent[ref]["props"]}, True)
+        for ref, props in row["merged"]
+    }
 
 
 async def create_nodes(
@@ -267,7 +274,8 @@ async def create_edges(tx: AsyncManagedTransaction, rel_type: str, rows: list[di
     """
     groups: dict[tuple[str, bytes], dict[str, Any]] = {}
     for row in rows:
-        props = row["props"]
+        # A new edge's last sighting is now: sent once, not as a datetime per group to pack.
+        props = {k: v for k, v in row["props"].items() if k != "last_seen"}
         key = (row["from_uid"], orjson.dumps(props, option=orjson.OPT_SORT_KEYS, default=str))
         group = groups.setdefault(key, {"from_uid": row["from_uid"], "props": props, "to_uids": []})
         group["to_uids"].append(row["to_uid"])
@@ -279,7 +287,7 @@ async def create_edges(tx: AsyncManagedTransaction, rel_type: str, rows: list[di
             UNWIND g.to_uids AS to_uid
             MATCH (b:CI {{uid: to_uid}})
             CREATE (a)-[r:{quote(rel_type)}]->(b)
-            SET r = g.props, r.first_seen = $now
+            SET r = g.props, r.first_seen = $now, r.last_seen = $now
             """,
             groups=list(groups.values()),
             now=now,

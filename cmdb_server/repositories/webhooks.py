@@ -123,15 +123,17 @@ async def claim_due(
     driver: AsyncDriver, database: str, now: datetime, lease_until: datetime, limit: int
 ) -> list[dict[str, Any]]:
     """Take due deliveries for sending until ``lease_until``. The write lock is taken before
-    the claim is checked, so two dispatchers never send the same delivery at once."""
+    the delivery is checked again (state, due time, claim: another dispatcher may have sent
+    it since it was matched), so two dispatchers never send the same delivery twice."""
     records, _, _ = await driver.execute_query(
         """
         MATCH (d:WebhookDelivery) WHERE d.state = 'pending' AND d.next_at <= $now
         WITH d ORDER BY d.next_at LIMIT $limit
         SET d._lock = true
-        WITH d WHERE d.claimed_until IS NULL OR d.claimed_until < $now
-        SET d.claimed_until = $until
         REMOVE d._lock
+        WITH d WHERE d.state = 'pending' AND d.next_at <= $now
+          AND (d.claimed_until IS NULL OR d.claimed_until < $now)
+        SET d.claimed_until = $until
         WITH d MATCH (s:WebhookSubscription {id: d.subscription_id})
         RETURN properties(d) AS d, s.url AS url, s.secret_encrypted AS sealed, s.secret AS plain
         """,

@@ -40,23 +40,31 @@ def server_env(settings: Settings) -> dict[str, str]:
 
 
 class ServerProcess:
-    """``tls``: (certificate file, key file, CA file that verifies it) to serve HTTPS."""
+    """``tls``: (certificate file, key file, CA file that verifies it) to serve HTTPS.
+    ``env``: more CMDB_* settings for this process. Its output goes to a file (a pipe
+    nobody reads would block a server that logs every request once it is full)."""
 
-    def __init__(self, settings: Settings, tls: tuple[Path, Path, Path] | None = None) -> None:
+    def __init__(
+        self, settings: Settings, tls: tuple[Path, Path, Path] | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.settings = settings
+        self.env = env or {}
         self.port = free_port()
         self.tls = tls
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[str] | None = None
-        # The log goes to a file: a pipe nobody reads fills up (64 KiB of access log) and blocks the server.
-        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (lives as long as the process)
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
 
     def start(self, timeout: float = 30) -> None:
         tls_args = ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])] if self.tls else []
         verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(self.tls[2])) if self.tls else True
         self.process = subprocess.Popen(
             [str(BIN / "cmdb-server"), "--host", "127.0.0.1", "--port", str(self.port), *tls_args],
-            env=server_env(self.settings),
+            env=server_env(self.settings) | self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
@@ -71,8 +79,7 @@ class ServerProcess:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.process.kill()
                 self.process.wait()
-                self.log.seek(0)
-                raise RuntimeError(f"cmdb-server did not become ready:\n{self.log.read()}")
+                raise RuntimeError(f"cmdb-server did not become ready:\n{self.output()}")
             time.sleep(0.2)
 
     def stop(self) -> None:

@@ -1,7 +1,9 @@
-"""The agent's queue goes on past a report the server keeps failing, and loses nothing in an outage.
+"""The agent's queue goes on past a report the server keeps failing, loses nothing in an
+outage, and waits as long as the server's ``Retry-After`` asks.
 
 The peer is a small HTTP server on 127.0.0.1 that answers like the CMDB: 500 for the
-reports it is told to fail, 200 for the others, and remembers what it was sent.
+reports it is told to fail, 503 with ``Retry-After`` while it is told its database is
+away, 200 for the others, and remembers what it was sent and when.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -17,14 +21,17 @@ from typing import Any
 import pytest
 
 from agent.spool import Spool
-from agent.transport import FlushResult, Transport, TransportSettings
+from agent.transport import FlushResult, Transport, TransportSettings, retry_after_seconds
 
 
 class Peer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.failing: set[str] = set()  # report ids answered 500; "*" fails them all
+        self.away: int = 0  # answer this many more requests 503 with Retry-After
+        self.retry_after = "1"
         self.received: list[str] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each request
 
     @property
     def url(self) -> str:
@@ -38,10 +45,17 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         report_id = json.loads(gzip.decompress(body))["report_id"]
         self.server.received.append(report_id)
+        self.server.arrivals.append(time.monotonic())
         failing = report_id in self.server.failing or "*" in self.server.failing
         status, answer = (500, {"error": {"status": 500, "message": "internal error"}}) if failing else (200, {})
+        away = self.server.away > 0
+        if away:
+            self.server.away -= 1
+            status, answer = 503, {"error": {"status": 503, "message": "the graph database is unavailable"}}
         payload = json.dumps(answer).encode()
         self.send_response(status)
+        if away:
+            self.send_header("Retry-After", self.server.retry_after)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -139,3 +153,49 @@ def test_a_report_failing_once_waits_and_goes_through_when_the_server_takes_it(
     peer.failing = set()
     assert transport.flush(spool).delivered == [p.name for p in paths]
     assert list(spool.directory.iterdir()) == []
+
+
+def test_the_agent_waits_as_long_as_retry_after_asks_before_sending_again(
+    peer: Peer, transport: Transport, tmp_path: Path
+) -> None:
+    spool, paths = _spool(tmp_path / "spool", "first", "second")
+    peer.away = 1  # the first answer: 503, Retry-After: 1 (the backoff alone is 0.01 s)
+    result = transport.flush(spool)
+    assert result.delivered == [p.name for p in paths]
+    assert peer.received == ["first", "first", "second"]
+    assert peer.arrivals[1] - peer.arrivals[0] >= 1.0
+
+
+def test_retry_after_holds_back_the_next_flush_too(peer: Peer, tmp_path: Path) -> None:
+    """The wait outlasts one delivery's attempts: the next send (the full report after a
+    short one, the next flush) also waits for it."""
+    single = Transport(TransportSettings(server_url=peer.url, token="cmdb_test", retries=1, backoff_seconds=0.01))
+    try:
+        spool, paths = _spool(tmp_path / "spool", "first")
+        peer.away = 1
+        assert single.flush(spool).pending == 1
+        assert single.flush(spool).delivered == [paths[0].name]
+    finally:
+        single.close()
+    assert peer.received == ["first", "first"]
+    assert peer.arrivals[1] - peer.arrivals[0] >= 1.0
+
+
+def test_a_database_outage_503_never_sets_a_report_aside(peer: Peer, transport: Transport, tmp_path: Path) -> None:
+    """503 says the server is away, not that the report is bad: it is not counted as a failure."""
+    spool, paths = _spool(tmp_path / "spool", "first", "second")
+    peer.retry_after = "0"
+    peer.away = 2 * (transport.config.set_aside_after_failures + 2)
+    results = _flush_until_empty(transport, spool, at_most=transport.config.set_aside_after_failures + 2)
+    assert all(r.rejected == [] and r.delivered == [] for r in results)
+    assert spool.pending() == paths
+    assert transport.flush(spool).delivered == [p.name for p in paths]
+
+
+def test_retry_after_as_seconds_or_an_http_date() -> None:
+    now = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("5") == 5.0
+    assert retry_after_seconds("Tue, 01 Dec 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("Tue, 01 Dec 2026 11:00:00 GMT", now) == 0.0
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None

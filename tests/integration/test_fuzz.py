@@ -76,10 +76,9 @@ def seed_records(client: httpx.Client) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def server(settings: Settings, empty_graph: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerProcess]:
+def server(settings: Settings, empty_graph: None) -> Iterator[ServerProcess]:
     """The server process, which takes webhooks to loopback receivers (the seeded subscription)."""
-    monkeypatch.setenv("CMDB_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
-    process = ServerProcess(settings)
+    process = ServerProcess(settings, env={"CMDB_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"})
     process.start()
     try:
         yield process

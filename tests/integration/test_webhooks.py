@@ -88,7 +88,7 @@ def test_a_receiver_gets_signed_events_for_a_create_an_update_and_a_change_trans
     created = hooked.post(
         "/api/v1/cis", json={"class": "Application", "attributes": {"name": "payroll"}}, headers=ADMIN
     ).json()
-    hooked.patch(f"/api/v1/cis/{created['uid']}", json={"attributes": {"owner": "hr"}}, headers=ADMIN)
+    hooked.patch(f"/api/v1/cis/{created['uid']}", json={"attributes": {"version": "2.1"}}, headers=ADMIN)
     start = datetime.now(UTC) + timedelta(days=1)
     change = hooked.post(
         "/api/v1/changes",
@@ -118,7 +118,7 @@ def test_a_receiver_gets_signed_events_for_a_create_an_update_and_a_change_trans
     payroll = sorted((e for e in events if e["subject"] == created["uid"]), key=lambda e: e["at"])
     assert [e["type"] for e in payroll] == ["ci.created", "ci.updated"]
     update = payroll[1]["event"]
-    assert (update["kind"], update["field"], update["old"], update["new"]) == ("attribute", "owner", None, "hr")
+    assert (update["kind"], update["field"], update["old"], update["new"]) == ("attribute", "version", None, "2.1")
     assert update["source"].startswith("manual:")
     transition = next(e for e in events if e["type"] == "change.state_changed")
     assert (transition["subject"], transition["event"]["new"]) == (change["id"], "submitted")

@@ -6,11 +6,11 @@ import asyncio
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import DriverError, Neo4jError
 from pydantic import BaseModel, Field
 
 from cmdb_server.api.deps import DriverDep, SettingsDep
-from cmdb_server.db import read_query
+from cmdb_server.repositories.health import ping
 
 router = APIRouter(tags=["health"])
 
@@ -39,9 +39,9 @@ async def readyz(request: Request, driver: DriverDep, settings: SettingsDep) -> 
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(settings.neo4j_connection_timeout):
-            await driver.execute_query(read_query("RETURN 1"), database_=settings.neo4j_database, routing_="r")
+            await ping(driver, settings.neo4j_database)
         checks["neo4j"] = "ok"
-    except (ServiceUnavailable, SessionExpired, Neo4jError, OSError, TimeoutError) as exc:
+    except (DriverError, Neo4jError, OSError, TimeoutError) as exc:
         checks["neo4j"] = f"unreachable: {type(exc).__name__}"
     schema_ready: bool = request.app.state.schema_ready
     checks["schema"] = "applied" if schema_ready else "not applied yet"
