@@ -39,7 +39,7 @@ from cmdb_server.api.routes import (
 from cmdb_server.auth import AuthenticateApi, AuthFailures, TokenCache
 from cmdb_server.config import Settings
 from cmdb_server.db import DatabaseHealth, QueryTimeoutMiddleware, create_driver
-from cmdb_server.errors import install_error_handlers
+from cmdb_server.errors import ERROR_RESPONSES, install_error_handlers
 from cmdb_server.repositories import cis as cis_repo
 from cmdb_server.repositories import health as health_repo
 from cmdb_server.repositories import leases, schema_setup, tokens
@@ -215,8 +215,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.holder = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
     install_error_handlers(app)
     app.add_middleware(QueryTimeoutMiddleware, seconds=app.state.settings.query_timeout_seconds)
-    app.include_router(health.router)
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_ready)])
+    app.include_router(health.router, responses=ERROR_RESPONSES)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_ready)], responses=ERROR_RESPONSES)
     api.include_router(cis.router)
     api.include_router(curation.router)
     api.include_router(merges.router)

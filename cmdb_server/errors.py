@@ -14,11 +14,41 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from neo4j.exceptions import ClientError, ServiceUnavailable, SessionExpired, TransientError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cmdb_server.db import QUERY_TIMEOUT, DatabaseHealth, timed_out
 
 log = logging.getLogger(__name__)
+
+
+class ErrorField(BaseModel):
+    """One piece of input the error is about (a state change refused also lists the ``allowed`` states)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    field: str = Field(description="The field's name, dotted for a nested one (attributes.serial).")
+    where: str = Field(alias="in", description="body, query, path or header.")
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    status: int = Field(description="The HTTP status again.")
+    message: str = Field(description="What is wrong, for a person.")
+    fields: list[ErrorField] | None = Field(None, description="The input at fault, when it is named input.")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API (``error_body`` builds it)."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "Refused: the error says why, and names the fields at fault."},
+    "5XX": {"model": ErrorBody, "description": "503: the database is unavailable or busy (Retry-After); 500: a bug."},
+}
+"""Declared on every operation, so the OpenAPI shows the error shape the server sends."""
 
 
 class ApiError(Exception):
@@ -134,7 +164,10 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     fields = []
     for err in exc.errors():
         where, name = _field_of(err.get("loc", ()))
-        fields.append({"field": name, "in": where, "message": err.get("msg", "invalid value")})
+        message = str(err.get("msg", "invalid value"))
+        if err.get("type") == "value_error":  # a validator's own words, without pydantic's "Value error, "
+            message = str(err.get("ctx", {}).get("error", message))
+        fields.append({"field": name, "in": where, "message": message})
     message = "; ".join(f"{f['in']} field '{f['field']}': {f['message']}" for f in fields) or "invalid request"
     return JSONResponse(error_body(422, message, fields), status_code=422)
 

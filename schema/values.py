@@ -11,7 +11,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -38,13 +38,16 @@ class Limits:
     text_index_key_bytes: int
     max_records: int  # per report: what one transaction of a 1 GiB heap applies, with margin
     max_relations: int
+    earliest: datetime  # the first and last time accepted, and the widest time zone offset
+    latest: datetime
+    max_offset_minutes: int
 
 
 def _load_limits() -> Limits:
     text = resources.files("schema").joinpath("limits.toml").read_text(encoding="utf-8")
     try:
         raw = tomllib.loads(text)
-        return Limits(**raw["strings"], **raw["neo4j"], **raw["reports"])
+        return Limits(**raw["strings"], **raw["neo4j"], **raw["reports"], **raw["times"])
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise SchemaError(f"limits.toml: {exc}") from None
 
@@ -79,6 +82,20 @@ def check_text(name: str, value: str, limit: int) -> None:
 def _check_length(name: str, value: str, limit: int, what: str = "") -> None:
     if len(value) > limit:
         raise AttributeValueError(name, f"at most {limit} characters{what}, got {len(value)}")
+
+
+def check_time(name: str, value: datetime) -> datetime:
+    """The time if it has a time zone and lies within the limits (``limits.toml``), or raise naming it."""
+    offset = value.utcoffset()
+    if offset is None:
+        raise AttributeValueError(name, "a time needs a time zone (e.g. Z or +00:00)")
+    if abs(offset) > timedelta(minutes=LIMITS.max_offset_minutes):
+        hours, minutes = divmod(LIMITS.max_offset_minutes, 60)
+        raise AttributeValueError(name, f"a time zone offset is at most ±{hours:02d}:{minutes:02d}")
+    if not LIMITS.earliest <= value <= LIMITS.latest:
+        span = f"{LIMITS.earliest.isoformat()} and {LIMITS.latest.isoformat()}"
+        raise AttributeValueError(name, f"a time between {span}, got {value.isoformat()}")
+    return value
 
 
 def check_value(attr: Attribute, value: Any) -> Any:
@@ -119,9 +136,7 @@ def check_value(attr: Attribute, value: Any) -> Any:
                 raise AttributeValueError(attr.name, f"expected an ISO 8601 date-time, got {quoted(value)}") from None
         else:
             raise AttributeValueError(attr.name, f"expected an ISO 8601 date-time, got {type(value).__name__}")
-        if parsed.tzinfo is None:
-            raise AttributeValueError(attr.name, "a date-time needs a time zone (e.g. +00:00 or Z)")
-        return parsed
+        return check_time(attr.name, parsed)
     if kind is AttributeType.STRING_LIST:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise AttributeValueError(attr.name, "expected a list of strings")

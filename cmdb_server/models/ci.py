@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cmdb_server.models.common import HistoryEvent, Open, Page
 from cmdb_server.repositories.cis import CIRecord
 from schema import CIStatus
 
@@ -164,3 +165,80 @@ class SplitResult(BaseModel):
     restored: str = Field(description="The CI brought back, with its uid.")
     edges: int = Field(description="Relationships put back on it.")
     children: int = Field(description="Dependent CIs put back under it.")
+
+
+class CICounts(BaseModel):
+    total: int = Field(description="How many CIs match the search.")
+    classes: dict[str, int] = Field(description="How many of each (most specific) class.")
+
+
+class FieldChange(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    field: str = Field(description="class, status or an attribute.")
+    old: Any = Field(alias="from")
+    new: Any = Field(alias="to")
+
+
+class Existed(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    at_from: bool = Field(alias="from")
+    at_to: bool = Field(alias="to")
+
+
+class CIDiff(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    uid: str
+    since: str = Field(alias="from", description="The earlier time, as asked (ISO 8601).")
+    until: str | None = Field(alias="to", description="The later time; null: now.")
+    existed: Existed = Field(description="Whether the CI existed at each end.")
+    changes: list[FieldChange]
+
+
+class CIHistory(Page):
+    uid: str
+    items: list[HistoryEvent]
+
+
+class CIDeleted(BaseModel):
+    uid: str
+    deleted: bool = Field(description="true: removed (hard); false: retired.")
+    status: CIStatus | None = Field(None, description="The new status of a retired CI.")
+    cis_removed: int | None = Field(None, description="A hard delete: the CI and its dependent CIs.")
+    edges_removed: int | None = None
+
+
+class RelationshipCreated(BaseModel):
+    type: str
+    from_uid: str
+    to_uid: str
+    created: bool = Field(description="false: the relation was declared already.")
+
+
+class RelationshipEnded(Open):
+    ended: int = Field(description="1 when the relation ended, 0 when a source still reports it.")
+    withdrawn: list[str] = Field(description="The manual sources withdrawn.")
+    still_reported_by: list[str] = Field(description="Sources that keep the relation alive.")
+
+
+class TagChange(BaseModel):
+    uid: str
+    tag: str
+    added: bool | None = Field(None, description="PUT: false when the CI had the tag already.")
+    removed: bool | None = Field(None, description="DELETE: true.")
+
+
+class TagCount(BaseModel):
+    tag: str
+    cis: int = Field(description="How many CIs carry it.")
+
+
+class TagList(BaseModel):
+    items: list[TagCount]
+
+
+class StaleMarked(BaseModel):
+    marked_stale: int
+    older_than_hours: float

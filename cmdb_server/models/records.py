@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cmdb_server.api.params import Instant
+from cmdb_server.models.common import HistoryEvent, Open
 from schema.itsm import ChangeType, IncidentPriority
 
 
@@ -16,9 +19,7 @@ class _Strict(BaseModel):
 class Window(_Strict):
     @staticmethod
     def check(start: datetime | None, end: datetime | None, names: tuple[str, str]) -> None:
-        for name, value in zip(names, (start, end), strict=True):
-            if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name} needs a time zone")
+        """The end after the start (each is an ``Instant``: with a time zone, within the limits)."""
         if start is not None and end is not None and end <= start:
             raise ValueError(f"{names[1]} must be after {names[0]}")
 
@@ -27,8 +28,8 @@ class ChangeCreate(_Strict):
     title: str = Field(min_length=1, max_length=300)
     description: str = Field("", max_length=20_000)
     type: ChangeType = ChangeType.NORMAL
-    planned_start: datetime
-    planned_end: datetime
+    planned_start: Instant
+    planned_end: Instant
     targets: list[str] = Field(min_length=1, max_length=1000, description="uids of the CIs the change touches")
 
     @model_validator(mode="after")
@@ -40,12 +41,12 @@ class ChangeCreate(_Strict):
 class ChangeUpdate(_Strict):
     title: str | None = Field(None, min_length=1, max_length=300)
     description: str | None = Field(None, max_length=20_000)
-    planned_start: datetime | None = None
-    planned_end: datetime | None = None
+    planned_start: Instant | None = None
+    planned_end: Instant | None = None
 
 
 class Transition(_Strict):
-    to: str = Field(description="The next state.")
+    to: str = Field(min_length=1, max_length=50, description="The next state.")
     note: str = Field("", max_length=5000, description="Why; the implementation result when closing.")
 
 
@@ -54,21 +55,21 @@ class IncidentCreate(_Strict):
     priority: IncidentPriority = IncidentPriority.MEDIUM
     affected: list[str] = Field(min_length=1, max_length=1000, description="uids of the affected CIs")
     problem: str | None = Field(None, description="id of the problem this incident is an instance of")
-    opened_at: datetime | None = Field(None, description="When it started; now by default.")
+    opened_at: Instant | None = Field(None, description="When it started; now by default.")
 
 
 class ProblemCreate(_Strict):
     title: str = Field(min_length=1, max_length=300)
-    suspects: list[str] = Field(default_factory=list, description="uids of suspected root-cause CIs")
+    suspects: list[str] = Field(default_factory=list, max_length=1000, description="uids of suspected root-cause CIs")
 
 
 class ReleaseCreate(_Strict):
     name: str = Field(min_length=1, max_length=200)
     version: str = Field(min_length=1, max_length=100)
-    changes: list[str] = Field(default_factory=list, description="ids of the changes it bundles")
-    targets: list[str] = Field(default_factory=list, description="uids of the CIs it deploys to")
-    window_start: datetime
-    window_end: datetime
+    changes: list[str] = Field(default_factory=list, max_length=1000, description="ids of the changes it bundles")
+    targets: list[str] = Field(default_factory=list, max_length=1000, description="uids of the CIs it deploys to")
+    window_start: Instant
+    window_end: Instant
 
     @model_validator(mode="after")
     def _window(self) -> ReleaseCreate:
@@ -78,11 +79,119 @@ class ReleaseCreate(_Strict):
 
 class FreezeCreate(_Strict):
     name: str = Field(min_length=1, max_length=200)
-    start: datetime
-    end: datetime
-    services: list[str] = Field(default_factory=list, description="business services it is limited to (all if empty)")
+    start: Instant
+    end: Instant
+    services: list[str] = Field(
+        default_factory=list, max_length=1000, description="business services it is limited to (all if empty)"
+    )
 
     @model_validator(mode="after")
     def _window(self) -> FreezeCreate:
         Window.check(self.start, self.end, ("start", "end"))
         return self
+
+
+# What the ITSM endpoints answer. A record has its own fields, those every record has, and the
+# CIs and records it links; optional fields (a change's result, approver, risk...) come when set.
+
+
+class LinkedCI(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    type: str = Field(description="The link: TARGETS, AFFECTS, SUSPECTS, DEPLOYS_TO, APPLIES_TO.")
+    uid: str
+    name: str | None
+    class_name: str | None = Field(alias="class")
+
+
+class LinkedRecord(BaseModel):
+    type: str = Field(description="The link: BUNDLES (a change), INSTANCE_OF (a problem).")
+    id: str
+
+
+class RecordPublic(Open):
+    id: str = Field(description="CHG0001, INC0001, PRB0001, REL0001, FRZ0001...")
+    revision: int
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    note: str | None = Field(None, description="Why the last transition was made.")
+    cis: list[LinkedCI]
+    records: list[LinkedRecord]
+
+
+class ChangePublic(RecordPublic):
+    title: str
+    description: str
+    type: ChangeType
+    state: str
+    planned_start: datetime
+    planned_end: datetime
+    risk: str | None = Field(None, description="The last assessment's risk level.")
+    assessment: dict[str, Any] | None = Field(None, description="The last assessment (as POST .../assessment answers).")
+    assessment_current: bool = Field(description="Whether the last assessment is of the change as it is now.")
+    allowed_next: list[str] = Field(description="The states it may move to.")
+
+
+class ChangeSummary(Open):
+    """A change in a list (its own fields only)."""
+
+    id: str
+    title: str
+    state: str
+
+
+class ChangeList(BaseModel):
+    items: list[ChangeSummary]
+
+
+class FreezePublic(RecordPublic):
+    name: str
+    start: datetime
+    end: datetime
+
+
+class FreezeSummary(Open):
+    id: str
+    name: str
+    start: datetime
+    end: datetime
+
+
+class FreezeList(BaseModel):
+    items: list[FreezeSummary]
+
+
+class IncidentPublic(RecordPublic):
+    title: str
+    priority: IncidentPriority
+    status: str
+    opened_at: datetime
+
+
+class ProblemIncident(BaseModel):
+    id: str
+    title: str
+    status: str
+
+
+class ProblemPublic(RecordPublic):
+    title: str
+    status: str
+    known_error: bool
+    opened_at: datetime
+    incidents: list[ProblemIncident] | None = Field(None, description="GET: the incidents that are instances of it.")
+
+
+class ReleasePublic(RecordPublic):
+    name: str
+    version: str
+    state: str
+    window_start: datetime
+    window_end: datetime
+
+
+class RecordHistory(BaseModel):
+    id: str
+    items: list[HistoryEvent]
+    total: int

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from cmdb_server.api.deps import DriverDep, SettingsDep
+from cmdb_server.api.params import Hours, Instant
 from cmdb_server.auth import Reader
-from cmdb_server.errors import Unprocessable
 from cmdb_server.itsm import authorised_by, is_discovered_change
+from cmdb_server.models.audit import ConfigurationAudit, UnauthorisedChanges
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import audit, records
 from schema.itsm import CHANGE_AUTHORISED
@@ -18,17 +19,19 @@ from schema.itsm import CHANGE_AUTHORISED
 router = APIRouter(prefix="/reports", tags=["audit"])
 
 
-@router.get("/unauthorised-changes", summary="Changes discovery recorded that no authorised change covers")
+@router.get(
+    "/unauthorised-changes",
+    summary="Changes discovery recorded that no authorised change covers",
+    response_model=UnauthorisedChanges,
+)
 async def unauthorised_changes(
     _: Reader,
     driver: DriverDep,
     settings: SettingsDep,
-    since: Annotated[datetime, Query(description="From this time (ISO 8601 with a time zone).")],
+    since: Annotated[Instant, Query(description="From this time (ISO 8601 with a time zone).")],
 ) -> dict[str, Any]:
     """A change to a CI is authorised when an approved (or implementing, implemented,
     closed) change targets the CI or its parent and its planned window covers the time."""
-    if since.tzinfo is None:
-        raise Unprocessable("a time needs a time zone", field="since", location="query")
     db = settings.neo4j_database
     authorising = await records.authorising_changes(driver, db, sorted(CHANGE_AUTHORISED))
     items = []
@@ -54,12 +57,16 @@ async def unauthorised_changes(
     return {"since": since, "total": len(items), "items": items}
 
 
-@router.get("/configuration-audit", summary="Records not verified, known to one source only, or duplicated")
+@router.get(
+    "/configuration-audit",
+    summary="Records not verified, known to one source only, or duplicated",
+    response_model=ConfigurationAudit,
+)
 async def configuration_audit(
     _: Reader,
     driver: DriverDep,
     settings: SettingsDep,
-    interval_hours: Annotated[float, Query(gt=0, description="Verified means seen within this many hours.")] = 24,
+    interval_hours: Annotated[Hours, Query(description="Verified means seen within this many hours.")] = 24,
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     cutoff = now - timedelta(hours=interval_hours)

@@ -18,11 +18,14 @@ from neo4j.exceptions import ConstraintError
 from cmdb_server import bulk
 from cmdb_server.api.body import read_body
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
-from cmdb_server.api.routes.cis import SearchDep
+from cmdb_server.api.routes.cis import SearchDep, full_text_errors
+from cmdb_server.api.streams import csv_marker, guarded, json_marker, ndjson_marker, primed
 from cmdb_server.auth import Admin, Curator, Reader
 from cmdb_server.errors import BadRequest, Conflict, Unprocessable
 from cmdb_server.ingest import Caller, ingest_report
 from cmdb_server.intake import IncomingReport, NotJson, check_size, decode_json
+from cmdb_server.models.bulk import ExportDocument, GraphLine, ImportResult
+from cmdb_server.models.common import inline_schema
 from cmdb_server.repositories import cis
 from schema import SourceKind
 from schema.report import Report, ReportError
@@ -56,7 +59,29 @@ def _rows(body: bytes, content_type: str, schema: SchemaDep) -> tuple[list[Any],
     return list(data.get("cis", [])), list(data.get("relationships", []))
 
 
-@router.post("/import", summary="Import CIs and relationships from CSV or JSON (with a dry run)")
+@router.post(
+    "/import",
+    summary="Import CIs and relationships from CSV or JSON (with a dry run)",
+    response_model=ImportResult,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string", "description": "A CSV of CIs or of relationships."}},
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "cis": {"type": "array", "items": {"type": "object"}},
+                            "relationships": {"type": "array", "items": {"type": "object"}},
+                        },
+                        "additionalProperties": False,
+                    }
+                },
+            },
+        }
+    },
+)
 async def import_file(
     request: Request,
     principal: Curator,
@@ -144,7 +169,20 @@ def _json_default(value: Any) -> Any:
     raise TypeError
 
 
-@router.get("/export", summary="Export the CIs of a search as CSV or JSON (streamed)")
+@router.get(
+    "/export",
+    summary="Export the CIs of a search as CSV or JSON (streamed)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Every CI the search matches; a failure midway ends it with an error marker (README).",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": inline_schema(ExportDocument)},
+            },
+        }
+    },
+)
 async def export(
     _: Reader,
     driver: DriverDep,
@@ -154,10 +192,12 @@ async def export(
     format: Annotated[Literal["csv", "json"], Query(description="csv or json.")] = "csv",
 ) -> StreamingResponse:
     """Every CI the search matches, in uid order; the file imports again as it is (an
-    exported row names its CI by ``ref`` = uid and its parent as ``uid:<uid>``)."""
+    exported row names its CI by ``ref`` = uid and its parent as ``uid:<uid>``). The search runs
+    before the first byte (a full-text query Lucene refuses is a 422); a failure later ends the
+    file with an error marker and an unfinished response (see ``api/streams.py``)."""
     declared = schema.classes[query.class_name].attributes if query.class_name else schema.all_attributes()
     attribute_names = sorted(declared)
-    pages = cis.export_pages(driver, settings.neo4j_database, schema, query)
+    pages = await full_text_errors(primed(cis.export_pages(driver, settings.neo4j_database, schema, query)))
 
     def row(record: cis.CIRecord) -> dict[str, Any]:
         return {
@@ -194,21 +234,36 @@ async def export(
             first = False
         yield b"]}"
 
-    media = "text/csv" if format == "csv" else "application/json"
-    body = as_csv() if format == "csv" else as_json()
+    if format == "csv":
+        media, body = "text/csv", guarded(as_csv(), csv_marker, "CSV export")
+    else:
+        media, body = "application/json", guarded(as_json(), json_marker, "JSON export")
     return StreamingResponse(
         body, media_type=media, headers={"Content-Disposition": f'attachment; filename="cis.{format}"'}
     )
 
 
-@router.get("/export/graph", summary="The whole graph as JSON lines, streamed (admin): a logical backup")
+@router.get(
+    "/export/graph",
+    summary="The whole graph as JSON lines, streamed (admin): a logical backup",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "One JSON object per line (kind node, relationship, or error after a failure midway).",
+            "content": {"application/x-ndjson": {"schema": inline_schema(GraphLine)}},
+        }
+    },
+)
 async def export_graph(_: Admin, driver: DriverDep, settings: SettingsDep) -> StreamingResponse:
     """One JSON object per line: every node (id, labels, properties), then every relationship
     (id, type, start, end, properties). Times are ISO 8601 text. Beside Neo4j's own
-    ``neo4j-admin database dump`` (see the README): this one runs while the server serves."""
+    ``neo4j-admin database dump`` (see the README): this one runs while the server serves.
+    A failure after the first line ends the stream with a line of kind ``error`` and an
+    unfinished response (see ``api/streams.py``)."""
+    items = await primed(cis.graph_dump(driver, settings.neo4j_database))
 
     async def lines() -> AsyncIterator[bytes]:
-        async for item in cis.graph_dump(driver, settings.neo4j_database):
+        async for item in items:
             yield orjson.dumps(item, default=_json_default) + b"\n"
 
-    return StreamingResponse(lines(), media_type="application/x-ndjson")
+    return StreamingResponse(guarded(lines(), ndjson_marker, "graph export"), media_type="application/x-ndjson")

@@ -6,14 +6,26 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.api.records import actor, apply_transition, checked_cis, load_record, record_history
 from cmdb_server.assessment import assess_change
 from cmdb_server.auth import Principal, Reader, require_roles
 from cmdb_server.errors import Conflict, Forbidden, Unprocessable
-from cmdb_server.models.records import ChangeCreate, ChangeUpdate, FreezeCreate, Transition, Window
+from cmdb_server.models.impact import Assessment
+from cmdb_server.models.records import (
+    ChangeCreate,
+    ChangeList,
+    ChangePublic,
+    ChangeUpdate,
+    FreezeCreate,
+    FreezeList,
+    FreezePublic,
+    RecordHistory,
+    Transition,
+    Window,
+)
 from cmdb_server.reconcile import to_json
 from cmdb_server.repositories import records
 from schema import Role
@@ -39,7 +51,7 @@ def _public(change: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-@router.post("/changes", status_code=201, summary="Raise a change (draft)")
+@router.post("/changes", status_code=201, summary="Raise a change (draft)", response_model=ChangePublic)
 async def create_change(body: ChangeCreate, principal: Requester, driver: DriverDep, settings: SettingsDep) -> Any:
     db = settings.neo4j_database
     targets = await checked_cis(driver, db, body.targets, "targets")
@@ -58,18 +70,29 @@ async def create_change(body: ChangeCreate, principal: Requester, driver: Driver
     return _public(await _change(driver, db, change_id))
 
 
-@router.get("/changes", summary="List changes")
-async def list_changes(_: Reader, driver: DriverDep, settings: SettingsDep, state: str | None = None) -> Any:
-    states = [state] if state else None
+@router.get("/changes", summary="List changes", response_model=ChangeList)
+async def list_changes(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    state: Annotated[ChangeState | None, Query(description="Only changes in this state.")] = None,
+) -> Any:
+    states = [state.value] if state else None
     return {"items": await records.list_records(driver, settings.neo4j_database, records.CHANGE, "state", states)}
 
 
-@router.get("/changes/{change_id}", summary="One change, its targets and its last assessment")
+@router.get(
+    "/changes/{change_id}", summary="One change, its targets and its last assessment", response_model=ChangePublic
+)
 async def get_change(change_id: ChangeId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
     return _public(await _change(driver, settings.neo4j_database, change_id))
 
 
-@router.patch("/changes/{change_id}", summary="Edit a change not yet approved (the assessment goes out of date)")
+@router.patch(
+    "/changes/{change_id}",
+    summary="Edit a change not yet approved (the assessment goes out of date)",
+    response_model=ChangePublic,
+)
 async def update_change(
     change_id: ChangeId, body: ChangeUpdate, principal: Requester, driver: DriverDep, settings: SettingsDep
 ) -> Any:
@@ -103,7 +126,7 @@ async def update_change(
     return _public(await _change(driver, db, change_id))
 
 
-@router.post("/changes/{change_id}/transition", summary="Move a change to its next state")
+@router.post("/changes/{change_id}/transition", summary="Move a change to its next state", response_model=ChangePublic)
 async def transition_change(
     change_id: ChangeId, body: Transition, principal: Requester, driver: DriverDep, settings: SettingsDep
 ) -> Any:
@@ -135,7 +158,9 @@ async def transition_change(
     return _public(await _change(driver, db, change_id))
 
 
-@router.post("/changes/{change_id}/assessment", summary="Assess a change and store the snapshot")
+@router.post(
+    "/changes/{change_id}/assessment", summary="Assess a change and store the snapshot", response_model=Assessment
+)
 async def assess(
     change_id: ChangeId, principal: Requester, driver: DriverDep, settings: SettingsDep, schema: SchemaDep
 ) -> Any:
@@ -171,13 +196,20 @@ async def assess(
     return json.loads(to_json(snapshot) or "{}")
 
 
-@router.get("/changes/{change_id}/history", summary="Who did what to a change, newest first")
+@router.get(
+    "/changes/{change_id}/history", summary="Who did what to a change, newest first", response_model=RecordHistory
+)
 async def change_history(change_id: ChangeId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
     await _change(driver, settings.neo4j_database, change_id)
     return await record_history(driver, settings.neo4j_database, change_id)
 
 
-@router.post("/freeze-windows", status_code=201, summary="Declare a change freeze (optionally for some services)")
+@router.post(
+    "/freeze-windows",
+    status_code=201,
+    summary="Declare a change freeze (optionally for some services)",
+    response_model=FreezePublic,
+)
 async def create_freeze(body: FreezeCreate, principal: Manager, driver: DriverDep, settings: SettingsDep) -> Any:
     db = settings.neo4j_database
     services = await checked_cis(driver, db, body.services, "services")
@@ -188,6 +220,6 @@ async def create_freeze(body: FreezeCreate, principal: Manager, driver: DriverDe
     return await records.get_record(driver, db, records.FREEZE, freeze_id)
 
 
-@router.get("/freeze-windows", summary="List freeze windows")
+@router.get("/freeze-windows", summary="List freeze windows", response_model=FreezeList)
 async def list_freezes(_: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
     return {"items": await records.list_records(driver, settings.neo4j_database, records.FREEZE, "name", None)}

@@ -11,10 +11,11 @@ from neo4j.exceptions import ClientError
 
 from cmdb_server import timeline
 from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
+from cmdb_server.api.params import Instant, Offset
 from cmdb_server.auth import Reader
 from cmdb_server.db import QUERY_TIMEOUT, timed_out
 from cmdb_server.errors import NotFound, Unprocessable
-from cmdb_server.models.ci import CIList, CIPublic, RelationshipList
+from cmdb_server.models.ci import CICounts, CIDiff, CIHistory, CIList, CIPublic, RelationshipList
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import cis
 from schema import AttributeType, CIStatus
@@ -98,7 +99,7 @@ async def list_cis(
     schema: SchemaDep,
     query: SearchDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="How many CIs to skip.")] = 0,
+    offset: Annotated[Offset, Query(description="How many CIs to skip.")] = 0,
 ) -> CIList:
     page = await full_text_errors(
         cis.list_cis(driver, settings.neo4j_database, schema, query, limit=limit, offset=offset)
@@ -113,7 +114,7 @@ async def list_cis(
     )
 
 
-@router.get("/counts", summary="How many CIs of each class match a search")
+@router.get("/counts", summary="How many CIs of each class match a search", response_model=CICounts)
 async def count_cis(_: Reader, driver: DriverDep, settings: SettingsDep, query: SearchDep) -> dict[str, Any]:
     counts = await full_text_errors(cis.count_by_class(driver, settings.neo4j_database, query))
     return {"total": sum(counts.values()), "classes": counts}
@@ -143,12 +144,10 @@ async def get_ci(
     schema: SchemaDep,
     uid: CIUid,
     at: Annotated[
-        datetime | None,
+        Instant | None,
         Query(description="The CI as it was at this time (ISO 8601), rebuilt from its history."),
     ] = None,
 ) -> CIPublic:
-    if at is not None:
-        _aware("at", at)
     record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
     deletion = None
     if record is None:
@@ -178,22 +177,19 @@ async def get_ci(
     )
 
 
-@router.get("/{uid}/diff", summary="What changed on a CI between two times")
+@router.get("/{uid}/diff", summary="What changed on a CI between two times", response_model=CIDiff)
 async def get_diff(
     _: Reader,
     driver: DriverDep,
     settings: SettingsDep,
     schema: SchemaDep,
     uid: CIUid,
-    since: Annotated[datetime, Query(alias="from", description="The earlier time (ISO 8601).")],
-    until: Annotated[datetime | None, Query(alias="to", description="The later time; now if absent.")] = None,
+    since: Annotated[Instant, Query(alias="from", description="The earlier time (ISO 8601).")],
+    until: Annotated[Instant | None, Query(alias="to", description="The later time; now if absent.")] = None,
 ) -> dict[str, Any]:
     """Field-level changes (class, status, attributes) from ``from`` to ``to``, from the history."""
-    _aware("from", since)
-    if until is not None:
-        _aware("to", until)
-        if until < since:
-            raise Unprocessable("'to' is before 'from'", field="to", location="query")
+    if until is not None and until < since:
+        raise Unprocessable("'to' is before 'from'", field="to", location="query")
     record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
     deleted = record is None
     if record is None:
@@ -212,11 +208,6 @@ async def get_diff(
         "existed": {"from": before.existed, "to": after.existed},
         "changes": timeline.diff(before, after),
     }
-
-
-def _aware(name: str, value: datetime) -> None:
-    if value.tzinfo is None:
-        raise Unprocessable("a time needs a time zone (e.g. Z or +00:00)", field=name, location="query")
 
 
 async def _state_at(
@@ -259,7 +250,7 @@ def _as_it_was(uid: str, deletion: cis.Deletion) -> cis.CIRecord:
     return deletion.record
 
 
-@router.get("/{uid}/relationships", summary="Relationships of a CI, both directions")
+@router.get("/{uid}/relationships", summary="Relationships of a CI, both directions", response_model=RelationshipList)
 async def get_relationships(
     _: Reader,
     driver: DriverDep,
@@ -287,21 +278,18 @@ async def get_relationships(
     return RelationshipList.model_validate({"uid": uid, "items": items})
 
 
-@router.get("/{uid}/history", summary="History of a CI, newest first")
+@router.get("/{uid}/history", summary="History of a CI, newest first", response_model=CIHistory)
 async def get_history(
     _: Reader,
     driver: DriverDep,
     settings: SettingsDep,
     schema: SchemaDep,
     uid: CIUid,
-    since: Annotated[datetime | None, Query(description="Events at or after this time (ISO 8601).")] = None,
-    until: Annotated[datetime | None, Query(description="Events before this time (ISO 8601).")] = None,
+    since: Annotated[Instant | None, Query(description="Events at or after this time (ISO 8601).")] = None,
+    until: Annotated[Instant | None, Query(description="Events before this time (ISO 8601).")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> dict[str, Any]:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None:
-            _aware(name, value)
     if await cis.get_ci(driver, settings.neo4j_database, schema, uid) is None:
         await _deletion(driver, settings.neo4j_database, uid)  # a deleted CI's history stays
     events, total = await cis.history_of(

@@ -10,7 +10,15 @@ from neo4j.exceptions import ConstraintError
 from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Curator, Principal
 from cmdb_server.errors import Conflict, Forbidden, NotFound, Unprocessable
-from cmdb_server.models.ci import CICreate, CIPublic, CIUpdate, RelationshipCreate
+from cmdb_server.models.ci import (
+    CICreate,
+    CIDeleted,
+    CIPublic,
+    CIUpdate,
+    RelationshipCreate,
+    RelationshipCreated,
+    RelationshipEnded,
+)
 from cmdb_server.repositories import cis, curation
 from schema import AttributeValueError, CIStatus, Role, check_attributes
 from schema.values import check_value, quoted
@@ -120,7 +128,12 @@ async def unlock_attribute(
     return await _current(driver, settings.neo4j_database, schema, uid)
 
 
-@router.delete("/cis/{uid}", summary="Retire a CI (or, for an admin, delete it)")
+@router.delete(
+    "/cis/{uid}",
+    summary="Retire a CI (or, for an admin, delete it)",
+    response_model=CIDeleted,
+    response_model_exclude_none=True,
+)
 async def delete_ci(
     uid: CIUid,
     principal: Curator,
@@ -217,7 +230,9 @@ async def _checked_ends(
     return rel_type, properties
 
 
-@router.post("/relationships", status_code=201, summary="Declare a relationship by hand")
+@router.post(
+    "/relationships", status_code=201, summary="Declare a relationship by hand", response_model=RelationshipCreated
+)
 async def create_relationship(
     body: RelationshipCreate, principal: Curator, driver: DriverDep, settings: SettingsDep, schema: SchemaDep
 ) -> dict[str, Any]:
@@ -235,15 +250,15 @@ async def create_relationship(
     return {"type": rel_type.name, "from_uid": body.from_uid, "to_uid": body.to_uid, "created": started}
 
 
-@router.delete("/relationships", summary="End a relationship declared by hand")
+@router.delete("/relationships", summary="End a relationship declared by hand", response_model=RelationshipEnded)
 async def end_relationship(
     principal: Curator,
     driver: DriverDep,
     settings: SettingsDep,
     schema: SchemaDep,
-    rel_type: Annotated[str, Query(alias="type")],
-    from_uid: Annotated[str, Query(min_length=1)],
-    to_uid: Annotated[str, Query(min_length=1)],
+    rel_type: Annotated[str, Query(alias="type", min_length=1, max_length=100)],
+    from_uid: Annotated[str, Query(min_length=1, max_length=100)],
+    to_uid: Annotated[str, Query(min_length=1, max_length=100)],
 ) -> dict[str, Any]:
     """What people declared is withdrawn; the relation ends unless discovery still reports it
     (``still_reported_by`` then names the sources: discovery keeps the record true)."""

@@ -7,6 +7,7 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from neo4j.exceptions import DriverError, Neo4jError
+from pydantic import BaseModel, Field
 
 from cmdb_server.api.deps import DriverDep, SettingsDep
 from cmdb_server.repositories.health import ping
@@ -14,12 +15,26 @@ from cmdb_server.repositories.health import ping
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="The process is up")
+class Health(BaseModel):
+    status: str = Field(description="ok")
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ready or not ready")
+    checks: dict[str, str] = Field(description="neo4j: ok or why not; schema: applied or not yet.")
+
+
+@router.get("/healthz", summary="The process is up", response_model=Health)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Neo4j answers and the schema is applied (503 otherwise)")
+@router.get(
+    "/readyz",
+    summary="Neo4j answers and the schema is applied (503 otherwise)",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready: the checks say why."}},
+)
 async def readyz(request: Request, driver: DriverDep, settings: SettingsDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:

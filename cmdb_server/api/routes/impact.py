@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Reader
 from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, dependencies_of, impact_of
+from cmdb_server.models.impact import ImpactResult
 
 router = APIRouter(tags=["impact"])
 
@@ -19,7 +20,11 @@ class ImpactRequest(BaseModel):
     depth: int = Field(DEFAULT_DEPTH, ge=1, le=MAX_DEPTH)
 
 
-@router.get("/cis/{uid}/impact", summary="What this CI failing or changing affects, with the paths why")
+@router.get(
+    "/cis/{uid}/impact",
+    summary="What this CI failing or changing affects, with the paths why",
+    response_model=ImpactResult,
+)
 async def ci_impact(
     _: Reader,
     driver: DriverDep,
@@ -36,7 +41,9 @@ async def ci_impact(
     return await walk([uid], depth, driver, settings.neo4j_database, schema)
 
 
-@router.post("/impact", summary="What several CIs failing together affect (a rack, a switch stack)")
+@router.post(
+    "/impact", summary="What several CIs failing together affect (a rack, a switch stack)", response_model=ImpactResult
+)
 async def combined_impact(
     body: ImpactRequest, _: Reader, driver: DriverDep, settings: SettingsDep, schema: SchemaDep
 ) -> dict[str, Any]:

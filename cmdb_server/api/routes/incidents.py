@@ -13,7 +13,15 @@ from cmdb_server.auth import Principal, Reader, require_roles
 from cmdb_server.errors import Unprocessable
 from cmdb_server.impact import upstream
 from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, upstream_graph
-from cmdb_server.models.records import IncidentCreate, ProblemCreate, Transition
+from cmdb_server.models.impact import IncidentSuspects
+from cmdb_server.models.records import (
+    IncidentCreate,
+    IncidentPublic,
+    ProblemCreate,
+    ProblemPublic,
+    RecordHistory,
+    Transition,
+)
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import records
 from schema import Role
@@ -29,15 +37,15 @@ RecordId = Annotated[str, Path(min_length=1, max_length=40)]
 _record = load_record
 
 
-@router.post("/incidents", status_code=201, summary="Open an incident on the CIs it affects")
+@router.post(
+    "/incidents", status_code=201, summary="Open an incident on the CIs it affects", response_model=IncidentPublic
+)
 async def create_incident(body: IncidentCreate, principal: Responder, driver: DriverDep, settings: SettingsDep) -> Any:
     db = settings.neo4j_database
     affected = await checked_cis(driver, db, body.affected, "affected")
     problems = [body.problem] if body.problem else []
     if problems and await records.missing_records(driver, db, "Problem", problems):
         raise Unprocessable(f"no problem {quoted(body.problem)}", field="problem")
-    if body.opened_at is not None and body.opened_at.tzinfo is None:
-        raise Unprocessable("a time needs a time zone", field="opened_at")
     now = datetime.now(UTC)
     props = {
         "title": body.title,
@@ -51,12 +59,16 @@ async def create_incident(body: IncidentCreate, principal: Responder, driver: Dr
     return await _record(driver, db, records.INCIDENT, incident_id)
 
 
-@router.get("/incidents/{incident_id}", summary="One incident")
+@router.get("/incidents/{incident_id}", summary="One incident", response_model=IncidentPublic)
 async def get_incident(incident_id: RecordId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
     return await _record(driver, settings.neo4j_database, records.INCIDENT, incident_id)
 
 
-@router.post("/incidents/{incident_id}/transition", summary="new -> in_progress -> resolved -> closed")
+@router.post(
+    "/incidents/{incident_id}/transition",
+    summary="new -> in_progress -> resolved -> closed",
+    response_model=IncidentPublic,
+)
 async def move_incident(
     incident_id: RecordId, body: Transition, principal: Responder, driver: DriverDep, settings: SettingsDep
 ) -> Any:
@@ -87,7 +99,11 @@ async def move_incident(
     return await _record(driver, db, records.INCIDENT, incident_id)
 
 
-@router.get("/incidents/{incident_id}/suspects", summary="What changed upstream of the affected CIs before it opened")
+@router.get(
+    "/incidents/{incident_id}/suspects",
+    summary="What changed upstream of the affected CIs before it opened",
+    response_model=IncidentSuspects,
+)
 async def incident_suspects(
     incident_id: RecordId,
     _: Reader,
@@ -141,7 +157,12 @@ async def incident_suspects(
     return {"incident": incident_id, "opened_at": opened, "since": since, "suspects": suspects}
 
 
-@router.post("/problems", status_code=201, summary="Record a problem and its suspected root-cause CIs")
+@router.post(
+    "/problems",
+    status_code=201,
+    summary="Record a problem and its suspected root-cause CIs",
+    response_model=ProblemPublic,
+)
 async def create_problem(body: ProblemCreate, principal: Responder, driver: DriverDep, settings: SettingsDep) -> Any:
     db = settings.neo4j_database
     suspects = await checked_cis(driver, db, body.suspects, "suspects")
@@ -153,7 +174,7 @@ async def create_problem(body: ProblemCreate, principal: Responder, driver: Driv
     return await _record(driver, db, records.PROBLEM, problem_id)
 
 
-@router.get("/problems/{problem_id}", summary="One problem, with its incidents")
+@router.get("/problems/{problem_id}", summary="One problem, with its incidents", response_model=ProblemPublic)
 async def get_problem(problem_id: RecordId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
     db = settings.neo4j_database
     problem = await _record(driver, db, records.PROBLEM, problem_id)
@@ -161,7 +182,11 @@ async def get_problem(problem_id: RecordId, _: Reader, driver: DriverDep, settin
     return problem
 
 
-@router.post("/problems/{problem_id}/transition", summary="open -> known_error -> resolved -> closed")
+@router.post(
+    "/problems/{problem_id}/transition",
+    summary="open -> known_error -> resolved -> closed",
+    response_model=ProblemPublic,
+)
 async def move_problem(
     problem_id: RecordId, body: Transition, principal: Responder, driver: DriverDep, settings: SettingsDep
 ) -> Any:
@@ -180,13 +205,19 @@ async def move_problem(
     return await _record(driver, db, records.PROBLEM, problem_id)
 
 
-@router.get("/incidents/{incident_id}/history", summary="Who did what to an incident, newest first")
+@router.get(
+    "/incidents/{incident_id}/history",
+    summary="Who did what to an incident, newest first",
+    response_model=RecordHistory,
+)
 async def incident_history(incident_id: RecordId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
     await _record(driver, settings.neo4j_database, records.INCIDENT, incident_id)
     return await record_history(driver, settings.neo4j_database, incident_id)
 
 
-@router.get("/problems/{problem_id}/history", summary="Who did what to a problem, newest first")
+@router.get(
+    "/problems/{problem_id}/history", summary="Who did what to a problem, newest first", response_model=RecordHistory
+)
 async def problem_history(problem_id: RecordId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
     await _record(driver, settings.neo4j_database, records.PROBLEM, problem_id)
     return await record_history(driver, settings.neo4j_database, problem_id)

@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
+from cmdb_server.api.params import Hours
 from cmdb_server.auth import Principal, require_roles
+from cmdb_server.models.ci import StaleMarked
 from cmdb_server.repositories import cis
 from schema import Role
 
@@ -17,15 +19,15 @@ router = APIRouter(prefix="/maintenance", tags=["maintenance"])
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
 
-@router.post("/mark-stale", summary="Mark CIs no source has seen within the window as stale")
+@router.post(
+    "/mark-stale", summary="Mark CIs no source has seen within the window as stale", response_model=StaleMarked
+)
 async def mark_stale(
     _: Admin,
     driver: DriverDep,
     settings: SettingsDep,
     schema: SchemaDep,
-    older_than_hours: Annotated[
-        float | None, Query(gt=0, description="Window; default CMDB_STALE_AFTER_HOURS.")
-    ] = None,
+    older_than_hours: Annotated[Hours | None, Query(description="Window; default CMDB_STALE_AFTER_HOURS.")] = None,
 ) -> dict[str, object]:
     hours = older_than_hours if older_than_hours is not None else settings.stale_after_hours
     now = datetime.now(UTC)

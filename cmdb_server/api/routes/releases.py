@@ -12,7 +12,8 @@ from cmdb_server.api.records import actor, apply_transition, checked_cis, load_r
 from cmdb_server.auth import Principal, Reader, require_roles
 from cmdb_server.errors import Unprocessable
 from cmdb_server.impact_service import DEFAULT_DEPTH, impact_of
-from cmdb_server.models.records import ReleaseCreate, Transition
+from cmdb_server.models.impact import ReleaseAffected
+from cmdb_server.models.records import RecordHistory, ReleaseCreate, ReleasePublic, Transition
 from cmdb_server.repositories import records
 from schema import Role
 from schema.itsm import CHANGE_AUTHORISED, INCIDENT_OPEN, RELEASE_TRANSITIONS, ReleaseState
@@ -27,7 +28,7 @@ async def _release(driver: DriverDep, db: str, release_id: str) -> dict[str, Any
     return await load_record(driver, db, records.RELEASE, release_id)
 
 
-@router.post("/releases", status_code=201, summary="Plan a release")
+@router.post("/releases", status_code=201, summary="Plan a release", response_model=ReleasePublic)
 async def create_release(
     body: ReleaseCreate, principal: ReleaseManager, driver: DriverDep, settings: SettingsDep
 ) -> Any:
@@ -50,12 +51,16 @@ async def create_release(
     return await _release(driver, db, release_id)
 
 
-@router.get("/releases/{release_id}", summary="One release")
+@router.get("/releases/{release_id}", summary="One release", response_model=ReleasePublic)
 async def get_release(release_id: ReleaseId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
     return await _release(driver, settings.neo4j_database, release_id)
 
 
-@router.post("/releases/{release_id}/transition", summary="planned -> approved -> deploying -> deployed -> closed")
+@router.post(
+    "/releases/{release_id}/transition",
+    summary="planned -> approved -> deploying -> deployed -> closed",
+    response_model=ReleasePublic,
+)
 async def move_release(
     release_id: ReleaseId, body: Transition, principal: ReleaseManager, driver: DriverDep, settings: SettingsDep
 ) -> Any:
@@ -67,7 +72,11 @@ async def move_release(
     return await _release(driver, db, release_id)
 
 
-@router.get("/releases/{release_id}/affected", summary="What a release touches, and what keeps it from being ready")
+@router.get(
+    "/releases/{release_id}/affected",
+    summary="What a release touches, and what keeps it from being ready",
+    response_model=ReleaseAffected,
+)
 async def release_affected(
     release_id: ReleaseId, _: Reader, driver: DriverDep, settings: SettingsDep, schema: SchemaDep
 ) -> Any:
@@ -99,7 +108,9 @@ async def release_affected(
     }
 
 
-@router.get("/releases/{release_id}/history", summary="Who did what to a release, newest first")
+@router.get(
+    "/releases/{release_id}/history", summary="Who did what to a release, newest first", response_model=RecordHistory
+)
 async def release_history(release_id: ReleaseId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
     await _release(driver, settings.neo4j_database, release_id)
     return await record_history(driver, settings.neo4j_database, release_id)

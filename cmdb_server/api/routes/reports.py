@@ -8,6 +8,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from neo4j.exceptions import ConstraintError
 
 from cmdb_server import memory
@@ -17,6 +18,7 @@ from cmdb_server.auth import Principal, require_roles
 from cmdb_server.errors import BadRequest, Conflict, Unprocessable
 from cmdb_server.ingest import Caller, ingest_report
 from cmdb_server.intake import IncomingReport, NotJson, decode_json
+from cmdb_server.models.bulk import IngestSummary
 from schema import Role, Schema
 from schema.report import ReportError
 from schema.values import quoted
@@ -26,7 +28,9 @@ router = APIRouter(prefix="/reports", tags=["ingest"])
 Reporter = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.COLLECTOR, Role.ADMIN))]
 
 
-@router.post("", summary="Send a report (agents, collectors, admins)", response_class=Response)
+@router.post(
+    "", summary="Send a report (agents, collectors, admins)", response_class=JSONResponse, response_model=IngestSummary
+)
 async def post_report(
     request: Request,
     principal: Reporter,

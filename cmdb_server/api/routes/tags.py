@@ -11,6 +11,7 @@ from cmdb_server.api.deps import CIUid, DriverDep, SettingsDep
 from cmdb_server.api.routes.curation import manual_source
 from cmdb_server.auth import Curator, Reader
 from cmdb_server.errors import NotFound, Unprocessable
+from cmdb_server.models.ci import TagChange, TagList
 from cmdb_server.repositories import curation
 from schema.values import quoted
 
@@ -36,7 +37,7 @@ async def _set(driver: DriverDep, database: str, uid: str, tag: str, present: bo
     return changed
 
 
-@router.put("/cis/{uid}/tags/{tag}", summary="Tag a CI")
+@router.put("/cis/{uid}/tags/{tag}", summary="Tag a CI", response_model=TagChange, response_model_exclude_none=True)
 async def add_tag(
     uid: CIUid,
     tag: Annotated[str, Path(min_length=1, max_length=100)],
@@ -48,7 +49,12 @@ async def add_tag(
     return {"uid": uid, "tag": tag, "added": added}
 
 
-@router.delete("/cis/{uid}/tags/{tag}", summary="Remove a tag from a CI")
+@router.delete(
+    "/cis/{uid}/tags/{tag}",
+    summary="Remove a tag from a CI",
+    response_model=TagChange,
+    response_model_exclude_none=True,
+)
 async def remove_tag(
     uid: CIUid,
     tag: Annotated[str, Path(min_length=1, max_length=100)],
@@ -61,6 +67,6 @@ async def remove_tag(
     return {"uid": uid, "tag": tag, "removed": True}
 
 
-@router.get("/tags", summary="Tags in use, with how many CIs carry each")
+@router.get("/tags", summary="Tags in use, with how many CIs carry each", response_model=TagList)
 async def list_tags(_: Reader, driver: DriverDep, settings: SettingsDep) -> dict[str, Any]:
     return {"items": await curation.tag_counts(driver, settings.neo4j_database)}

@@ -9,12 +9,18 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from cmdb_server import webhook_targets, webhooks
 from cmdb_server.api.deps import DriverDep, SettingsDep
 from cmdb_server.auth import Admin
 from cmdb_server.errors import NotConfigured, NotFound, Unprocessable
+from cmdb_server.models.webhooks import (
+    DeliveryList,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionDeleted,
+    SubscriptionList,
+)
 from cmdb_server.repositories import webhooks as repo
 from cmdb_server.security import SECRET_PROPERTIES
 from schema.values import quoted
@@ -22,22 +28,11 @@ from schema.values import quoted
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
-class SubscriptionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: str = Field(min_length=1, max_length=2000, description="Where deliveries are POSTed (http or https).")
-    events: list[str] = Field(min_length=1, description=f"Hook events: {', '.join(webhooks.HOOK_EVENTS)}.")
-    secret: str | None = Field(
-        None, min_length=16, max_length=200, description="Signing secret; one is made when absent."
-    )
-    description: str | None = Field(None, max_length=500)
-
-
 def _public(subscription: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in subscription.items() if k not in SECRET_PROPERTIES}
 
 
-@router.post("", status_code=201, summary="Subscribe a URL to events (admin)")
+@router.post("", status_code=201, summary="Subscribe a URL to events (admin)", response_model=SubscriptionCreated)
 async def create_subscription(
     body: SubscriptionCreate, principal: Admin, driver: DriverDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -71,12 +66,16 @@ async def create_subscription(
     return subscription | {"secret": secret}
 
 
-@router.get("", summary="Subscriptions (admin)")
+@router.get("", summary="Subscriptions (admin)", response_model=SubscriptionList)
 async def list_subscriptions(_: Admin, driver: DriverDep, settings: SettingsDep) -> dict[str, Any]:
     return {"items": [_public(s) for s in await repo.subscriptions(driver, settings.neo4j_database)]}
 
 
-@router.delete("/{subscription_id}", summary="Unsubscribe (admin); pending deliveries are cancelled")
+@router.delete(
+    "/{subscription_id}",
+    summary="Unsubscribe (admin); pending deliveries are cancelled",
+    response_model=SubscriptionDeleted,
+)
 async def delete_subscription(
     subscription_id: Annotated[str, Path(min_length=1, max_length=100)],
     _: Admin,
@@ -88,7 +87,11 @@ async def delete_subscription(
     return {"id": subscription_id, "deleted": True}
 
 
-@router.get("/{subscription_id}/deliveries", summary="A subscription's deliveries, newest first, with every attempt")
+@router.get(
+    "/{subscription_id}/deliveries",
+    summary="A subscription's deliveries, newest first, with every attempt",
+    response_model=DeliveryList,
+)
 async def list_deliveries(
     subscription_id: Annotated[str, Path(min_length=1, max_length=100)],
     _: Admin,
