@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class PathStep(BaseModel):
-    """One CI on a path trouble takes, and the relationship that brought it there."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    uid: str
-    name: str | None
-    class_name: str = Field(alias="class")
-    via: str | None = Field(description="The relationship type trouble came along; none for the first step.")
-    direction: str | None = Field(description="out: along the relationship; in: against it.")
+from cmdb_server.models.impact import PathStep
 
 
 class SinglePointOfFailure(BaseModel):

@@ -130,3 +130,24 @@ def test_single_points_of_failure_leave_out_what_redundancy_covers(
     assert unknown.json()["error"]["fields"][0]["field"] == "classes"
     not_a_service = client.get(f"/api/v1/services/{dual_homed['web1']}/single-points-of-failure", headers=ADMIN)
     assert not_a_service.status_code == 404
+
+
+def test_impact_filtered_by_relationship_types_and_classes(client: TestClient, dual_homed: dict[str, str]) -> None:
+    path = f"/api/v1/cis/{dual_homed['sw2']}/impact"
+    hosts = client.get(path, params={"classes": ["Host"]}, headers=ADMIN).json()
+    assert states(hosts) == {"LinuxHost:web1": "degraded"}
+    assert [s["name"] for s in hosts["items"][0]["path"]] == ["sw2", "Gi0/1", "eth1", "web1"]  # the way still shown
+    network = client.get(path, params={"types": ["HAS_INTERFACE", "CONNECTED_TO"]}, headers=ADMIN).json()
+    assert states(network) == {"Interface:Gi0/1": "down", "Interface:eth1": "down", "LinuxHost:web1": "degraded"}
+    wrong = client.get(path, params={"types": ["LINKED"]}, headers=ADMIN)
+    assert wrong.status_code == 422
+    assert (wrong.json()["error"]["fields"][0]["field"], "unknown relationship type") == (
+        "types",
+        wrong.json()["error"]["message"][:25],
+    )
+    combined = client.post(
+        "/api/v1/impact",
+        json={"uids": [dual_homed["sw1"], dual_homed["sw2"]], "classes": ["BusinessService"]},
+        headers=ADMIN,
+    ).json()
+    assert states(combined) == {"BusinessService:web shop": "down"}

@@ -9,15 +9,46 @@ from pydantic import BaseModel, Field
 
 from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Reader
+from cmdb_server.errors import Unprocessable
 from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, dependencies_of, impact_of
 from cmdb_server.models.impact import ImpactResult
+from schema import Schema
+from schema.values import quoted
 
 router = APIRouter(tags=["impact"])
+
+
+TYPES_DESCRIPTION = "Follow only these relationship types (all by default)."
+CLASSES_DESCRIPTION = (
+    "List only affected CIs of these classes, subclasses included (the walk still goes through others)."
+)
 
 
 class ImpactRequest(BaseModel):
     uids: list[str] = Field(min_length=1, max_length=500, description="The CIs that fail together.")
     depth: int = Field(DEFAULT_DEPTH, ge=1, le=MAX_DEPTH)
+    types: list[str] | None = Field(None, max_length=50, description=TYPES_DESCRIPTION)
+    classes: list[str] | None = Field(None, max_length=50, description=CLASSES_DESCRIPTION)
+
+
+def check_filters(schema: Schema, types: list[str] | None, classes: list[str] | None, location: str) -> None:
+    """422 naming the field when a filter names a relationship type or class the schema lacks."""
+    filters = (
+        ("types", "relationship type", types, schema.relationships),
+        ("classes", "class", classes, schema.classes),
+    )
+    for field, what, given, known in filters:
+        unknown = sorted(set(given or ()) - set(known))
+        if unknown:
+            raise Unprocessable(
+                f"unknown {what}: {', '.join(quoted(u) for u in unknown)}; known: {', '.join(sorted(known))}",
+                field=field,
+                location=location,
+            )
+
+
+TypesQuery = Annotated[list[str] | None, Query(max_length=50, description=TYPES_DESCRIPTION)]
+ClassesQuery = Annotated[list[str] | None, Query(max_length=50, description=CLASSES_DESCRIPTION)]
 
 
 @router.get(
@@ -36,9 +67,12 @@ async def ci_impact(
         Literal["down", "up"],
         Query(description="down: what this CI failing affects; up: what this CI depends on."),
     ] = "down",
+    types: TypesQuery = None,
+    classes: ClassesQuery = None,
 ) -> dict[str, Any]:
+    check_filters(schema, types, classes, "query")
     walk = impact_of if direction == "down" else dependencies_of
-    return await walk([uid], depth, driver, settings.neo4j_database, schema)
+    return await walk([uid], depth, driver, settings.neo4j_database, schema, types, classes)
 
 
 @router.post(
@@ -47,4 +81,6 @@ async def ci_impact(
 async def combined_impact(
     body: ImpactRequest, _: Reader, driver: DriverDep, settings: SettingsDep, schema: SchemaDep
 ) -> dict[str, Any]:
-    return await impact_of(list(dict.fromkeys(body.uids)), body.depth, driver, settings.neo4j_database, schema)
+    check_filters(schema, body.types, body.classes, "body")
+    uids = list(dict.fromkeys(body.uids))
+    return await impact_of(uids, body.depth, driver, settings.neo4j_database, schema, body.types, body.classes)

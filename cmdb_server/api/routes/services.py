@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
+from cmdb_server.api.routes.impact import check_filters
 from cmdb_server.auth import Reader
-from cmdb_server.errors import Unprocessable
 from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, single_points_of_failure_of
 from cmdb_server.models.services import SinglePointsOfFailure
 
@@ -40,8 +40,6 @@ async def single_points_of_failure(
     """Every CI whose failure reaches the service is walked on its own, with the impact
     rules of schema/relationships.toml: one that leaves the service degraded at most (a
     second uplink, another member of a group) is no single point of failure."""
-    unknown = sorted(set(classes or ()) - set(schema.classes))
-    if unknown:
-        raise Unprocessable(f"unknown CI class(es): {', '.join(c[:60] for c in unknown)}", field="classes")
+    check_filters(schema, None, classes, "query")
     found = await single_points_of_failure_of(uid, depth, classes, driver, settings.neo4j_database, schema)
     return SinglePointsOfFailure.model_validate(found)
