@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from cmdb_server import dispatcher
-from cmdb_server.api.deps import require_ready
+from cmdb_server.api.deps import refuse_nul, require_ready
 from cmdb_server.api.headers import SecurityHeaders
 from cmdb_server.api.routes import (
     audit,
@@ -216,7 +216,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(QueryTimeoutMiddleware, seconds=app.state.settings.query_timeout_seconds)
     app.include_router(health.router, responses=ERROR_RESPONSES)
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_ready)], responses=ERROR_RESPONSES)
+    api = APIRouter(
+        prefix=API_PREFIX, dependencies=[Depends(require_ready), Depends(refuse_nul)], responses=ERROR_RESPONSES
+    )
     api.include_router(cis.router)
     api.include_router(curation.router)
     api.include_router(merges.router)

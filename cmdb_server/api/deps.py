@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from neo4j import AsyncDriver
 
 from cmdb_server.config import Settings
 from cmdb_server.db import DatabaseHealth
-from cmdb_server.errors import NotReady
+from cmdb_server.errors import NotReady, Unprocessable
 from cmdb_server.repositories.cis import resolve_uid
 from schema import Schema
 
@@ -55,3 +56,41 @@ async def resolved_uid(
 
 
 CIUid = Annotated[str, Depends(resolved_uid)]
+
+
+def _first_nul(value: Any, path: str) -> str | None:
+    """The path of the first string holding a NUL character in a decoded JSON value."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _first_nul(key, path) or _first_nul(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _first_nul(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+async def refuse_nul(request: Request) -> None:
+    """No NUL character in a parameter or a declared JSON body: Neo4j, logs and most tools cut
+    text there. (Reports and imports read their bodies themselves and check their values.)"""
+    for location, items in (("path", request.path_params.items()), ("query", request.query_params.multi_items())):
+        for name, value in items:
+            if "\x00" in str(value):
+                raise Unprocessable("NUL characters are not allowed", field=name, location=location)
+    route = request.scope.get("route")
+    if getattr(route, "body_field", None) is None or request.method not in ("POST", "PUT", "PATCH"):
+        return
+    body = await request.body()  # kept by the request: FastAPI parses this same copy
+    if b"\\u0000" not in body:
+        return
+    try:
+        found = _first_nul(json.loads(body), "")
+    except ValueError:
+        return  # not JSON: FastAPI says so
+    if found is not None:
+        raise Unprocessable("NUL characters are not allowed", field=found or "body", location="body")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +250,28 @@ def test_an_error_quotes_a_short_prefix_of_a_huge_value(client: TestClient) -> N
     assert response.status_code == 422, response.text[:500]
     assert len(response.content) < 5_000
     assert "(10000000 characters)" in response.text
+
+
+def test_a_nul_character_anywhere_in_a_request_is_refused_naming_where(client: TestClient, seed_ci: SeedCI) -> None:
+    app = seed_ci("Application", name="payroll")
+    start = datetime.now(UTC) + timedelta(days=1)
+    change = {
+        "title": "upgrade\x00payroll",
+        "targets": [app.uid],
+        "planned_start": start.isoformat(),
+        "planned_end": (start + timedelta(hours=1)).isoformat(),
+    }
+    cases = [
+        (client.post("/api/v1/changes", json=change, headers=ADMIN), ("title", "body")),
+        (
+            client.post("/api/v1/changes", json={**change, "title": "ok", "targets": ["x\x00"]}, headers=ADMIN),
+            ("targets[0]", "body"),
+        ),
+        (client.get("/api/v1/cis", params={"q": "pay\x00roll"}, headers=ADMIN), ("q", "query")),
+        (client.get(f"/api/v1/cis/{app.uid}%00", headers=ADMIN), ("uid", "path")),
+    ]
+    for response, (field, location) in cases:
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert (error["fields"][0]["field"], error["fields"][0]["in"]) == (field, location)
+        assert "NUL" in error["message"]
