@@ -97,6 +97,34 @@ def assess_risk(
     return Risk(level=level, score=score, reasons=reasons)
 
 
+def approval_pushback(assessment: Mapping[str, Any] | None) -> list[str]:
+    """Why approving a change needs an override reason: its assessment found high risk, a
+    collision or a freeze conflict (nothing when it has no assessment)."""
+    if not assessment:
+        return []
+    reasons = []
+    risk = assessment.get("risk") or {}
+    if risk.get("level") == RiskLevel.HIGH.value:
+        reasons.append(f"risk HIGH: {'; '.join(risk.get('reasons') or [])}")
+    for collision in assessment.get("collisions") or []:
+        shared = ", ".join(str(s.get("name") or s.get("uid")) for s in collision.get("shared") or [])
+        reasons.append(f"collides with {collision['id']} on {shared}")
+    for freeze in assessment.get("freeze_conflicts") or []:
+        reasons.append(f"inside freeze window {freeze['name']}")
+    return reasons
+
+
+def approvers_of(approvals: Sequence[Mapping[str, Any]], revision: int) -> list[str]:
+    """The approvers (by name) whose latest decision on this revision of a change approves it;
+    one approver is one token, whatever names tokens carry."""
+    latest: dict[str, tuple[str, str]] = {}
+    for approval in approvals:
+        if approval.get("revision") == revision:
+            who = str(approval.get("token_id") or approval["by"])
+            latest[who] = (str(approval["by"]), str(approval["decision"]))
+    return sorted(by for by, decision in latest.values() if decision == "approve")
+
+
 def authorised_by(at: datetime, scope: set[str], authorising: list[dict[str, Any]]) -> list[str]:
     """The authorising changes (id, window, target uids) that cover a change recorded at ``at``
     on a CI of ``scope`` (the CI and its parent): a change targets one and its window holds ``at``."""

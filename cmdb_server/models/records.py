@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -24,6 +25,10 @@ class Window(_Strict):
             raise ValueError(f"{names[1]} must be after {names[0]}")
 
 
+PLAN = 20_000
+"""Longest plan text, in characters."""
+
+
 class ChangeCreate(_Strict):
     title: str = Field(min_length=1, max_length=300)
     description: str = Field("", max_length=20_000)
@@ -31,6 +36,9 @@ class ChangeCreate(_Strict):
     planned_start: Instant
     planned_end: Instant
     targets: list[str] = Field(min_length=1, max_length=1000, description="uids of the CIs the change touches")
+    implementation_plan: str = Field("", max_length=PLAN, description="How it will be done, step by step.")
+    backout_plan: str = Field("", max_length=PLAN, description="How to undo it if it goes wrong.")
+    test_plan: str = Field("", max_length=PLAN, description="How to tell that it worked.")
 
     @model_validator(mode="after")
     def _window(self) -> ChangeCreate:
@@ -43,11 +51,46 @@ class ChangeUpdate(_Strict):
     description: str | None = Field(None, max_length=20_000)
     planned_start: Instant | None = None
     planned_end: Instant | None = None
+    targets: list[str] | None = Field(
+        None, min_length=1, max_length=1000, description="The CIs it touches, all of them (until it is approved)."
+    )
+    implementation_plan: str | None = Field(None, max_length=PLAN)
+    backout_plan: str | None = Field(None, max_length=PLAN)
+    test_plan: str | None = Field(None, max_length=PLAN)
+
+
+OVERRIDE_DESCRIPTION = (
+    "Why approve although the assessment found high risk, a collision or a freeze conflict (kept in the history)."
+)
 
 
 class Transition(_Strict):
     to: str = Field(min_length=1, max_length=50, description="The next state.")
     note: str = Field("", max_length=5000, description="Why; the implementation result when closing.")
+    override_reason: str | None = Field(None, min_length=1, max_length=2000, description=OVERRIDE_DESCRIPTION)
+
+
+class ApprovalDecision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class ApprovalRequest(_Strict):
+    decision: ApprovalDecision
+    comment: str = Field("", max_length=5000, description="What the approver says with the decision.")
+    override_reason: str | None = Field(None, min_length=1, max_length=2000, description=OVERRIDE_DESCRIPTION)
+
+
+class Approval(BaseModel):
+    """One approver's decision on one revision of a change."""
+
+    by: str
+    at: datetime
+    decision: ApprovalDecision
+    revision: int = Field(description="The revision decided on: an edit makes earlier approvals stale.")
+    comment: str = ""
+    override_reason: str | None = None
+    overridden: list[str] = Field(default_factory=list, description="The assessment's findings it overrode.")
 
 
 class IncidentCreate(_Strict):
@@ -131,6 +174,15 @@ class ChangePublic(RecordPublic):
     assessment: dict[str, Any] | None = Field(None, description="The last assessment (as POST .../assessment answers).")
     assessment_current: bool = Field(description="Whether the last assessment is of the change as it is now.")
     allowed_next: list[str] = Field(description="The states it may move to.")
+    implementation_plan: str = ""
+    backout_plan: str = ""
+    test_plan: str = ""
+    approvals: list[Approval] = Field(default_factory=list, description="Every decision, oldest first.")
+    approvals_needed: int = Field(
+        description="Approvers its type and risk need (schema/service_desk.toml); an unassessed normal change counts "
+        "as high risk."
+    )
+    approved_by: list[str] = Field(default_factory=list, description="Who approves its current revision.")
 
 
 class ChangeSummary(Open):

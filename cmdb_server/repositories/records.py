@@ -32,7 +32,7 @@ PROBLEM = RecordKind("Problem", "PRB", ("SUSPECTS",))
 RELEASE = RecordKind("Release", "REL", ("DEPLOYS_TO",), (("BUNDLES", "Change"),))
 FREEZE = RecordKind("FreezeWindow", "FRZ", ("APPLIES_TO",))
 KINDS = (CHANGE, INCIDENT, PROBLEM, RELEASE, FREEZE)
-UNTRACKED_FIELDS = frozenset({"assessment", "assessed_at", "assessed_revision"})
+UNTRACKED_FIELDS = frozenset({"assessment", "assessed_at", "assessed_revision", "approvals"})
 
 
 def _plain(props: dict[str, Any]) -> dict[str, Any]:
@@ -170,11 +170,13 @@ async def update_record(
     now: datetime,
     bump_revision: bool = False,
     current: dict[str, Any] | None = None,
+    links: tuple[str, list[str], list[str]] | None = None,
 ) -> bool:
     """Set fields if the record still has the ``expected`` values (no lost updates); history per field.
 
     ``current`` (the record as read) gives the old values; snapshots (the assessment)
-    are not repeated in the history.
+    are not repeated in the history. ``links``: (relationship type, old uids, new uids): the
+    record's links of that type to CIs are replaced, as a history event of the type's name.
     """
     before = current or {}
     events = [
@@ -182,6 +184,18 @@ async def update_record(
         for k, v in changes.items()
         if k not in UNTRACKED_FIELDS
     ]
+    rel, new_uids = (links[0], links[2]) if links else (None, [])
+    if links:
+        events.append({"field": links[0].lower(), "old": to_json(links[1]), "new": to_json(links[2])})
+    relink = (
+        f"""
+        WITH r
+        CALL (r) {{ MATCH (r)-[old:{quote(rel)}]->(:CI) DELETE old }}
+        CALL (r) {{ UNWIND $uids AS uid MATCH (c:CI {{uid: uid}}) MERGE (r)-[:{quote(rel)}]->(c) }}
+        """
+        if rel
+        else ""
+    )
     records, _, _ = await driver.execute_query(
         f"""
         MATCH (r:{quote(kind.label)} {{id: $id}})
@@ -192,6 +206,7 @@ async def update_record(
         FOREACH (e IN events |
             CREATE (:Event {{ci_uid: r.id, kind: 'field', field: e.field, old: e.old, new: e.new,
                             source: $actor, at: $now}}))
+        {relink}
         RETURN r.id AS id
         """,
         id=record_id,
@@ -201,6 +216,7 @@ async def update_record(
         actor=actor,
         now=now,
         bump=bump_revision,
+        uids=new_uids,
         database_=database,
     )
     return bool(records)

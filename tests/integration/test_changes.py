@@ -179,3 +179,75 @@ def test_bad_change_input_is_refused_by_field(client: TestClient, estate: dict[s
         assert response.status_code == 422, body
         assert fragment in response.json()["error"]["message"]
     assert client.get("/api/v1/changes/CHG9999", headers=ADMIN).status_code == 404
+
+
+def test_approval_pushes_back_on_a_risky_change_and_needs_the_approvers_the_rules_ask(
+    client: TestClient, estate: dict[str, str], make_token: Callable[[Role], str]
+) -> None:
+    """The web shop made critical: a change taking its only database down is HIGH risk (a
+    floor of schema/risk.toml), so approving needs an override reason and two approvers."""
+    client.patch(f"/api/v1/cis/{estate['service']}", json={"attributes": {"criticality": "critical"}}, headers=ADMIN)
+    plans = {"implementation_plan": "1. stop\n2. upgrade", "backout_plan": "restore the snapshot", "test_plan": "login"}
+    item = change(client, [estate["db1"]], MONDAY, **plans)
+    assert {k: item[k] for k in plans} == plans
+    move(client, item["id"], "submitted")
+    snapshot = assess(client, item["id"])
+    assert snapshot["risk"]["level"] == "high"
+    assert "takes the critical business service web shop down: at least high" in snapshot["risk"]["reasons"]
+    first, second = bearer(make_token(Role.CHANGE_MANAGER)), bearer(make_token(Role.CHANGE_MANAGER))
+    path = f"/api/v1/changes/{item['id']}/approvals"
+
+    refused = client.post(path, json={"decision": "approve"}, headers=first)
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert error["fields"][0]["field"] == "override_reason"
+    assert error["fields"][0]["reasons"][0].startswith("risk HIGH")
+    reason = {"decision": "approve", "comment": "fine", "override_reason": "vendor fix for an outage"}
+    once = client.post(path, json=reason, headers=first).json()
+    assert (once["state"], once["approvals_needed"], once["approved_by"]) == ("assessed", 2, [])
+    again = client.post(path, json=reason, headers=first).json()  # the same approver twice is one approver
+    assert again["state"] == "assessed"
+    done = client.post(path, json=reason, headers=second).json()
+    assert done["state"] == "approved"
+    assert len(done["approved_by"]) == 2
+    assert [a["override_reason"] for a in done["approvals"]] == ["vendor fix for an outage"] * 3
+    history = client.get(f"/api/v1/changes/{item['id']}/history", headers=ADMIN).json()["items"]
+    decisions = [e["new"] for e in history if e.get("field") == "last_decision"]
+    assert len(decisions) == 3
+    assert "vendor fix for an outage" in str(decisions[0])
+
+
+def test_targets_change_until_approval_and_make_the_assessment_and_approvals_stale(
+    client: TestClient, estate: dict[str, str], make_token: Callable[[Role], str]
+) -> None:
+    item = change(client, [estate["app1"]], MONDAY)
+    move(client, item["id"], "submitted")
+    assess(client, item["id"])
+    edited = client.patch(
+        f"/api/v1/changes/{item['id']}", json={"targets": [estate["app1"], estate["app2"]]}, headers=ADMIN
+    ).json()
+    assert sorted(c["uid"] for c in edited["cis"] if c["type"] == "TARGETS") == sorted([estate["app1"], estate["app2"]])
+    assert edited["assessment_current"] is False
+    manager = bearer(make_token(Role.CHANGE_MANAGER))
+    stale = client.post(f"/api/v1/changes/{item['id']}/approvals", json={"decision": "approve"}, headers=manager)
+    assert stale.status_code == 409
+    assert assess(client, item["id"])["affected"]["total"] > 0
+    approved = client.post(f"/api/v1/changes/{item['id']}/approvals", json={"decision": "approve"}, headers=manager)
+    assert approved.json()["state"] == "approved"
+    late = client.patch(f"/api/v1/changes/{item['id']}", json={"targets": [estate["db1"]]}, headers=ADMIN)
+    assert late.status_code == 409
+    history = client.get(f"/api/v1/changes/{item['id']}/history", headers=ADMIN).json()["items"]
+    assert any(e.get("field") == "targets" for e in history)
+
+
+def test_one_rejection_rejects_a_change(client: TestClient, estate: dict[str, str]) -> None:
+    item = change(client, [estate["app1"]], MONDAY)
+    move(client, item["id"], "submitted")
+    rejected = client.post(
+        f"/api/v1/changes/{item['id']}/approvals", json={"decision": "reject", "comment": "no window"}, headers=ADMIN
+    ).json()
+    assert (rejected["state"], rejected["note"], rejected["approvals"][0]["decision"]) == (
+        "rejected",
+        "no window",
+        "reject",
+    )
