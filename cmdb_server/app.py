@@ -24,6 +24,7 @@ from cmdb_server.api.routes import (
     changes,
     cis,
     curation,
+    freezes,
     health,
     impact,
     incidents,
@@ -228,6 +229,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(impact.router)
     api.include_router(services.router)
     api.include_router(changes.router)
+    api.include_router(freezes.router)
     api.include_router(incidents.router)
     api.include_router(releases.router)
     api.include_router(audit.router)

@@ -120,6 +120,20 @@ class ReleaseCreate(_Strict):
         return self
 
 
+class FreezeUpdate(_Strict):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    start: Instant | None = None
+    end: Instant | None = None
+    services: list[str] | None = Field(
+        None, max_length=1000, description="The business services it applies to, all of them ([] : every service)."
+    )
+
+
+class FreezeDeleted(BaseModel):
+    id: str
+    deleted: bool
+
+
 class FreezeCreate(_Strict):
     name: str = Field(min_length=1, max_length=200)
     start: Instant

@@ -372,3 +372,23 @@ async def incidents_of_problem(driver: AsyncDriver, database: str, problem_id: s
         routing_="r",
     )
     return [dict(r) for r in records]
+
+
+async def delete_record(
+    driver: AsyncDriver, database: str, kind: RecordKind, record_id: str, actor: str, now: datetime
+) -> bool:
+    """Delete a record and its links; its history stays, with a ``deleted`` event (what it was)."""
+    records, _, _ = await driver.execute_query(
+        f"""
+        MATCH (r:{quote(kind.label)} {{id: $id}})
+        CREATE (:Event {{ci_uid: r.id, kind: 'deleted', source: $actor, at: $now}})
+        WITH r, r.id AS id
+        DETACH DELETE r
+        RETURN id
+        """,
+        id=record_id,
+        actor=actor,
+        now=now,
+        database_=database,
+    )
+    return bool(records)

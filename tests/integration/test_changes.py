@@ -187,7 +187,11 @@ def test_approval_pushes_back_on_a_risky_change_and_needs_the_approvers_the_rule
     """The web shop made critical: a change taking its only database down is HIGH risk (a
     floor of schema/risk.toml), so approving needs an override reason and two approvers."""
     client.patch(f"/api/v1/cis/{estate['service']}", json={"attributes": {"criticality": "critical"}}, headers=ADMIN)
-    plans = {"implementation_plan": "1. stop\n2. upgrade", "backout_plan": "restore the snapshot", "test_plan": "login"}
+    plans: dict[str, Any] = {
+        "implementation_plan": "1. stop\n2. upgrade",
+        "backout_plan": "restore the snapshot",
+        "test_plan": "login",
+    }
     item = change(client, [estate["db1"]], MONDAY, **plans)
     assert {k: item[k] for k in plans} == plans
     move(client, item["id"], "submitted")

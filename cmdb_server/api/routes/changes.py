@@ -1,4 +1,4 @@
-"""Changes (RFCs): raise, assess, decide, implement; and freeze windows they may collide with."""
+"""Changes (RFCs): raise, assess, decide, implement."""
 
 from __future__ import annotations
 
@@ -22,9 +22,6 @@ from cmdb_server.models.records import (
     ChangeList,
     ChangePublic,
     ChangeUpdate,
-    FreezeCreate,
-    FreezeList,
-    FreezePublic,
     RecordHistory,
     Transition,
     Window,
@@ -310,24 +307,3 @@ async def assess(
 async def change_history(change_id: ChangeId, _: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
     await _change(driver, settings.neo4j_database, change_id)
     return await record_history(driver, settings.neo4j_database, change_id)
-
-
-@router.post(
-    "/freeze-windows",
-    status_code=201,
-    summary="Declare a change freeze (optionally for some services)",
-    response_model=FreezePublic,
-)
-async def create_freeze(body: FreezeCreate, principal: Manager, driver: DriverDep, settings: SettingsDep) -> Any:
-    db = settings.neo4j_database
-    services = await checked_cis(driver, db, body.services, "services")
-    props = {"name": body.name, "start": body.start, "end": body.end}
-    freeze_id = await records.create_record(
-        driver, db, records.FREEZE, props, {"APPLIES_TO": services}, {}, actor(principal), datetime.now(UTC)
-    )
-    return await records.get_record(driver, db, records.FREEZE, freeze_id)
-
-
-@router.get("/freeze-windows", summary="List freeze windows", response_model=FreezeList)
-async def list_freezes(_: Reader, driver: DriverDep, settings: SettingsDep) -> Any:
-    return {"items": await records.list_records(driver, settings.neo4j_database, records.FREEZE, "name", None)}

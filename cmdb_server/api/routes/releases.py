@@ -85,11 +85,29 @@ async def release_affected(
     targets = await records.linked_ci_uids(driver, db, records.RELEASE, release_id)
     impact = await impact_of(targets, DEFAULT_DEPTH, driver, db, schema) if targets else None
     problems = []
+    start, end = release["window_start"], release["window_end"]
     bundled = [r["id"] for r in release["records"] if r["type"] == "BUNDLES"]
     for change_id in bundled:
         change = await records.get_record(driver, db, records.CHANGE, change_id)
-        if change is not None and change["state"] not in CHANGE_AUTHORISED:
+        if change is None:
+            continue
+        if change["state"] not in CHANGE_AUTHORISED:
             problems.append(f"change {change_id} is {change['state']}, not approved")
+        if change["planned_start"] < start or change["planned_end"] > end:
+            problems.append(
+                f"change {change_id} is planned {change['planned_start'].isoformat()} - "
+                f"{change['planned_end'].isoformat()}, outside the release window"
+            )
+    services = {s["uid"]: s["name"] for s in impact["business_services"]} if impact else {}
+    for freeze in await records.freezes_in_window(driver, db, start, end):
+        covered = sorted(services[uid] or uid for uid in set(freeze["services"]) & set(services))
+        if not freeze["services"] and services:
+            covered = sorted(name or uid for uid, name in services.items())
+        if covered:
+            problems.append(
+                f"the window falls in freeze window {freeze['name']} ({freeze['start'].isoformat()} - "
+                f"{freeze['end'].isoformat()}) covering {', '.join(covered)}"
+            )
     incidents = (
         await records.records_on_cis(driver, db, records.INCIDENT, "status", sorted(INCIDENT_OPEN), targets)
         if targets
