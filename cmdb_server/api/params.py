@@ -13,11 +13,14 @@ from datetime import datetime
 from typing import Annotated
 
 from annotated_types import Ge, Gt, Le
+from fastapi import Query
 from pydantic import AfterValidator, AllowInfNan, WithJsonSchema
 
 from schema.values import LIMITS, AttributeValueError, check_time
 
 MAX_OFFSET = 1_000_000_000
+MAX_PAGE_SIZE = 500
+"""The most items one page of a list answers."""
 """The deepest page offset: far beyond any estate, far below the 64-bit SKIP of Cypher."""
 
 MAX_HOURS = 24 * 365 * 100
@@ -56,3 +59,11 @@ Offset = Annotated[int, Ge(0), Le(MAX_OFFSET)]
 
 Hours = Annotated[float, Gt(0), Le(MAX_HOURS), AllowInfNan(False)]
 """A positive duration in hours, at most a century."""
+
+
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
+PageOffset = Annotated[Offset, Query(description="Items to skip: the next_offset of the previous page.")]
+LinkedTo = Annotated[
+    str | None, Query(min_length=1, max_length=100, description="Only records linked to this CI (its uid).")
+]
+"""The list parameters every ITSM record list takes alike."""

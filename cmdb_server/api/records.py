@@ -83,3 +83,26 @@ async def record_history(driver: AsyncDriver, database: str, record_id: str) -> 
     """The history of any ITSM record: its events, newest first, values decoded."""
     events, total = await history_of(driver, database, record_id, since=None, until=None, limit=500, offset=0)
     return {"id": record_id, "items": [decode_event(e) for e in events], "total": total}
+
+
+async def record_page(
+    driver: AsyncDriver,
+    database: str,
+    kind: records.RecordKind,
+    filters: Mapping[str, StrEnum | str | None],
+    ci: str | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """A page of records of a kind, filtered by field values (None: any) and a linked CI."""
+    wanted = {
+        field: [value.value if isinstance(value, StrEnum) else value] for field, value in filters.items() if value
+    }
+    items, total = await records.page_records(driver, database, kind, wanted, ci, offset, limit)
+    return {
+        "items": items,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if offset + limit < total else None,
+    }

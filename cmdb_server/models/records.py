@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cmdb_server.api.params import Instant
-from cmdb_server.models.common import HistoryEvent, Open
-from schema.itsm import ChangeType, IncidentPriority
+from cmdb_server.models.common import HistoryEvent, Open, Page
+from schema.itsm import ChangeType, IncidentImpact, IncidentPriority, IncidentUrgency
 
 
 class _Strict(BaseModel):
@@ -95,10 +95,26 @@ class Approval(BaseModel):
 
 class IncidentCreate(_Strict):
     title: str = Field(min_length=1, max_length=300)
-    priority: IncidentPriority = IncidentPriority.MEDIUM
+    priority: IncidentPriority | None = Field(
+        None, description="Set it directly, or give impact and urgency (medium when neither)."
+    )
+    impact: IncidentImpact | None = Field(None, description="How much of the business it hurts.")
+    urgency: IncidentUrgency | None = Field(None, description="How soon that hurts.")
+    assignee: str | None = Field(None, min_length=1, max_length=200, description="Who works on it.")
+    support_group: str | None = Field(None, min_length=1, max_length=200, description="The team that owns it.")
     affected: list[str] = Field(min_length=1, max_length=1000, description="uids of the affected CIs")
-    problem: str | None = Field(None, description="id of the problem this incident is an instance of")
-    opened_at: Instant | None = Field(None, description="When it started; now by default.")
+    problem: str | None = Field(
+        None, min_length=1, max_length=40, description="id of the problem this incident is an instance of"
+    )
+    opened_at: Instant | None = Field(None, description="When it started; now by default, never in the future.")
+
+    @model_validator(mode="after")
+    def _priority(self) -> IncidentCreate:
+        if (self.impact is None) != (self.urgency is None):
+            raise ValueError("give impact and urgency together: the priority comes from both")
+        if self.impact is not None and self.priority is not None:
+            raise ValueError("give a priority, or impact and urgency, not both")
+        return self
 
 
 class ProblemCreate(_Strict):
@@ -207,7 +223,7 @@ class ChangeSummary(Open):
     state: str
 
 
-class ChangeList(BaseModel):
+class ChangeList(Page):
     items: list[ChangeSummary]
 
 
@@ -231,8 +247,62 @@ class FreezeList(BaseModel):
 class IncidentPublic(RecordPublic):
     title: str
     priority: IncidentPriority
+    impact: IncidentImpact | None = Field(None, description="With urgency, it gives the priority (the matrix).")
+    urgency: IncidentUrgency | None = None
+    assignee: str | None = None
+    support_group: str | None = None
     status: str
     opened_at: datetime
+
+
+class IncidentSummary(Open):
+    id: str
+    title: str
+    priority: IncidentPriority
+    status: str
+    opened_at: datetime
+
+
+class IncidentList(Page):
+    items: list[IncidentSummary]
+
+
+class IncidentUpdate(_Strict):
+    title: str | None = Field(None, min_length=1, max_length=300)
+    impact: IncidentImpact | None = None
+    urgency: IncidentUrgency | None = None
+    assignee: str | None = Field(None, min_length=1, max_length=200, description="Who works on it.")
+    support_group: str | None = Field(None, min_length=1, max_length=200, description="The team that owns it.")
+    problem: str | None = Field(None, min_length=1, max_length=40, description="The problem it is an instance of.")
+
+
+class ProblemSummary(Open):
+    id: str
+    title: str
+    status: str
+
+
+class ProblemList(Page):
+    items: list[ProblemSummary]
+
+
+class ProblemUpdate(_Strict):
+    title: str | None = Field(None, min_length=1, max_length=300)
+    root_cause: str | None = Field(None, max_length=20_000, description="What causes it, once known.")
+    workaround: str | None = Field(None, max_length=20_000, description="How to get by until it is fixed.")
+    assignee: str | None = Field(None, min_length=1, max_length=200)
+    support_group: str | None = Field(None, min_length=1, max_length=200)
+
+
+class ReleaseSummary(Open):
+    id: str
+    name: str
+    version: str
+    state: str
+
+
+class ReleaseList(Page):
+    items: list[ReleaseSummary]
 
 
 class ProblemIncident(BaseModel):
@@ -245,6 +315,10 @@ class ProblemPublic(RecordPublic):
     title: str
     status: str
     known_error: bool
+    root_cause: str | None = None
+    workaround: str | None = None
+    assignee: str | None = None
+    support_group: str | None = None
     opened_at: datetime
     incidents: list[ProblemIncident] | None = Field(None, description="GET: the incidents that are instances of it.")
 

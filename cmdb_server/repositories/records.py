@@ -145,18 +145,40 @@ async def get_record(driver: AsyncDriver, database: str, kind: RecordKind, recor
 async def list_records(
     driver: AsyncDriver, database: str, kind: RecordKind, state_field: str, states: list[str] | None
 ) -> list[dict[str, Any]]:
+    items, _ = await page_records(driver, database, kind, {state_field: states} if states else {}, None, 0, None)
+    return items
+
+
+async def page_records(
+    driver: AsyncDriver,
+    database: str,
+    kind: RecordKind,
+    filters: dict[str, list[Any]],
+    ci_uid: str | None,
+    offset: int,
+    limit: int | None,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of records in id order; ``filters``: field -> accepted
+    values (all must hold); ``ci_uid``: only records linked to that CI. Returns (page, total)."""
     records, _, _ = await driver.execute_query(
         read_query(f"""
         MATCH (r:{quote(kind.label)})
-        WHERE $states IS NULL OR r[$field] IN $states
-        RETURN properties(r) AS props ORDER BY r.id
+        WHERE all(f IN keys($filters) WHERE r[f] IN $filters[f])
+          AND ($ci IS NULL OR EXISTS {{ (r)-->(:CI {{uid: $ci}}) }})
+        WITH r ORDER BY r.id
+        WITH collect(properties(r)) AS found
+        RETURN size(found) AS total,
+               CASE WHEN $limit IS NULL THEN found[$offset..] ELSE found[$offset..$offset + $limit] END AS page
         """),
-        states=states,
-        field=state_field,
+        filters=filters,
+        ci=ci_uid,
+        offset=offset,
+        limit=limit,
         database_=database,
         routing_="r",
     )
-    return [_plain(r["props"]) for r in records]
+    row = records[0]
+    return [_plain(p) for p in row["page"]], row["total"]
 
 
 async def update_record(
@@ -171,12 +193,14 @@ async def update_record(
     bump_revision: bool = False,
     current: dict[str, Any] | None = None,
     links: tuple[str, list[str], list[str]] | None = None,
+    link_label: str = "CI",
 ) -> bool:
     """Set fields if the record still has the ``expected`` values (no lost updates); history per field.
 
     ``current`` (the record as read) gives the old values; snapshots (the assessment)
     are not repeated in the history. ``links``: (relationship type, old uids, new uids): the
-    record's links of that type to CIs are replaced, as a history event of the type's name.
+    record's links of that type to CIs (or to records of ``link_label``, by id) are replaced,
+    as a history event of the type's name.
     """
     before = current or {}
     events = [
@@ -185,13 +209,16 @@ async def update_record(
         if k not in UNTRACKED_FIELDS
     ]
     rel, new_uids = (links[0], links[2]) if links else (None, [])
+    key_property = "uid" if link_label == "CI" else "id"
     if links:
         events.append({"field": links[0].lower(), "old": to_json(links[1]), "new": to_json(links[2])})
     relink = (
         f"""
         WITH r
-        CALL (r) {{ MATCH (r)-[old:{quote(rel)}]->(:CI) DELETE old }}
-        CALL (r) {{ UNWIND $uids AS uid MATCH (c:CI {{uid: uid}}) MERGE (r)-[:{quote(rel)}]->(c) }}
+        CALL (r) {{ MATCH (r)-[old:{quote(rel)}]->(:{quote(link_label)}) DELETE old }}
+        CALL (r) {{
+            UNWIND $uids AS key MATCH (c:{quote(link_label)} {{{key_property}: key}}) MERGE (r)-[:{quote(rel)}]->(c)
+        }}
         """
         if rel
         else ""

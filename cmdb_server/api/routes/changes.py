@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
-from cmdb_server.api.records import actor, apply_transition, checked_cis, load_record, record_history
+from cmdb_server.api.params import LinkedTo, PageLimit, PageOffset
+from cmdb_server.api.records import actor, apply_transition, checked_cis, load_record, record_history, record_page
 from cmdb_server.assessment import assess_change
 from cmdb_server.auth import Principal, Reader, require_roles
 from cmdb_server.errors import Conflict, Forbidden, Unprocessable
@@ -89,15 +90,20 @@ async def create_change(body: ChangeCreate, principal: Requester, driver: Driver
     return _public(await _change(driver, db, change_id))
 
 
-@router.get("/changes", summary="List changes", response_model=ChangeList)
+@router.get("/changes", summary="List changes, filtered and paged", response_model=ChangeList)
 async def list_changes(
     _: Reader,
     driver: DriverDep,
     settings: SettingsDep,
     state: Annotated[ChangeState | None, Query(description="Only changes in this state.")] = None,
+    type: Annotated[ChangeType | None, Query(description="Only changes of this type.")] = None,
+    risk: Annotated[RiskLevel | None, Query(description="Only changes last assessed at this risk.")] = None,
+    ci: LinkedTo = None,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> Any:
-    states = [state.value] if state else None
-    return {"items": await records.list_records(driver, settings.neo4j_database, records.CHANGE, "state", states)}
+    filters = {"state": state, "type": type, "risk": risk}
+    return await record_page(driver, settings.neo4j_database, records.CHANGE, filters, ci, limit, offset)
 
 
 @router.get(

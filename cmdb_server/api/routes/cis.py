@@ -11,7 +11,7 @@ from neo4j.exceptions import ClientError
 
 from cmdb_server import timeline
 from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
-from cmdb_server.api.params import Instant, Offset
+from cmdb_server.api.params import MAX_PAGE_SIZE, Instant, Offset
 from cmdb_server.auth import Reader
 from cmdb_server.db import QUERY_TIMEOUT, timed_out
 from cmdb_server.errors import NotFound, Unprocessable
@@ -25,8 +25,6 @@ from schema.values import AttributeValueError, quoted, value_from_text
 T = TypeVar("T")
 
 router = APIRouter(prefix="/cis", tags=["configuration items"])
-
-MAX_PAGE_SIZE = 500
 
 
 def search_query(

@@ -3,29 +3,44 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
-from cmdb_server.api.records import actor, apply_transition, checked_cis, load_record, record_history
+from cmdb_server.api.params import LinkedTo, PageLimit, PageOffset
+from cmdb_server.api.records import actor, apply_transition, checked_cis, load_record, record_history, record_page
 from cmdb_server.auth import Principal, Reader, require_roles
-from cmdb_server.errors import Unprocessable
+from cmdb_server.errors import Conflict, Unprocessable
 from cmdb_server.impact import upstream
 from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, upstream_graph
 from cmdb_server.models.impact import IncidentSuspects
 from cmdb_server.models.records import (
     IncidentCreate,
+    IncidentList,
     IncidentPublic,
+    IncidentUpdate,
     ProblemCreate,
+    ProblemList,
     ProblemPublic,
+    ProblemUpdate,
     RecordHistory,
     Transition,
 )
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import records
 from schema import Role
-from schema.itsm import INCIDENT_TRANSITIONS, PROBLEM_TRANSITIONS, IncidentStatus, ProblemStatus
+from schema.itsm import (
+    INCIDENT_TRANSITIONS,
+    PROBLEM_TRANSITIONS,
+    IncidentImpact,
+    IncidentPriority,
+    IncidentStatus,
+    IncidentUrgency,
+    ProblemStatus,
+)
+from schema.service_desk import load_service_desk_rules
 from schema.values import quoted
 
 router = APIRouter(tags=["incidents and problems"])
@@ -36,22 +51,103 @@ RecordId = Annotated[str, Path(min_length=1, max_length=40)]
 
 _record = load_record
 
+FUTURE_SKEW = timedelta(minutes=5)
+"""How far ahead of the server's clock an incident's opening may be (clocks differ a little)."""
+
+
+def _priority(
+    priority: IncidentPriority | None, impact: IncidentImpact | None, urgency: IncidentUrgency | None
+) -> IncidentPriority:
+    """The priority given, or the one the matrix gives impact and urgency (schema/service_desk.toml)."""
+    if impact is not None and urgency is not None:
+        return load_service_desk_rules().priority(impact, urgency)
+    return priority or IncidentPriority.MEDIUM
+
+
+@router.get("/incidents", summary="List incidents, filtered and paged", response_model=IncidentList)
+async def list_incidents(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    status: Annotated[IncidentStatus | None, Query()] = None,
+    priority: Annotated[IncidentPriority | None, Query()] = None,
+    assignee: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    support_group: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    ci: LinkedTo = None,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
+) -> Any:
+    filters = {"status": status, "priority": priority, "assignee": assignee, "support_group": support_group}
+    return await record_page(driver, settings.neo4j_database, records.INCIDENT, filters, ci, limit, offset)
+
+
+@router.patch(
+    "/incidents/{incident_id}",
+    summary="Edit an incident (assign it, link it to a problem)",
+    response_model=IncidentPublic,
+)
+async def update_incident(
+    incident_id: RecordId, body: IncidentUpdate, principal: Responder, driver: DriverDep, settings: SettingsDep
+) -> Any:
+    """Impact and urgency give the priority again; ``problem`` links it to a problem (its
+    earlier link replaced). Every change is in its history."""
+    db = settings.neo4j_database
+    incident = await _record(driver, db, records.INCIDENT, incident_id)
+    updates = body.model_dump(exclude_none=True)
+    if not updates:
+        raise Unprocessable("nothing to change", field="body")
+    links = None
+    if "problem" in updates:
+        problem = updates.pop("problem")
+        if await records.missing_records(driver, db, "Problem", [problem]):
+            raise Unprocessable(f"no problem {quoted(problem)}", field="problem")
+        old = [r["id"] for r in incident["records"] if r["type"] == "INSTANCE_OF"]
+        links = ("INSTANCE_OF", old, [problem])
+    if "impact" in updates or "urgency" in updates:
+        impact = IncidentImpact(updates.get("impact") or incident.get("impact") or "medium")
+        urgency = IncidentUrgency(updates.get("urgency") or incident.get("urgency") or "medium")
+        updates |= {
+            "impact": impact.value,
+            "urgency": urgency.value,
+            "priority": _priority(None, impact, urgency).value,
+        }
+    ok = await records.update_record(
+        driver,
+        db,
+        records.INCIDENT,
+        incident_id,
+        {"revision": incident["revision"]},
+        {k: v.value if isinstance(v, StrEnum) else v for k, v in updates.items()},
+        actor(principal),
+        datetime.now(UTC),
+        bump_revision=True,
+        current=incident,
+        links=links,
+        link_label="Problem",
+    )
+    if not ok:
+        raise Conflict("the incident was modified meanwhile; read it again", field="revision")
+    return await _record(driver, db, records.INCIDENT, incident_id)
+
 
 @router.post(
     "/incidents", status_code=201, summary="Open an incident on the CIs it affects", response_model=IncidentPublic
 )
 async def create_incident(body: IncidentCreate, principal: Responder, driver: DriverDep, settings: SettingsDep) -> Any:
     db = settings.neo4j_database
+    now = datetime.now(UTC)
+    if body.opened_at is not None and body.opened_at > now + FUTURE_SKEW:
+        raise Unprocessable("an incident cannot have opened in the future", field="opened_at")
     affected = await checked_cis(driver, db, body.affected, "affected")
     problems = [body.problem] if body.problem else []
     if problems and await records.missing_records(driver, db, "Problem", problems):
         raise Unprocessable(f"no problem {quoted(body.problem)}", field="problem")
-    now = datetime.now(UTC)
     props = {
         "title": body.title,
-        "priority": body.priority.value,
+        "priority": _priority(body.priority, body.impact, body.urgency).value,
         "status": IncidentStatus.NEW.value,
         "opened_at": body.opened_at or now,
+        **{k: v for k, v in body.model_dump(include={"impact", "urgency", "assignee", "support_group"}).items() if v},
     }
     incident_id = await records.create_record(
         driver, db, records.INCIDENT, props, {"AFFECTS": affected}, {"INSTANCE_OF": problems}, actor(principal), now
@@ -172,6 +268,54 @@ async def create_problem(body: ProblemCreate, principal: Responder, driver: Driv
         driver, db, records.PROBLEM, props, {"SUSPECTS": suspects}, {}, actor(principal), now
     )
     return await _record(driver, db, records.PROBLEM, problem_id)
+
+
+@router.get("/problems", summary="List problems, filtered and paged", response_model=ProblemList)
+async def list_problems(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    status: Annotated[ProblemStatus | None, Query()] = None,
+    assignee: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    support_group: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    ci: LinkedTo = None,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
+) -> Any:
+    filters = {"status": status, "assignee": assignee, "support_group": support_group}
+    return await record_page(driver, settings.neo4j_database, records.PROBLEM, filters, ci, limit, offset)
+
+
+@router.patch(
+    "/problems/{problem_id}", summary="Edit a problem: its root cause, workaround, owner", response_model=ProblemPublic
+)
+async def update_problem(
+    problem_id: RecordId, body: ProblemUpdate, principal: Responder, driver: DriverDep, settings: SettingsDep
+) -> Any:
+    """A known error is a problem whose root cause (and workaround) is recorded: move it to
+    ``known_error`` once they are."""
+    db = settings.neo4j_database
+    problem = await _record(driver, db, records.PROBLEM, problem_id)
+    updates = body.model_dump(exclude_none=True)
+    if not updates:
+        raise Unprocessable("nothing to change", field="body")
+    ok = await records.update_record(
+        driver,
+        db,
+        records.PROBLEM,
+        problem_id,
+        {"revision": problem["revision"]},
+        updates,
+        actor(principal),
+        datetime.now(UTC),
+        bump_revision=True,
+        current=problem,
+    )
+    if not ok:
+        raise Conflict("the problem was modified meanwhile; read it again", field="revision")
+    problem = await _record(driver, db, records.PROBLEM, problem_id)
+    problem["incidents"] = await records.incidents_of_problem(driver, db, problem_id)
+    return problem
 
 
 @router.get("/problems/{problem_id}", summary="One problem, with its incidents", response_model=ProblemPublic)

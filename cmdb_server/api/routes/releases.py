@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
-from cmdb_server.api.records import actor, apply_transition, checked_cis, load_record, record_history
+from cmdb_server.api.params import LinkedTo, PageLimit, PageOffset
+from cmdb_server.api.records import actor, apply_transition, checked_cis, load_record, record_history, record_page
 from cmdb_server.auth import Principal, Reader, require_roles
 from cmdb_server.errors import Unprocessable
 from cmdb_server.impact_service import DEFAULT_DEPTH, impact_of
 from cmdb_server.models.impact import ReleaseAffected
-from cmdb_server.models.records import RecordHistory, ReleaseCreate, ReleasePublic, Transition
+from cmdb_server.models.records import RecordHistory, ReleaseCreate, ReleaseList, ReleasePublic, Transition
 from cmdb_server.repositories import records
 from schema import Role
 from schema.itsm import CHANGE_AUTHORISED, INCIDENT_OPEN, RELEASE_TRANSITIONS, ReleaseState
@@ -49,6 +50,19 @@ async def create_release(
         driver, db, records.RELEASE, props, {"DEPLOYS_TO": targets}, {"BUNDLES": body.changes}, actor(principal), now
     )
     return await _release(driver, db, release_id)
+
+
+@router.get("/releases", summary="List releases, filtered and paged", response_model=ReleaseList)
+async def list_releases(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    state: Annotated[ReleaseState | None, Query(description="Only releases in this state.")] = None,
+    ci: LinkedTo = None,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
+) -> Any:
+    return await record_page(driver, settings.neo4j_database, records.RELEASE, {"state": state}, ci, limit, offset)
 
 
 @router.get("/releases/{release_id}", summary="One release", response_model=ReleasePublic)
