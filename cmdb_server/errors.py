@@ -161,6 +161,14 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    broken = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+    if broken is not None:
+        # Not JSON at all: 400, as every endpoint that reads a body says it (reports, imports),
+        # with where it broke (pydantic's loc holds a character offset, not a field).
+        offset = broken.get("loc", ("body", "?"))[-1]
+        detail = broken.get("ctx", {}).get("error", "invalid JSON")
+        message = f"body is not JSON: {detail} (at character {offset})"
+        return JSONResponse(error_body(400, message, [{"field": "body", "in": "body", "message": message}]), 400)
     fields = []
     for err in exc.errors():
         where, name = _field_of(err.get("loc", ()))

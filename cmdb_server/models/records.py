@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from cmdb_server.api.params import Instant
 from cmdb_server.models.common import HistoryEvent, Open, Page
@@ -40,10 +40,11 @@ class ChangeCreate(_Strict):
     backout_plan: str = Field("", max_length=PLAN, description="How to undo it if it goes wrong.")
     test_plan: str = Field("", max_length=PLAN, description="How to tell that it worked.")
 
-    @model_validator(mode="after")
-    def _window(self) -> ChangeCreate:
-        Window.check(self.planned_start, self.planned_end, ("planned_start", "planned_end"))
-        return self
+    @field_validator("planned_end")
+    @classmethod
+    def _after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        Window.check(info.data.get("planned_start"), end, ("planned_start", "planned_end"))
+        return end
 
 
 class ChangeUpdate(_Strict):
@@ -108,14 +109,6 @@ class IncidentCreate(_Strict):
     )
     opened_at: Instant | None = Field(None, description="When it started; now by default, never in the future.")
 
-    @model_validator(mode="after")
-    def _priority(self) -> IncidentCreate:
-        if (self.impact is None) != (self.urgency is None):
-            raise ValueError("give impact and urgency together: the priority comes from both")
-        if self.impact is not None and self.priority is not None:
-            raise ValueError("give a priority, or impact and urgency, not both")
-        return self
-
 
 class ProblemCreate(_Strict):
     title: str = Field(min_length=1, max_length=300)
@@ -130,10 +123,11 @@ class ReleaseCreate(_Strict):
     window_start: Instant
     window_end: Instant
 
-    @model_validator(mode="after")
-    def _window(self) -> ReleaseCreate:
-        Window.check(self.window_start, self.window_end, ("window_start", "window_end"))
-        return self
+    @field_validator("window_end")
+    @classmethod
+    def _after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        Window.check(info.data.get("window_start"), end, ("window_start", "window_end"))
+        return end
 
 
 class FreezeUpdate(_Strict):
@@ -158,10 +152,11 @@ class FreezeCreate(_Strict):
         default_factory=list, max_length=1000, description="business services it is limited to (all if empty)"
     )
 
-    @model_validator(mode="after")
-    def _window(self) -> FreezeCreate:
-        Window.check(self.start, self.end, ("start", "end"))
-        return self
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        Window.check(info.data.get("start"), end, ("start", "end"))
+        return end
 
 
 # What the ITSM endpoints answer. A record has its own fields, those every record has, and the

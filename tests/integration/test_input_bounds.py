@@ -5,13 +5,15 @@ Against the real server process: the aborted stream is what uvicorn does on the 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from neo4j import Driver
 
-from tests.integration.conftest import BOOTSTRAP_TOKEN, bearer
+from tests.integration.conftest import BOOTSTRAP_TOKEN, SeedCI, bearer
 from tests.integration.server_process import ServerProcess
 
 ADMIN = bearer(BOOTSTRAP_TOKEN)
@@ -117,3 +119,37 @@ def test_a_stream_failing_midway_ends_with_an_error_and_an_unfinished_response(
                 _drain(response, received)
         assert marker in received, (path, bytes(received[-300:]))
         assert len(received) > 10_000, path  # it failed midway, after the first page
+
+
+def test_bodies_behave_alike_and_errors_name_the_field(client: TestClient, seed_ci: SeedCI) -> None:
+    """Validation defects of issue 15: each first a failing test."""
+    app = seed_ci("Application", name="payroll")
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    for path in ("/api/v1/cis", "/api/v1/reports", "/api/v1/changes"):
+        broken = client.post(path, content=b'{"class": "Application", "attributes": {', headers=headers)
+        assert broken.status_code == 400, (path, broken.text)
+        assert broken.json()["error"]["fields"][0]["field"] == "body"
+        assert "not JSON" in broken.json()["error"]["message"]
+    start = datetime(2026, 12, 7, 20, 0, tzinfo=UTC)
+    backwards = {
+        "title": "t",
+        "targets": [app.uid],
+        "planned_start": start.isoformat(),
+        "planned_end": (start - timedelta(hours=1)).isoformat(),
+    }
+    refused = client.post("/api/v1/changes", json=backwards, headers=ADMIN)
+    assert (refused.status_code, refused.json()["error"]["fields"][0]["field"]) == (422, "planned_end")
+    fine = client.post(
+        "/api/v1/changes", json={**backwards, "planned_end": (start + timedelta(hours=1)).isoformat()}, headers=ADMIN
+    )
+    empty = client.post(f"/api/v1/changes/{fine.json()['id']}/transition", json={"to": ""}, headers=ADMIN)
+    assert (empty.status_code, empty.json()["error"]["fields"][0]["field"]) == (422, "to")
+    host = seed_ci("LinuxHost", name="web1", machine_id="m-1", hostname="web1")
+    renamed = client.patch(
+        f"/api/v1/cis/{host.uid}",
+        json={"attributes": {"hostname": "web01", "fqdn": "web01.example.org"}},
+        headers=ADMIN,
+    )
+    assert renamed.status_code == 200, renamed.text
+    fixed = client.patch(f"/api/v1/cis/{host.uid}", json={"attributes": {"machine_id": "m-2"}}, headers=ADMIN)
+    assert (fixed.status_code, fixed.json()["error"]["fields"][0]["field"]) == (422, "attributes.machine_id")

@@ -40,7 +40,9 @@ async def update_ci(
     schema: SchemaDep,
 ) -> CIPublic:
     """Values set by hand hold against discovery and imports for the stale window after the
-    edit (source precedence); a lockable attribute is locked. Unique identity keys cannot change."""
+    edit (source precedence); a lockable attribute is locked. The keys of a unique identity
+    rule (a machine-id, a serial and vendor, an application's name) cannot change: 422. Other
+    values that help identify a CI (a host name, an FQDN) can, like any attribute."""
     record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
     if record is None:
         raise NotFound(f"no CI with uid {quoted(uid)}", field="uid", location="path")

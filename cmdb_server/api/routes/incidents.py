@@ -136,6 +136,11 @@ async def update_incident(
 async def create_incident(body: IncidentCreate, principal: Responder, driver: DriverDep, settings: SettingsDep) -> Any:
     db = settings.neo4j_database
     now = datetime.now(UTC)
+    if (body.impact is None) != (body.urgency is None):
+        missing = "urgency" if body.urgency is None else "impact"
+        raise Unprocessable("give impact and urgency together: the priority comes from both", field=missing)
+    if body.impact is not None and body.priority is not None:
+        raise Unprocessable("give a priority, or impact and urgency, not both", field="priority")
     if body.opened_at is not None and body.opened_at > now + FUTURE_SKEW:
         raise Unprocessable("an incident cannot have opened in the future", field="opened_at")
     affected = await checked_cis(driver, db, body.affected, "affected")
