@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from cmdb_server import dispatcher
+from cmdb_server.api.body import BodyLimit
 from cmdb_server.api.deps import refuse_nul, require_ready
 from cmdb_server.api.headers import SecurityHeaders
 from cmdb_server.api.routes import (
@@ -238,6 +239,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(maintenance.router)
     app.include_router(api)
     # The last added runs first: headers go on every answer, the token's own 401 included.
+    app.add_middleware(
+        BodyLimit, prefix=API_PREFIX, limit=app.state.settings.max_body_bytes, own_limits=("/reports", "/import")
+    )
     app.add_middleware(AuthenticateApi, prefix=API_PREFIX)
     app.add_middleware(SecurityHeaders, api_prefix=API_PREFIX)
     return app

@@ -68,6 +68,12 @@ def check_source(role: Role, sources: Sequence[str] | None, header: ReportHeader
             )
         return  # which agent source: bound to the token at its first report (checked in the transaction)
     if role is Role.COLLECTOR:
+        if header.source_kind not in COLLECTOR_KINDS:
+            raise Forbidden(
+                f"a collector token never speaks for '{header.source_kind.value}' sources: those are an agent's or "
+                "a person's",
+                field="source.kind",
+            )
         allowed = tuple(sources) if sources is not None else LEGACY_COLLECTOR_SOURCES
         if not any(matches(p, key) for p in allowed):
             raise Forbidden(

@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         description="How long a verified token is trusted without asking the database again "
         "(a revocation takes effect within this time; 0 checks every request).",
     )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        gt=0,
+        le=64 * 1024 * 1024,
+        description="Largest request body of any API call but reports and imports (which have max_report_bytes): "
+        "413 above.",
+    )
     max_clock_skew_seconds: float = Field(
         300.0,
         ge=0,

@@ -530,10 +530,10 @@ class _Apply:
             return
         hosts = [r for r in level if r.parent_ref is None and r.ci_class.is_a("Host")]
         for host in hosts:
-            uid = current[host.ref][0]["uid"]
-            await self._bind_host(
-                tx, uid, f"{host.attributes.get('hostname') or host.ref} ({uid})", f"records[{host.index}]"
-            )
+            props, _, created = current[host.ref]
+            name = host.attributes.get("hostname") or host.ref
+            shown = f"a new host {name}" if created else f"{name} ({props['uid']})"  # a new one's uid is never kept
+            await self._bind_host(tx, props["uid"], shown, f"records[{host.index}]")
 
     async def _bind_host(self, tx: AsyncManagedTransaction, uid: str, shown: str, field: str) -> None:
         """An agent token reports for one host, and a host has one agent token: binding a

@@ -77,6 +77,20 @@ def check_text(name: str, value: str, limit: int) -> None:
         raise AttributeValueError(name, f"at most {limit} characters, got {len(value)}")
     if "\x00" in value:
         raise AttributeValueError(name, "must not contain a NUL character")
+    if not encodable(value):
+        raise AttributeValueError(name, "must be valid Unicode text (it holds a lone surrogate, as \\ud800)")
+
+
+def encodable(value: str) -> bool:
+    """Whether the text can be written as UTF-8: JSON may carry a lone surrogate (``\\ud800``)
+    that no database or file can store."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_length(name: str, value: str, limit: int, what: str = "") -> None:
@@ -103,7 +117,7 @@ def check_value(attr: Attribute, value: Any) -> Any:
     kind = attr.type
     # The common cases first, in one test each: a report checks a few thousand values.
     if type(value) is str and (
-        (kind is AttributeType.STRING and len(value) <= MAX_LENGTH and "\x00" not in value)
+        (kind is AttributeType.STRING and len(value) <= MAX_LENGTH and "\x00" not in value and encodable(value))
         or (kind is AttributeType.ENUM and value in attr.values)
     ):
         return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Depends, Path, Request
 from neo4j import AsyncDriver
@@ -75,9 +76,29 @@ def _first_nul(value: Any, path: str) -> str | None:
     return None
 
 
+def _undecodable(raw: bytes) -> str | None:
+    """The name of the first query parameter whose percent-decoded value is not UTF-8 (the
+    framework would quietly turn it into U+FFFD)."""
+    for pair in raw.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        try:
+            unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            return unquote_to_bytes(name).decode("utf-8", "replace")
+    return None
+
+
 async def refuse_nul(request: Request) -> None:
     """No NUL character in a parameter or a declared JSON body: Neo4j, logs and most tools cut
-    text there. (Reports and imports read their bodies themselves and check their values.)"""
+    text there; and no parameter that is not UTF-8 text. (Reports and imports read their
+    bodies themselves and check their values.)"""
+    try:
+        unquote_to_bytes(request.scope.get("raw_path") or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unprocessable("the path is not UTF-8 text once percent-decoded", field="path", location="path") from None
+    bad = _undecodable(request.scope.get("query_string", b""))
+    if bad is not None:
+        raise Unprocessable("not UTF-8 text once percent-decoded", field=bad, location="query")
     for location, items in (("path", request.path_params.items()), ("query", request.query_params.multi_items())):
         for name, value in items:
             if "\x00" in str(value):

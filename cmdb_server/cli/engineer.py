@@ -4,7 +4,7 @@
     cmdb ci show NAME-OR-UID [--related N] [--history N] [--json]
     cmdb ci merge UID OTHER --reason TEXT [--force]  OTHER is the same thing as UID: merge it into UID
     cmdb ci split UID MERGED --reason TEXT           undo the merge of MERGED into UID
-    cmdb impact UID [UID...] [--depth N] [--json]     what fails with these CIs, and why
+    cmdb impact NAME-OR-UID... [--depth N] [--json]   what fails with these CIs, and why
     cmdb change assess ID [--json]                    assess a change and show the result
 
 Reads CMDB_URL (default http://127.0.0.1:8000) and CMDB_TOKEN; --url and --token override.
@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     split.add_argument("merged")
     split.add_argument("--reason", required=True, help="why the merge was wrong (kept in the history)")
     impact = resources.add_parser("impact", help="what these CIs failing affects, as a tree of why")
-    impact.add_argument("uids", nargs="+")
+    impact.add_argument("uids", nargs="+", metavar="NAME-OR-UID")
     impact.add_argument("--depth", type=int, default=8)
     impact.add_argument("--json", action="store_true", help="print the API's JSON")
     change = resources.add_parser("change", help="changes").add_subparsers(dest="action", required=True)
@@ -226,10 +226,11 @@ def render_tree(roots: list[dict[str, Any]], items: list[dict[str, Any]]) -> lis
 
 
 def _impact(client: httpx.Client, args: argparse.Namespace) -> None:
-    if len(args.uids) == 1:
-        result = _get(client, f"/api/v1/cis/{args.uids[0]}/impact", {"depth": args.depth})
+    uids = [resolve_ci(client, given) for given in args.uids]
+    if len(uids) == 1:
+        result = _get(client, f"/api/v1/cis/{uids[0]}/impact", {"depth": args.depth})
     else:
-        result = _call(client, "POST", "/api/v1/impact", body={"uids": args.uids, "depth": args.depth})
+        result = _call(client, "POST", "/api/v1/impact", body={"uids": uids, "depth": args.depth})
     if args.json:
         print(json.dumps(result, indent=2))
         return

@@ -101,6 +101,7 @@ def _token_command(args: argparse.Namespace, settings: Settings) -> int:
         print(token)
         return 0
     if args.action == "list":
+        print("\t".join(("ID", "ROLE", "STATE", "CREATED", "NAME", "SPEAKS FOR")))
         for rec in _with_driver(settings, lambda d: tokens.list_tokens(d, db)):
             print("\t".join(_token_line(rec)))
         return 0
@@ -108,7 +109,8 @@ def _token_command(args: argparse.Namespace, settings: Settings) -> int:
     if _with_driver(settings, lambda d: action(d, db, args.token_id)):
         print(f"{'revoked' if args.action == 'revoke' else 'unbound'} {args.token_id}", file=sys.stderr)
         return 0
-    print(f"cmdb-server: no active token with id {args.token_id!r}", file=sys.stderr)
+    what = "token" if args.action == "revoke" else "agent token (only an agent token is bound to a host)"
+    print(f"cmdb-server: no active {what} with id {args.token_id!r}", file=sys.stderr)
     return 1
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SourcePublic(BaseModel):
@@ -23,6 +23,8 @@ class SourceList(BaseModel):
 
 
 class SourceReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     source: str = Field(min_length=3, max_length=300, description="kind:name of the source to reset.")
     unbind: bool = Field(
         False, description="Also free the agent token that speaks for it (the host's agent was reinstalled)."

@@ -147,10 +147,10 @@ async def revoke_token(driver: AsyncDriver, database: str, token_id: str) -> boo
 async def unbind_token(driver: AsyncDriver, database: str, token_id: str) -> bool:
     """Free an agent token's host and source (an admin's act: the host's agent was
     reinstalled with a new token); the token binds again at its next report. False when no
-    active token has that id."""
+    active agent token has that id."""
     records, _, _ = await driver.execute_query(
         """
-        MATCH (t:ApiToken {token_id: $token_id}) WHERE t.revoked_at IS NULL
+        MATCH (t:ApiToken {token_id: $token_id}) WHERE t.revoked_at IS NULL AND t.role = 'agent'
         SET t.bound_ci_uid = null, t.bound_source = null
         RETURN t.token_id AS token_id
         """,

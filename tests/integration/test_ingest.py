@@ -338,6 +338,7 @@ def test_an_agent_token_reports_only_for_the_host_it_first_reported(
     other = send(client, other_host, token)
     assert other.status_code == 403
     assert "bound to the host" in other.json()["error"]["message"]
+    assert other.json()["error"]["message"].endswith("may not report for a new host db1")
     assert counts(neo4j_driver) == before
     assert send(client, host_report(), bearer(make_token(Role.ENGINEER))).status_code == 403
 

@@ -83,6 +83,9 @@ def test_a_collector_token_is_issued_for_its_sources(server_url: str, settings: 
     assert "sources ssh:dc1@* snmp:dc1@* import:cmdb" in created.stderr
     line = next(row.split("\t") for row in cli("list").stdout.splitlines() if "\tdc1 sweeps\t" in row)
     assert (line[1], line[5]) == ("collector", "ssh:dc1@* snmp:dc1@* import:cmdb")
+    unbind = cli("unbind", line[0])
+    assert unbind.returncode == 1
+    assert "only an agent token is bound to a host" in unbind.stderr
 
 
 def test_engineer_cli_lists_and_shows_cis(server_url: str, seed_ci: SeedCI) -> None:
@@ -174,7 +177,7 @@ def test_engineer_cli_shows_impact_and_change_assessment_as_trees(server_url: st
             api.post(f"/api/v1/changes/{change['id']}/transition", json={"to": "submitted"})
     env = dict(os.environ, CMDB_URL=server_url, CMDB_TOKEN=BOOTSTRAP_TOKEN)
 
-    impact = subprocess.run([str(BIN / "cmdb"), "impact", estate["app1"]], env=env, capture_output=True, text=True)
+    impact = subprocess.run([str(BIN / "cmdb"), "impact", "app1"], env=env, capture_output=True, text=True)  # by name
     assert impact.returncode == 0, impact.stderr
     lines = impact.stdout.splitlines()
     assert lines[0] == "app1 (LinuxHost) [fails]"

@@ -105,10 +105,16 @@ def test_a_collector_token_speaks_for_the_sources_it_was_issued_for_only(
     assert send(client, host_report("mid-h1", "h1"), agent).status_code == 200
     before = counts(neo4j_driver)
     collector = bearer(make_token(Role.COLLECTOR, ("ssh:dc1@*", "snmp:dc1@*")))
-    for kind, name in (("agent", "h1"), ("manual", "h1"), ("ssh", "dc2@10.0.0.1"), ("import", "dc1@x")):
+    refusals = (
+        ("agent", "h1", "source.kind"),
+        ("manual", "h1", "source.kind"),
+        ("ssh", "dc2@10.0.0.1", "source"),
+        ("import", "dc1@x", "source"),
+    )
+    for kind, name, field in refusals:
         refused = send(client, as_source(host_report("mid-h1", "h1", packages=()), kind, name), collector)
         assert refused.status_code == 403, (kind, name)
-        assert refused.json()["error"]["fields"][0]["field"] == "source"
+        assert refused.json()["error"]["fields"][0]["field"] == field
     assert counts(neo4j_driver) == before
     assert installed(neo4j_driver, "h1") == ["bash", "openssl"]
     ssh = as_source(host_report("mid-h1", "h1", packages=()), "ssh", "dc1@127.0.0.1")

@@ -275,3 +275,37 @@ def test_a_nul_character_anywhere_in_a_request_is_refused_naming_where(client: T
         error = response.json()["error"]
         assert (error["fields"][0]["field"], error["fields"][0]["in"]) == (field, location)
         assert "NUL" in error["message"]
+
+
+def test_text_that_is_not_unicode_is_refused_naming_where(client: TestClient, seed_ci: SeedCI) -> None:
+    """A lone surrogate in JSON, invalid UTF-8 in a query or a path: 422, never a 500 or a silent U+FFFD."""
+    host = seed_ci("LinuxHost", name="web1", machine_id="m-1")
+    body = b'{"class": "Application", "attributes": {"name": "a\\ud800b"}}'
+    created = client.post("/api/v1/cis", content=body, headers={**ADMIN, "Content-Type": "application/json"})
+    assert (created.status_code, created.json()["error"]["fields"][0]["field"]) == (422, "attributes.name")
+    patch = b'{"attributes": {"description": "a\\ud800"}}'
+    edited = client.patch(
+        f"/api/v1/cis/{host.uid}", content=patch, headers={**ADMIN, "Content-Type": "application/json"}
+    )
+    assert (edited.status_code, edited.json()["error"]["fields"][0]["field"]) == (422, "attributes.description")
+    retired = client.delete(f"/api/v1/cis/{host.uid}?reason=%ED%A0%80", headers=ADMIN)
+    assert (retired.status_code, retired.json()["error"]["fields"][0]["field"]) == (422, "reason")
+    assert client.get(f"/api/v1/cis/{host.uid}", headers=ADMIN).json()["status"] == "active"
+    assert client.get("/api/v1/cis/%FF", headers=ADMIN).status_code == 422
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_parsed(client: TestClient) -> None:
+    """CMDB_MAX_BODY_BYTES (1 MiB) for every call but reports and imports, with or without a length."""
+    big = b'{"class": "Application", "attributes": {"name": "' + b"a" * (2 * 1024 * 1024) + b'"}}'
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    sized = client.post("/api/v1/cis", content=big, headers=headers)
+    assert (sized.status_code, sized.json()["error"]["fields"][0]["field"]) == (413, "body")
+
+    def chunks() -> Any:
+        for start in range(0, len(big), 64 * 1024):
+            yield big[start : start + 64 * 1024]
+
+    chunked = client.post("/api/v1/cis", content=chunks(), headers=headers)
+    assert chunked.status_code == 413
+    fine = client.post("/api/v1/cis", json={"class": "Application", "attributes": {"name": "payroll"}}, headers=ADMIN)
+    assert fine.status_code == 201

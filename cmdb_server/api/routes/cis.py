@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -118,6 +119,18 @@ async def count_cis(_: Reader, driver: DriverDep, settings: SettingsDep, query: 
     return {"total": sum(counts.values()), "classes": counts}
 
 
+def lucene_complaint(message: str) -> str:
+    """A short message for a full-text query Lucene cannot parse (its own is a page of Java)."""
+    match = re.search(r'Cannot parse \'(.*?)\': (?:Encountered "?(.*?)"? at line \d+, column (\d+))?', message)
+    token = "end of the query" if match and match.group(2) == "<EOF>" else match.group(2) if match else ""
+    where = f": unexpected {token} at column {match.group(3)}" if match and match.group(3) else ""
+    return (
+        f"full-text query not understood{where}. q is Lucene syntax: put a phrase in double quotes, "
+        'escape ( ) [ ] { } : " \\ ~ ^ + - ! / with a backslash, write AND, OR, NOT between words; '
+        "or search a field with where=name=..."
+    )
+
+
 async def full_text_errors(pending: Awaitable[T]) -> T:
     """A full-text query Lucene cannot parse is the caller's mistake: 422 naming ``q``; a search
     that outran the read time limit can be narrowed: 422 too, saying so."""
@@ -125,7 +138,7 @@ async def full_text_errors(pending: Awaitable[T]) -> T:
         return await pending
     except ClientError as exc:
         if exc.code == "Neo.ClientError.Procedure.ProcedureCallFailed" and "parse" in (exc.message or "").lower():
-            raise Unprocessable(f"full-text query not understood: {exc.message}", field="q", location="query") from None
+            raise Unprocessable(lucene_complaint(exc.message or ""), field="q", location="query") from None
         if timed_out(exc):
             raise Unprocessable(
                 f"the search took longer than {QUERY_TIMEOUT.get():g} s and was stopped; narrow it "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Reader
@@ -25,6 +25,8 @@ CLASSES_DESCRIPTION = (
 
 
 class ImpactRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     uids: list[str] = Field(min_length=1, max_length=500, description="The CIs that fail together.")
     depth: int = Field(DEFAULT_DEPTH, ge=1, le=MAX_DEPTH)
     types: list[str] | None = Field(None, max_length=50, description=TYPES_DESCRIPTION)
