@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from cmdb_server.cli.engineer import main
 from cmdb_server.cli.engineer.api import ApiCallError
 from cmdb_server.cli.engineer.output import instant
 
@@ -38,3 +39,11 @@ def test_a_refusal_names_the_options_at_fault_and_the_states_allowed() -> None:
         "HTTP 422: bad window\n  planned_end (--end): must be after the start"
     )
     assert ApiCallError("cannot reach http://x: refused").explained() == "cannot reach http://x: refused"
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "not a url", "ftp://x", ""])
+def test_a_server_url_that_is_none_is_a_usage_error(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--url", url, "--token", "t", "change", "list"])
+    assert stopped.value.code == 2
+    assert "argument --url:" in capsys.readouterr().err

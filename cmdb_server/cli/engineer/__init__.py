@@ -53,7 +53,9 @@ __all__ = ["ApiCallError", "main", "render_tree", "resolve_ci"]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cmdb", description="Query the CMDB and do the work it records.")
-    parser.add_argument("--url", default=os.environ.get("CMDB_URL", "http://127.0.0.1:8000"))
+    parser.add_argument(
+        "--url", type=_server_url, default=os.environ.get("CMDB_URL", "http://127.0.0.1:8000"), help="(or CMDB_URL)"
+    )
     parser.add_argument("--token", default=os.environ.get("CMDB_TOKEN"), help="API token (or CMDB_TOKEN)")
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument(
@@ -65,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     for resource in (cis, impact, changes, incidents, releases):
         resource.register(resources)
     return parser
+
+
+def _server_url(text: str) -> str:
+    """An argparse type: an http(s) URL with a host (CMDB_URL is checked the same way)."""
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a server's URL: give http(s)://host:port")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
