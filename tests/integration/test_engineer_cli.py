@@ -234,3 +234,16 @@ def test_a_release_is_checked_before_it_goes(cmdb: Cmdb, api: httpx.Client) -> N
             text=True,
         )
     )
+
+
+def test_impact_filters_and_the_single_points_of_failure_of_a_service(cmdb: Cmdb, api: httpx.Client) -> None:
+    build_estate(api)
+    points = ok(cmdb("service", "spof", "web shop"))
+    assert points.splitlines()[0].startswith("web shop: ")
+    assert "  db1 (LinuxHost): db1 -> db1:5432 (RUNS_ON) -> shop (DEPENDS_ON) -> web shop (DEPENDS_ON)" in points
+    assert "app1 (LinuxHost)" not in points  # one of two members of the shop's group
+    hosts = ok_json(cmdb("service", "spof", "web shop", "--class", "Host", "--json"))
+    assert [i["name"] for i in hosts["items"]] == ["db1"]
+    services = ok_json(cmdb("impact", "sw1", "--class", "BusinessService", "--json"))
+    assert [(i["name"], i["state"]) for i in services["items"]] == [("web shop", "down")]
+    assert "unknown class" in refused(cmdb("impact", "sw1", "--class", "Nope"))

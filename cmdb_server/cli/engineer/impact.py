@@ -19,7 +19,17 @@ def register(resources: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     impact.add_argument("uids", nargs="+", metavar="NAME-OR-UID")
     impact.add_argument("--depth", type=int, default=8)
+    impact.add_argument("--type", dest="types", action="append", help="follow only this relationship type (repeat)")
+    impact.add_argument("--class", dest="classes", action="append", help="list only CIs of this class (repeat)")
     impact.set_defaults(run=_impact)
+    service = resources.add_parser("service", help="business services").add_subparsers(dest="action", required=True)
+    spof = service.add_parser(
+        "spof", help="the CIs whose failure alone takes the service down, with the path why", parents=[JSON_FLAG]
+    )
+    spof.add_argument("service", metavar="NAME-OR-UID")
+    spof.add_argument("--depth", type=int, default=8)
+    spof.add_argument("--class", dest="classes", action="append", help="only CIs of this class (repeat)")
+    spof.set_defaults(run=_spof)
 
 
 def render_tree(roots: list[dict[str, Any]], items: list[dict[str, Any]]) -> list[str]:
@@ -61,10 +71,11 @@ def services_line(services: list[dict[str, Any]]) -> str:
 
 def _impact(client: httpx.Client, args: argparse.Namespace) -> int:
     uids = resolve_cis(client, args.uids)
+    filters = {"types": args.types, "classes": args.classes}
     if len(uids) == 1:
-        result = get(client, f"/api/v1/cis/{uids[0]}/impact", {"depth": args.depth})
+        result = get(client, f"/api/v1/cis/{uids[0]}/impact", {"depth": args.depth, **filters})
     else:
-        result = post(client, "/api/v1/impact", {"uids": uids, "depth": args.depth})
+        result = post(client, "/api/v1/impact", {"uids": uids, "depth": args.depth, **filters})
     if args.json:
         print_json(result)
         return 0
@@ -74,4 +85,25 @@ def _impact(client: httpx.Client, args: argparse.Namespace) -> int:
         f"\n{result['total']} CIs affected: {json.dumps(result['by_state'])}; "
         f"business services: {services_line(result['business_services'])}"
     )
+    return 0
+
+
+def _spof(client: httpx.Client, args: argparse.Namespace) -> int:
+    (uid,) = resolve_cis(client, [args.service])
+    result = get(
+        client, f"/api/v1/services/{uid}/single-points-of-failure", {"depth": args.depth, "classes": args.classes}
+    )
+    if args.json:
+        print_json(result)
+        return 0
+    service = result["service"]
+    if not result["items"]:
+        print(f"{service['name']}: no single point of failure among {result['checked']} CIs that reach it")
+        return 0
+    print(
+        f"{service['name']}: {result['total']} single point(s) of failure among {result['checked']} CIs that reach it"
+    )
+    for item in result["items"]:
+        way = " -> ".join(f"{s['name']}" + (f" ({s['via']})" if s["via"] else "") for s in item["path"])
+        print(f"  {item['name']} ({item['class']}): {way}")
     return 0
