@@ -23,4 +23,9 @@ def digest(walk: Walk) -> dict[str, Any]:
         "lldp_neighbour_count": len(facts["lldp"]["neighbours"]),
         "cdp_neighbours": facts["cdp"][:3],
         "cdp_neighbour_count": len(facts["cdp"]),
+        "aggregated_ports": sorted(
+            f"{n['name']} -> {facts['interfaces'][n['aggregate']]['name']}"
+            for n in interfaces
+            if n.get("aggregate") is not None
+        ),
     }

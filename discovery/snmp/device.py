@@ -39,6 +39,8 @@ def device_facts(walk: Walk) -> dict[str, Any]:
         nic = interfaces.get(address["if_index"])
         if nic is not None:
             nic["addresses"].append(address)
+    for port, aggregate in parsers.parse_aggregates(walk, interfaces).items():
+        interfaces[port]["aggregate"] = aggregate
     lldp = parsers.parse_lldp(walk)
     device["chassis_id"] = lldp["local_chassis_id"]
     return {
@@ -143,6 +145,8 @@ def build_device_report(
                 ),
             }
         )
+        if nic.get("aggregate") is not None:
+            report.relate("MEMBER_OF", nic_ref, f"if:{nic['aggregate']}")  # a port of a LAG: redundancy
         for addr in nic["addresses"]:
             if is_host_scoped(addr["address"]):
                 continue

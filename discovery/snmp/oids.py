@@ -80,6 +80,11 @@ CDP_CACHE_DEVICE_ID = "1.3.6.1.4.1.9.9.23.1.2.1.1.6"
 CDP_CACHE_DEVICE_PORT = "1.3.6.1.4.1.9.9.23.1.2.1.1.7"
 CDP_CACHE_PLATFORM = "1.3.6.1.4.1.9.9.23.1.2.1.1.8"
 
+# IEEE8023-LAG-MIB: the aggregator (its ifIndex) a port is attached to; 0 when none
+DOT3AD_AGG_PORT_ATTACHED_AGG_ID = "1.2.840.10006.300.43.1.2.1.1.13"
+# IF-MIB ifStackTable: ifStackStatus.<higher ifIndex>.<lower ifIndex> (a port-channel over its ports)
+IF_STACK_STATUS = "1.3.6.1.2.1.31.1.2.1.3"
+
 # HOST-RESOURCES-MIB
 HR_SYSTEM_UPTIME = "1.3.6.1.2.1.25.1.1.0"
 HR_MEMORY_SIZE = "1.3.6.1.2.1.25.2.2.0"
@@ -98,6 +103,8 @@ SUBTREES: tuple[str, ...] = (
     LLDP_REM_TABLE,
     LLDP_REM_MAN_ADDR_TABLE,
     CDP_CACHE_TABLE,
+    DOT3AD_AGG_PORT_ATTACHED_AGG_ID,
+    IF_STACK_STATUS,
 )
 # The large tables are read column by column, only the columns the parsers use (a quarter of
 # ifTable, a sixth of ifXTable, half of entPhysicalTable), each table's columns side by side
@@ -124,6 +131,8 @@ WALKS: tuple[str, ...] = (
     LLDP_REM_TABLE,
     LLDP_REM_MAN_ADDR_TABLE,
     CDP_CACHE_TABLE,
+    DOT3AD_AGG_PORT_ATTACHED_AGG_ID,
+    IF_STACK_STATUS,
 )
 SCALARS: tuple[str, ...] = (
     SYS_DESCR,

@@ -102,6 +102,40 @@ def parse_interfaces(walk: Walk) -> dict[int, dict[str, Any]]:
     return interfaces
 
 
+LAG_IF_TYPE = "ieee8023adLag"
+IF_STACK_ACTIVE = 1
+
+
+def parse_aggregates(walk: Walk, interfaces: dict[int, dict[str, Any]]) -> dict[int, int]:
+    """Port ifIndex -> the ifIndex of the link aggregate (LAG, port-channel) it belongs to.
+
+    IEEE8023-LAG-MIB says it of each port (dot3adAggPortAttachedAggID; Cisco NX-OS, H3C);
+    other devices only stack the aggregate over its ports in IF-MIB's ifStackTable (Arista,
+    Juniper): there a stacked port counts when the upper interface is of the LAG type (the
+    table also stacks VLANs and units over ports, which are no aggregation)."""
+    members: dict[int, int] = {}
+    for key, value in column(walk, oids.DOT3AD_AGG_PORT_ATTACHED_AGG_ID).items():
+        port, aggregate = integer_key(key), integer(value)
+        if port in interfaces and aggregate and aggregate != port and aggregate in interfaces:
+            members[port] = aggregate
+    for key, value in column(walk, oids.IF_STACK_STATUS).items():
+        higher, _, lower = key.partition(".")
+        upper, port = integer_key(higher), integer_key(lower)
+        if (
+            integer(value) == IF_STACK_ACTIVE
+            and upper in interfaces
+            and port in interfaces
+            and port != upper
+            and interfaces[upper]["if_type"] == LAG_IF_TYPE
+        ):
+            members.setdefault(port, upper)
+    return dict(sorted(members.items()))
+
+
+def integer_key(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
 def parse_ip_addresses(walk: Walk) -> list[dict[str, Any]]:
     """Addresses with their interface and prefix, from ipAddrTable and ipAddressTable, merged;
     ipAddressTable's broadcast rows are left out (anycast addresses are kept)."""

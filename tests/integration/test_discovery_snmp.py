@@ -193,6 +193,15 @@ def test_recorded_devices_become_network_devices_with_vendor_model_serial(client
     vlan2 = next(r["other"] for r in addresses.json()["items"] if r["other"]["name"] == "Vl2")
     ips = client.get(f"/api/v1/cis/{vlan2['uid']}/relationships", params={"type": "HAS_IP"}, headers=ADMIN).json()
     assert {r["other"]["name"] for r in ips["items"]} == {"10.1.100.148", "2001:da8:215:100::148"}
+    # The Arista stacks Port-Channel1 over Ethernet47 and 48 (ifStackTable): its ports are its members.
+    arista = client.get(
+        f"/api/v1/cis/{found['127.0.1.3']['uid']}/relationships", params={"type": "HAS_INTERFACE"}, headers=ADMIN
+    ).json()["items"]
+    channel = next(r["other"] for r in arista if r["other"]["name"] == "Port-Channel1")
+    members = client.get(
+        f"/api/v1/cis/{channel['uid']}/relationships", params={"type": "MEMBER_OF", "direction": "in"}, headers=ADMIN
+    ).json()["items"]
+    assert sorted(r["other"]["name"] for r in members) == ["Ethernet47", "Ethernet48"]
 
 
 def links(client: TestClient, device_uid: str) -> set[tuple[str, str, str]]:
