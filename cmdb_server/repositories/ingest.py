@@ -344,44 +344,35 @@ async def resolve_observed_dependencies(
     return [dict(row) async for row in result]
 
 
-async def bind_agent_token(tx: AsyncManagedTransaction, token_id: str, host_uid: str) -> tuple[str, str | None]:
-    """Bind an agent token to the host it reports for, on first use, unless another active
-    token holds that host; return (the host the token is bound to, the other token's id)."""
+async def _bind(tx: AsyncManagedTransaction, token_id: str, binding: str, value: str) -> tuple[str | None, str | None]:
+    """Bind an agent token's ``binding`` (a property: its host, its source) to ``value`` on first
+    use, unless another active token holds that value; return (what the token is bound to,
+    the other token's id)."""
     result = await tx.run(
-        """
-        MATCH (t:ApiToken {token_id: $token_id})
-        OPTIONAL MATCH (o:ApiToken {bound_ci_uid: $host_uid})
+        f"""
+        MATCH (t:ApiToken {{token_id: $token_id}})
+        OPTIONAL MATCH (o:ApiToken {{{quote(binding)}: $value}})
             WHERE o.token_id <> $token_id AND o.revoked_at IS NULL
         WITH t, collect(o.token_id)[0] AS holder
-        SET t.bound_ci_uid = CASE WHEN holder IS NULL THEN coalesce(t.bound_ci_uid, $host_uid)
-                                  ELSE t.bound_ci_uid END
-        RETURN t.bound_ci_uid AS bound, holder
+        SET t.{quote(binding)} = CASE WHEN holder IS NULL THEN coalesce(t.{quote(binding)}, $value)
+                                  ELSE t.{quote(binding)} END
+        RETURN t.{quote(binding)} AS bound, holder
         """,
         token_id=token_id,
-        host_uid=host_uid,
+        value=value,
     )
     row = await result.single(strict=True)
     return row["bound"], row["holder"]
+
+
+async def bind_agent_token(tx: AsyncManagedTransaction, token_id: str, host_uid: str) -> tuple[str | None, str | None]:
+    """The host an agent token reports for (bound at its first report)."""
+    return await _bind(tx, token_id, "bound_ci_uid", host_uid)
 
 
 async def bind_agent_source(tx: AsyncManagedTransaction, token_id: str, source: str) -> tuple[str | None, str | None]:
-    """Bind an agent token to the source its first report names, unless another active token
-    speaks for it; return (the source the token speaks for, the other token's id)."""
-    result = await tx.run(
-        """
-        MATCH (t:ApiToken {token_id: $token_id})
-        OPTIONAL MATCH (o:ApiToken {bound_source: $source})
-            WHERE o.token_id <> $token_id AND o.revoked_at IS NULL
-        WITH t, collect(o.token_id)[0] AS holder
-        SET t.bound_source = CASE WHEN holder IS NULL THEN coalesce(t.bound_source, $source)
-                                  ELSE t.bound_source END
-        RETURN t.bound_source AS bound, holder
-        """,
-        token_id=token_id,
-        source=source,
-    )
-    row = await result.single(strict=True)
-    return row["bound"], row["holder"]
+    """The agent source a token speaks for (bound at its first report)."""
+    return await _bind(tx, token_id, "bound_source", source)
 
 
 async def bound_host_of(tx: AsyncManagedTransaction, token_id: str) -> str | None:

@@ -11,12 +11,13 @@ change that was done: the command succeeds (exit 0) when the outcome is recorded
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from cmdb_server.cli.engineer.api import ApiCallError, get, post
-from cmdb_server.cli.engineer.cis import resolve_ci, resolve_cis
+from cmdb_server.cli.engineer.cis import resolve_cis
 from cmdb_server.cli.engineer.impact import render_tree, services_line
 from cmdb_server.cli.engineer.output import (
     JSON_FLAG,
@@ -26,8 +27,6 @@ from cmdb_server.cli.engineer.output import (
     labelled,
     path_part,
     print_json,
-    print_page_footer,
-    print_table,
     record_id,
     text_file,
     when,
@@ -35,6 +34,7 @@ from cmdb_server.cli.engineer.output import (
 from cmdb_server.cli.engineer.records import (
     add_history,
     add_paging,
+    list_page,
     print_created,
     print_history,
     print_linked,
@@ -133,25 +133,16 @@ def _create(client: httpx.Client, args: argparse.Namespace) -> int:
 
 
 def _list(client: httpx.Client, args: argparse.Namespace) -> int:
-    params = {
-        "state": args.state,
-        "type": args.type,
-        "risk": args.risk,
-        "ci": resolve_ci(client, args.ci) if args.ci else None,
-        "limit": args.limit,
-        "offset": args.offset,
+    filters = {"state": args.state, "type": args.type, "risk": args.risk}
+    columns: dict[str, Callable[[dict[str, Any]], str]] = {
+        "ID": lambda c: c["id"],
+        "STATE": lambda c: c["state"],
+        "TYPE": lambda c: c.get("type", ""),
+        "RISK": lambda c: c.get("risk") or "-",
+        "PLANNED START": lambda c: when(c.get("planned_start")),
+        "TITLE": lambda c: c["title"],
     }
-    page = get(client, "/api/v1/changes", params)
-    if args.json:
-        print_json(page)
-        return 0
-    rows = [
-        [c["id"], c["state"], c.get("type", ""), c.get("risk") or "-", when(c.get("planned_start")), c["title"]]
-        for c in page["items"]
-    ]
-    print_table(rows, ["ID", "STATE", "TYPE", "RISK", "PLANNED START", "TITLE"])
-    print_page_footer(page)
-    return 0
+    return list_page(client, args, "changes", filters, columns)
 
 
 def _risk(change: dict[str, Any]) -> str:

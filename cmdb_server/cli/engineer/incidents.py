@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from cmdb_server.cli.engineer.api import get, post
-from cmdb_server.cli.engineer.cis import resolve_ci, resolve_cis
+from cmdb_server.cli.engineer.cis import resolve_cis
 from cmdb_server.cli.engineer.output import (
     JSON_FLAG,
     hint,
@@ -16,14 +17,13 @@ from cmdb_server.cli.engineer.output import (
     labelled,
     path_part,
     print_json,
-    print_page_footer,
-    print_table,
     record_id,
     when,
 )
 from cmdb_server.cli.engineer.records import (
     add_history,
     add_paging,
+    list_page,
     print_created,
     print_history,
     print_linked,
@@ -112,26 +112,21 @@ def _open(client: httpx.Client, args: argparse.Namespace) -> int:
 
 
 def _list(client: httpx.Client, args: argparse.Namespace) -> int:
-    params = {
+    filters = {
         "status": args.status,
         "priority": args.priority,
         "assignee": args.assignee,
         "support_group": args.support_group,
-        "ci": resolve_ci(client, args.ci) if args.ci else None,
-        "limit": args.limit,
-        "offset": args.offset,
     }
-    page = get(client, "/api/v1/incidents", params)
-    if args.json:
-        print_json(page)
-        return 0
-    rows = [
-        [i["id"], i["status"], i["priority"], when(i["opened_at"]), i.get("assignee") or "-", i["title"]]
-        for i in page["items"]
-    ]
-    print_table(rows, ["ID", "STATUS", "PRIORITY", "OPENED", "ASSIGNEE", "TITLE"])
-    print_page_footer(page)
-    return 0
+    columns: dict[str, Callable[[dict[str, Any]], str]] = {
+        "ID": lambda i: i["id"],
+        "STATUS": lambda i: i["status"],
+        "PRIORITY": lambda i: i["priority"],
+        "OPENED": lambda i: when(i["opened_at"]),
+        "ASSIGNEE": lambda i: i.get("assignee") or "-",
+        "TITLE": lambda i: i["title"],
+    }
+    return list_page(client, args, "incidents", filters, columns)
 
 
 def _show(client: httpx.Client, args: argparse.Namespace) -> int:

@@ -5,18 +5,39 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from cmdb_server.cli.engineer.api import get, post
-from cmdb_server.cli.engineer.output import hint, labelled, path_part, print_json, when
+from cmdb_server.cli.engineer.cis import resolve_ci
+from cmdb_server.cli.engineer.output import hint, labelled, path_part, print_json, print_page_footer, print_table, when
 
 
 def add_paging(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ci", metavar="NAME-OR-UID", help="only those linked to this CI")
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--offset", type=int, default=0)
+
+
+def list_page(
+    client: httpx.Client,
+    args: argparse.Namespace,
+    collection: str,
+    filters: dict[str, Any],
+    columns: dict[str, Callable[[dict[str, Any]], str]],
+) -> int:
+    """``cmdb <record> list``: one page of ``/api/v1/{collection}`` filtered (and by ``--ci``),
+    as a table of ``columns`` (header -> cell of a record), or the API's JSON."""
+    ci = resolve_ci(client, args.ci) if args.ci else None
+    page = get(client, f"/api/v1/{collection}", {**filters, "ci": ci, "limit": args.limit, "offset": args.offset})
+    if args.json:
+        print_json(page)
+        return 0
+    print_table([[cell(item) for cell in columns.values()] for item in page["items"]], list(columns))
+    print_page_footer(page)
+    return 0
 
 
 def add_history(parser: argparse.ArgumentParser) -> None:

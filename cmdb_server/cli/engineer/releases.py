@@ -7,12 +7,13 @@ a deployment on it: ``cmdb release ready REL0001 && deploy``.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from cmdb_server.cli.engineer.api import get, post
-from cmdb_server.cli.engineer.cis import resolve_ci, resolve_cis
+from cmdb_server.cli.engineer.cis import resolve_cis
 from cmdb_server.cli.engineer.impact import render_tree, services_line
 from cmdb_server.cli.engineer.output import (
     JSON_FLAG,
@@ -20,12 +21,17 @@ from cmdb_server.cli.engineer.output import (
     labelled,
     path_part,
     print_json,
-    print_page_footer,
-    print_table,
     record_id,
     when,
 )
-from cmdb_server.cli.engineer.records import add_history, add_paging, print_created, print_history, print_linked
+from cmdb_server.cli.engineer.records import (
+    add_history,
+    add_paging,
+    list_page,
+    print_created,
+    print_history,
+    print_linked,
+)
 from schema.itsm import ReleaseState
 
 OPTIONS = {
@@ -85,23 +91,14 @@ def _create(client: httpx.Client, args: argparse.Namespace) -> int:
 
 
 def _list(client: httpx.Client, args: argparse.Namespace) -> int:
-    params = {
-        "state": args.state,
-        "ci": resolve_ci(client, args.ci) if args.ci else None,
-        "limit": args.limit,
-        "offset": args.offset,
+    columns: dict[str, Callable[[dict[str, Any]], str]] = {
+        "ID": lambda r: r["id"],
+        "STATE": lambda r: r["state"],
+        "NAME": lambda r: r["name"],
+        "VERSION": lambda r: r["version"],
+        "WINDOW": lambda r: f"{when(r.get('window_start'))} - {when(r.get('window_end'))}",
     }
-    page = get(client, "/api/v1/releases", params)
-    if args.json:
-        print_json(page)
-        return 0
-    rows = [
-        [r["id"], r["state"], r["name"], r["version"], f"{when(r.get('window_start'))} - {when(r.get('window_end'))}"]
-        for r in page["items"]
-    ]
-    print_table(rows, ["ID", "STATE", "NAME", "VERSION", "WINDOW"])
-    print_page_footer(page)
-    return 0
+    return list_page(client, args, "releases", {"state": args.state}, columns)
 
 
 def _show(client: httpx.Client, args: argparse.Namespace) -> int:
