@@ -20,14 +20,12 @@ from cmdb_server.cli.engineer.api import ApiCallError, get, post
 from cmdb_server.cli.engineer.cis import resolve_cis
 from cmdb_server.cli.engineer.impact import render_tree, services_line
 from cmdb_server.cli.engineer.output import (
-    JSON_FLAG,
     hint,
     indented,
     instant,
     labelled,
     path_part,
     print_json,
-    record_id,
     text_file,
     when,
 )
@@ -38,6 +36,7 @@ from cmdb_server.cli.engineer.records import (
     print_created,
     print_history,
     print_linked,
+    record_commands,
     transition,
 )
 from schema.itsm import ChangeState, ChangeType, RiskLevel
@@ -64,14 +63,7 @@ assessment are shown in full above it (``--json`` or the API's history has every
 
 
 def register(resources: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    change = resources.add_parser("change", help="changes").add_subparsers(dest="action", required=True)
-
-    def command(name: str, help_text: str, run: Any) -> argparse.ArgumentParser:
-        parser = change.add_parser(name, help=help_text, parents=[JSON_FLAG])
-        parser.set_defaults(run=run, options=OPTIONS)
-        if name not in ("create", "list"):
-            parser.add_argument("id", type=record_id, help="the change's id (CHG0001)")
-        return parser
+    command = record_commands(resources, "change", OPTIONS, "CHG0001", ("create", "list"))
 
     create = command("create", "raise a change (a draft)", _create)
     create.add_argument("--title", required=True)

@@ -11,13 +11,11 @@ import httpx
 from cmdb_server.cli.engineer.api import get, post
 from cmdb_server.cli.engineer.cis import resolve_cis
 from cmdb_server.cli.engineer.output import (
-    JSON_FLAG,
     hint,
     instant,
     labelled,
     path_part,
     print_json,
-    record_id,
     when,
 )
 from cmdb_server.cli.engineer.records import (
@@ -27,6 +25,7 @@ from cmdb_server.cli.engineer.records import (
     print_created,
     print_history,
     print_linked,
+    record_commands,
     transition,
 )
 from schema.itsm import IncidentImpact, IncidentPriority, IncidentStatus, IncidentUrgency
@@ -50,14 +49,7 @@ EVENTS_SHOWN = 3
 
 
 def register(resources: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    incident = resources.add_parser("incident", help="incidents").add_subparsers(dest="action", required=True)
-
-    def command(name: str, help_text: str, run: Any) -> argparse.ArgumentParser:
-        parser = incident.add_parser(name, help=help_text, parents=[JSON_FLAG])
-        parser.set_defaults(run=run, options=OPTIONS)
-        if name not in ("open", "list"):
-            parser.add_argument("id", type=record_id, help="the incident's id (INC0001)")
-        return parser
+    command = record_commands(resources, "incident", OPTIONS, "INC0001", ("open", "list"))
 
     opening = command("open", "open an incident on the CIs it affects", _open)
     opening.add_argument("--title", required=True)

@@ -12,7 +12,41 @@ import httpx
 
 from cmdb_server.cli.engineer.api import get, post
 from cmdb_server.cli.engineer.cis import resolve_ci
-from cmdb_server.cli.engineer.output import hint, labelled, path_part, print_json, print_page_footer, print_table, when
+from cmdb_server.cli.engineer.output import (
+    JSON_FLAG,
+    hint,
+    labelled,
+    path_part,
+    print_json,
+    print_page_footer,
+    print_table,
+    record_id,
+    when,
+)
+
+Command = Callable[[str, str, Any], argparse.ArgumentParser]
+"""Adds one subcommand: (name, help, the function that runs it) -> its parser."""
+
+
+def record_commands(
+    resources: argparse._SubParsersAction[argparse.ArgumentParser],
+    kind: str,
+    options: dict[str, str],
+    example_id: str,
+    without_id: tuple[str, ...],
+) -> Command:
+    """``cmdb <kind> ...``: every subcommand takes --json, and all but ``without_id`` (create,
+    list) the record's id; ``options`` names the API's fields by this command's options."""
+    group = resources.add_parser(kind, help=f"{kind}s").add_subparsers(dest="action", required=True)
+
+    def command(name: str, help_text: str, run: Any) -> argparse.ArgumentParser:
+        parser = group.add_parser(name, help=help_text, parents=[JSON_FLAG])
+        parser.set_defaults(run=run, options=options)
+        if name not in without_id:
+            parser.add_argument("id", type=record_id, help=f"the {kind}'s id ({example_id})")
+        return parser
+
+    return command
 
 
 def add_paging(parser: argparse.ArgumentParser) -> None:

@@ -16,12 +16,10 @@ from cmdb_server.cli.engineer.api import get, post
 from cmdb_server.cli.engineer.cis import resolve_cis
 from cmdb_server.cli.engineer.impact import render_tree, services_line
 from cmdb_server.cli.engineer.output import (
-    JSON_FLAG,
     instant,
     labelled,
     path_part,
     print_json,
-    record_id,
     when,
 )
 from cmdb_server.cli.engineer.records import (
@@ -31,6 +29,7 @@ from cmdb_server.cli.engineer.records import (
     print_created,
     print_history,
     print_linked,
+    record_commands,
 )
 from schema.itsm import ReleaseState
 
@@ -45,14 +44,7 @@ OPTIONS = {
 
 
 def register(resources: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    release = resources.add_parser("release", help="releases").add_subparsers(dest="action", required=True)
-
-    def command(name: str, help_text: str, run: Any) -> argparse.ArgumentParser:
-        parser = release.add_parser(name, help=help_text, parents=[JSON_FLAG])
-        parser.set_defaults(run=run, options=OPTIONS)
-        if name not in ("create", "list"):
-            parser.add_argument("id", type=record_id, help="the release's id (REL0001)")
-        return parser
+    command = record_commands(resources, "release", OPTIONS, "REL0001", ("create", "list"))
 
     create = command("create", "plan a release: changes bundled, CIs deployed to, window", _create)
     create.add_argument("--name", required=True)
