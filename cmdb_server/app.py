@@ -45,6 +45,7 @@ from cmdb_server.errors import ERROR_RESPONSES, install_error_handlers
 from cmdb_server.repositories import cis as cis_repo
 from cmdb_server.repositories import health as health_repo
 from cmdb_server.repositories import leases, schema_setup, tokens
+from cmdb_server.web import assets
 from schema import derive_index_specs, load_schema
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Configuration items, their relationships and history, kept true by discovery.",
         lifespan=lifespan,
+        docs_url=None,  # served from the server's own assets (cmdb_server/web/assets.py), not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings or Settings()
     app.state.schema = load_schema()
@@ -218,6 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(QueryTimeoutMiddleware, seconds=app.state.settings.query_timeout_seconds)
     app.include_router(health.router, responses=ERROR_RESPONSES)
+    assets.install(app)
     api = APIRouter(
         prefix=API_PREFIX, dependencies=[Depends(require_ready), Depends(refuse_nul)], responses=ERROR_RESPONSES
     )
