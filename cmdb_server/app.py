@@ -45,7 +45,7 @@ from cmdb_server.errors import ERROR_RESPONSES, install_error_handlers
 from cmdb_server.repositories import cis as cis_repo
 from cmdb_server.repositories import health as health_repo
 from cmdb_server.repositories import leases, schema_setup, tokens
-from cmdb_server.web import assets
+from cmdb_server.web import assets, pages
 from schema import derive_index_specs, load_schema
 
 log = logging.getLogger(__name__)
@@ -222,6 +222,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(QueryTimeoutMiddleware, seconds=app.state.settings.query_timeout_seconds)
     app.include_router(health.router, responses=ERROR_RESPONSES)
     assets.install(app)
+    app.include_router(pages.router)
     api = APIRouter(
         prefix=API_PREFIX, dependencies=[Depends(require_ready), Depends(refuse_nul)], responses=ERROR_RESPONSES
     )

@@ -55,11 +55,13 @@ class SecretBox:
     def seal(self, secret: str) -> str:
         return self._all.encrypt(secret.encode("utf-8")).decode("ascii")
 
-    def open(self, sealed: str) -> str:
+    def open(self, sealed: str, max_age_seconds: int | None = None) -> str:
+        """What ``seal`` sealed; SecretUnreadable when no key opens it or, with
+        ``max_age_seconds``, when it was sealed longer ago than that."""
         from cryptography.fernet import InvalidToken
 
         try:
-            return self._all.decrypt(sealed.encode("ascii")).decode("utf-8")
+            return self._all.decrypt(sealed.encode("ascii"), ttl=max_age_seconds).decode("utf-8")
         except (InvalidToken, ValueError):
             raise SecretUnreadable("no configured CMDB_SECRET_KEY opens this secret") from None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlparse
 
 from playwright.sync_api import Page, Route, sync_playwright
@@ -38,3 +39,14 @@ def offline_page(base_url: str) -> Iterator[tuple[Page, list[str]]]:
             yield page, refused
         finally:
             browser.close()
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".run" / "screenshots"
+"""Where the browser tests leave a screenshot of each page they check (kept out of git)."""
+
+
+def screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

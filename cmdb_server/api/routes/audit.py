@@ -7,14 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from cmdb_server import audit as audit_service
 from cmdb_server.api.deps import DriverDep, SettingsDep
 from cmdb_server.api.params import Hours, Instant
 from cmdb_server.auth import Reader
-from cmdb_server.itsm import authorised_by, is_discovered_change
 from cmdb_server.models.audit import ConfigurationAudit, UnauthorisedChanges
-from cmdb_server.reconcile import decode_event
-from cmdb_server.repositories import audit, records
-from schema.itsm import CHANGE_AUTHORISED
+from cmdb_server.repositories import audit
 
 router = APIRouter(prefix="/reports", tags=["audit"])
 
@@ -32,28 +30,7 @@ async def unauthorised_changes(
 ) -> dict[str, Any]:
     """A change to a CI is authorised when an approved (or implementing, implemented,
     closed) change targets the CI or its parent and its planned window covers the time."""
-    db = settings.neo4j_database
-    authorising = await records.authorising_changes(driver, db, sorted(CHANGE_AUTHORISED))
-    items = []
-    for row in await records.discovered_changes(driver, db, since):
-        event = decode_event(row["event"])
-        if not is_discovered_change(event):
-            continue  # a source learning what another knew, or taking over an attribute by precedence
-        scope = {row["uid"], row["parent_uid"]} - {None}
-        if authorised_by(event["at"], scope, authorising):
-            continue
-        items.append(
-            {
-                "ci": {"uid": row["uid"], "name": row["name"], "class": row["class"]},
-                "at": event["at"],
-                "kind": event["kind"],
-                "field": event.get("field"),
-                "old": event["old"],
-                "new": event["new"],
-                "source": event["source"],
-                "report_id": event.get("report_id"),
-            }
-        )
+    items = await audit_service.unauthorised_changes(driver, settings.neo4j_database, since)
     return {"since": since, "total": len(items), "items": items}
 
 

@@ -1,0 +1,147 @@
+"""The web UI's pages (server-rendered with Jinja2): sign in and out, the home page.
+
+Pages call the same services and repositories as the API; who may do what is the API
+token's role, read from the session (``session.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from cmdb_server import audit
+from cmdb_server.api.body import read_body
+from cmdb_server.auth import READ_ROLES, Principal, authenticate
+from cmdb_server.errors import ApiError, Forbidden
+from cmdb_server.repositories import cis, records
+from cmdb_server.web import session
+from schema import CIStatus
+from schema.itsm import CHANGE_OPEN, INCIDENT_OPEN
+
+router = APIRouter(include_in_schema=False)
+templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
+)
+FORM_BYTES = 64 * 1024
+
+
+def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
+
+
+async def form(request: Request) -> dict[str, str]:
+    """A posted form's fields (the first value of each)."""
+    body = await read_body(request, FORM_BYTES)
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+
+
+def _box(request: Request) -> Any:
+    box = request.app.state.settings.secret_box()
+    if box is None:
+        raise ApiError("the web UI needs CMDB_SECRET_KEY: its sign-in is sealed with it")
+    return box
+
+
+async def signed_in(request: Request) -> tuple[Principal, session.Session] | None:
+    """Who the session says is here (a reader), or None: send them to sign in."""
+    opened = session.open_session(_box(request), request.cookies.get(session.SESSION_COOKIE))
+    if opened is None:
+        return None
+    client = request.client.host if request.client else "unknown"
+    try:
+        principal = await authenticate(request.app.state, f"Bearer {opened.token}", client)
+    except ApiError:
+        return None  # revoked meanwhile, or the database away: sign in again
+    if principal.role not in READ_ROLES:
+        return None
+    return principal, opened
+
+
+def _sign_in_page(message: str = "", status: int = 200) -> HTMLResponse:
+    csrf = session.new_csrf()
+    page = render("sign_in.html", status, message=message, csrf=csrf, principal=None)
+    page.set_cookie(session.SIGN_IN_COOKIE, csrf, httponly=True, samesite="strict", path="/sign-in")
+    return page
+
+
+@router.get("/sign-in")
+async def sign_in_page() -> HTMLResponse:
+    return _sign_in_page()
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request) -> Response:
+    fields = await form(request)
+    if not session.same(request.cookies.get(session.SIGN_IN_COOKIE), fields.get("csrf")):
+        return _sign_in_page("The form was out of date; sign in again.", 403)
+    token = fields.get("token", "").strip()
+    client = request.client.host if request.client else "unknown"
+    try:
+        principal = await authenticate(request.app.state, f"Bearer {token}", client)
+    except ApiError as exc:
+        return _sign_in_page(exc.message, exc.status)
+    if principal.role not in READ_ROLES:
+        return _sign_in_page(f"A token of role {principal.role.value} has no pages: sign in as a person.", 403)
+    cookie, _ = session.seal(_box(request), token)
+    answer = RedirectResponse("/", status_code=303)
+    answer.set_cookie(
+        session.SESSION_COOKIE,
+        cookie,
+        max_age=session.SESSION_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    answer.delete_cookie(session.SIGN_IN_COOKIE, path="/sign-in")
+    return answer
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request) -> Response:
+    here = await signed_in(request)
+    fields = await form(request)
+    if here is not None and not session.same(here[1].csrf, fields.get("csrf")):
+        raise Forbidden("the form's CSRF value does not match this sign-in", field="csrf")
+    answer = RedirectResponse("/sign-in", status_code=303)
+    answer.delete_cookie(session.SESSION_COOKIE, path="/")
+    return answer
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    here = await signed_in(request)
+    if here is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    principal, opened = here
+    state = request.app.state
+    driver, db = state.driver, state.settings.neo4j_database
+    classes = await cis.count_by_class(driver, db, cis.CIQuery())
+    statuses = [
+        (status.value, sum((await cis.count_by_class(driver, db, cis.CIQuery(status=status))).values()))
+        for status in CIStatus
+    ]
+    incidents, incident_total = await records.page_records(
+        driver, db, records.INCIDENT, {"status": sorted(INCIDENT_OPEN)}, None, 0, 10
+    )
+    changes, change_total = await records.page_records(
+        driver, db, records.CHANGE, {"state": sorted(CHANGE_OPEN)}, None, 0, 10
+    )
+    unauthorised = await audit.unauthorised_changes(driver, db, datetime.now(UTC) - timedelta(hours=24))
+    return render(
+        "home.html",
+        principal=principal,
+        csrf=opened.csrf,
+        total=sum(classes.values()),
+        classes=sorted(classes.items()),
+        statuses=statuses,
+        incidents={"items": incidents, "total": incident_total},
+        changes={"items": changes, "total": change_total},
+        unauthorised=unauthorised,
+    )

@@ -1,0 +1,74 @@
+"""The web UI in a real browser (Debian's chromium driven by Playwright) against a real server:
+signing in with a token, the home page, signing out; and what no browser should get away with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from schema import Role
+from tests.integration.browser import offline_page, screenshot
+from tests.integration.conftest import BOOTSTRAP_TOKEN, bearer
+from tests.integration.server_process import ServerProcess
+
+
+def seed(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url, headers=bearer(BOOTSTRAP_TOKEN), timeout=30) as api:
+        for name in ("payroll", "shop"):
+            assert (
+                api.post("/api/v1/cis", json={"class": "Application", "attributes": {"name": name}}).status_code == 201
+            )
+        service = {"class": "BusinessService", "attributes": {"name": "web shop", "criticality": "high"}}
+        assert api.post("/api/v1/cis", json=service).status_code == 201
+
+
+def test_a_person_signs_in_with_a_token_sees_the_estate_and_signs_out(server: ServerProcess) -> None:
+    seed(server)
+    with offline_page(server.url) as (page, refused):
+        page.goto(server.url + "/")
+        assert page.url.endswith("/sign-in")  # no session: sent to sign in
+        page.get_by_label("API token").fill("cmdb_not-a-real-token")
+        page.get_by_role("button", name="Sign in").click()
+        assert page.get_by_role("alert").inner_text() == "invalid or revoked token"
+        page.get_by_label("API token").fill(BOOTSTRAP_TOKEN)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(server.url + "/")
+        assert page.get_by_role("heading", name="Configuration items").is_visible()
+        assert page.locator(".big").inner_text() == "3"
+        rows = page.locator("#by-class ~ table tbody tr").all_inner_texts()
+        assert [r.split("\t") for r in rows] == [["Application", "2"], ["BusinessService", "1"]]
+        assert page.locator(".role").inner_text() == "admin"
+        cookie = next(c for c in page.context.cookies() if c["name"] == "cmdb_session")
+        assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
+        assert BOOTSTRAP_TOKEN not in cookie["value"]  # sealed, not the token itself
+        screenshot(page, "home")
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url(server.url + "/sign-in")
+        page.goto(server.url + "/")
+        assert page.url.endswith("/sign-in")
+    assert refused == []
+
+
+def csrf_of(page: httpx.Response) -> str:
+    return page.text.split('name="csrf" value="')[1].split('"')[0]
+
+
+def test_a_forged_form_post_and_a_machine_token_are_refused(
+    server: ServerProcess, make_token: Callable[..., str]
+) -> None:
+    with httpx.Client(base_url=server.url, timeout=30, follow_redirects=False) as browser:
+        # A page of another site posting to the sign-in form has no CSRF cookie to match.
+        forged = browser.post("/sign-in", data={"token": BOOTSTRAP_TOKEN, "csrf": "guessed"})
+        assert forged.status_code == 403
+        assert "cmdb_session" not in forged.cookies
+        agent = browser.post(
+            "/sign-in", data={"token": make_token(Role.AGENT), "csrf": csrf_of(browser.get("/sign-in"))}
+        )
+        assert agent.status_code == 403
+        assert "has no pages" in agent.text
+        signed = browser.post("/sign-in", data={"token": BOOTSTRAP_TOKEN, "csrf": csrf_of(agent)})  # a fresh form
+        assert (signed.status_code, signed.headers["location"]) == (303, "/")
+        # Signed in, a sign-out without the session's CSRF value is refused.
+        assert browser.post("/sign-out", data={"csrf": "guessed"}).status_code == 403
+        assert browser.get("/").status_code == 200
