@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,6 +17,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cmdb_server import audit
 from cmdb_server.api.body import read_body
+from cmdb_server.api.params import MAX_OFFSET
+from cmdb_server.api.routes.cis import full_text_errors, search_query
 from cmdb_server.auth import READ_ROLES, Principal, authenticate
 from cmdb_server.errors import ApiError, Forbidden
 from cmdb_server.repositories import cis, records
@@ -145,3 +147,62 @@ async def home(request: Request) -> Response:
         changes={"items": changes, "total": change_total},
         unauthorised=unauthorised,
     )
+
+
+PAGE_SIZE = 50
+
+
+@router.get("/search")
+async def search(request: Request) -> Response:
+    """One box and a few facets; the URL holds the search, so it can be shared. The same
+    query checks and the same repository as ``GET /api/v1/cis``."""
+    here = await signed_in(request)
+    if here is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    principal, opened = here
+    state = request.app.state
+    params = request.query_params
+    form = {
+        "q": params.get("q") or None,
+        "class_name": params.get("class") or None,
+        "status": params.get("status") or None,
+    }
+    try:
+        offset = max(0, min(int(params.get("offset", "0")), MAX_OFFSET))
+    except ValueError:
+        offset = 0
+    context: dict[str, Any] = {
+        "principal": principal,
+        "csrf": opened.csrf,
+        "form": form,
+        "class_names": sorted(n for n, c in state.schema.classes.items() if not c.abstract),
+        "statuses": [s.value for s in CIStatus],
+        "page": None,
+        "offset": offset,
+        "previous": None,
+        "next": None,
+        "message": "",
+    }
+    if any(form.values()):
+        try:
+            query = search_query(
+                state.schema,
+                class_name=form["class_name"],
+                status=CIStatus(form["status"]) if form["status"] else None,
+                q=form["q"],
+            )
+            page = await full_text_errors(
+                cis.list_cis(
+                    state.driver, state.settings.neo4j_database, state.schema, query, limit=PAGE_SIZE, offset=offset
+                )
+            )
+        except (ApiError, ValueError) as exc:
+            context["message"] = getattr(exc, "message", str(exc))
+            return render("search.html", 422, **context)
+        shown = {k: v for k, v in (("q", form["q"]), ("class", form["class_name"]), ("status", form["status"])) if v}
+        context["page"] = page
+        if offset > 0:
+            context["previous"] = "/search?" + urlencode({**shown, "offset": max(0, offset - PAGE_SIZE)})
+        if offset + PAGE_SIZE < page.total:
+            context["next"] = "/search?" + urlencode({**shown, "offset": offset + PAGE_SIZE})
+    return render("search.html", **context)

@@ -72,3 +72,37 @@ def test_a_forged_form_post_and_a_machine_token_are_refused(
         # Signed in, a sign-out without the session's CSRF value is refused.
         assert browser.post("/sign-out", data={"csrf": "guessed"}).status_code == 403
         assert browser.get("/").status_code == 200
+
+
+def test_search_finds_cis_pages_them_and_keeps_the_search_in_the_url(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url, headers=bearer(BOOTSTRAP_TOKEN), timeout=60) as api:
+        apps = [
+            {"ref": f"a{n}", "class": "Application", "name": f"app{n:03d}", "description": "payroll part"}
+            for n in range(60)
+        ]
+        rows = [
+            {"ref": a["ref"], "class": a["class"], "attributes": {"name": a["name"], "description": a["description"]}}
+            for a in apps
+        ]
+        assert api.post("/api/v1/import", json={"cis": rows}).status_code == 200
+    with offline_page(server.url) as (page, refused):
+        page.goto(server.url + "/sign-in")
+        page.get_by_label("API token").fill(BOOTSTRAP_TOKEN)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(server.url + "/")
+        page.get_by_role("link", name="Search").click()
+        page.get_by_label("Name, description or words").fill("payroll")
+        page.get_by_label("Class").select_option("Application")
+        page.get_by_role("button", name="Search").click()
+        page.wait_for_url("**/search?**")
+        assert "q=payroll" in page.url
+        assert "class=Application" in page.url
+        assert page.locator("p.count").inner_text() == "60 CIs, 1-50"
+        assert page.locator(".results tbody tr").count() == 50
+        screenshot(page, "search")
+        page.get_by_role("link", name="next →").click()
+        assert page.locator("p.count").inner_text() == "60 CIs, 51-60"
+        assert page.locator(".results tbody tr").first.inner_text().startswith("app050")
+        page.goto(server.url + "/search?q=(")
+        assert "full-text query not understood" in page.get_by_role("alert").inner_text()
+    assert refused == []
