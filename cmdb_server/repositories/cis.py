@@ -62,6 +62,15 @@ class CIRecord:
         }
 
     @property
+    def value_sources(self) -> dict[str, str]:
+        """Which kind of source gave each attribute its value (precedence keeps the highest)."""
+        return {
+            k.removeprefix(PROVENANCE_PREFIX): str(v)
+            for k, v in self.properties.items()
+            if k.startswith(PROVENANCE_PREFIX)
+        }
+
+    @property
     def suspected_clones(self) -> list[str]:
         return sorted(self.properties.get("_suspected_clones") or [])
 

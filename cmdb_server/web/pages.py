@@ -21,6 +21,8 @@ from cmdb_server.api.params import MAX_OFFSET
 from cmdb_server.api.routes.cis import full_text_errors, search_query
 from cmdb_server.auth import READ_ROLES, Principal, authenticate
 from cmdb_server.errors import ApiError, Forbidden
+from cmdb_server.models.ci import CIPublic
+from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import cis, records
 from cmdb_server.web import session
 from schema import CIStatus
@@ -206,3 +208,40 @@ async def search(request: Request) -> Response:
         if offset + PAGE_SIZE < page.total:
             context["next"] = "/search?" + urlencode({**shown, "offset": offset + PAGE_SIZE})
     return render("search.html", **context)
+
+
+@router.get("/ci/{uid}")
+async def ci_page(uid: str, request: Request) -> Response:
+    """A CI: its attributes with the source of each value, locks and drift, tags, its
+    relationships by type with their sources, its history, what is open on it."""
+    here = await signed_in(request)
+    if here is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    principal, opened = here
+    state = request.app.state
+    driver, db = state.driver, state.settings.neo4j_database
+    uid = await cis.resolve_uid(driver, db, uid[:100])
+    record = await cis.get_ci(driver, db, state.schema, uid)
+    if record is None:
+        return render("message.html", 404, principal=principal, csrf=opened.csrf, message=f"No CI {uid[:100]}.")
+    relations = await cis.relationships_of(driver, db, uid, rel_type=None, direction="both", include_ended=False)
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for relation in relations:
+        by_type.setdefault(relation["type"], []).append(relation)
+    events, total = await cis.history_of(driver, db, uid, since=None, until=None, limit=20, offset=0)
+    incidents, _ = await records.page_records(
+        driver, db, records.INCIDENT, {"status": sorted(INCIDENT_OPEN)}, uid, 0, 20
+    )
+    changes, _ = await records.page_records(driver, db, records.CHANGE, {"state": sorted(CHANGE_OPEN)}, uid, 0, 20)
+    return render(
+        "ci.html",
+        principal=principal,
+        csrf=opened.csrf,
+        ci=CIPublic.from_record(record),
+        sources=record.value_sources,
+        relationships=sorted(by_type.items()),
+        history=[decode_event(e) for e in events],
+        history_total=total,
+        incidents=incidents,
+        changes=changes,
+    )

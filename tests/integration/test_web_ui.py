@@ -106,3 +106,40 @@ def test_search_finds_cis_pages_them_and_keeps_the_search_in_the_url(server: Ser
         page.goto(server.url + "/search?q=(")
         assert "full-text query not understood" in page.get_by_role("alert").inner_text()
     assert refused == []
+
+
+def test_search_then_a_ci_page_with_sources_relationships_and_history(server: ServerProcess) -> None:
+    from tests.integration.test_ingest import host_report
+
+    with httpx.Client(base_url=server.url, headers=bearer(BOOTSTRAP_TOKEN), timeout=60) as api:
+        host = api.post("/api/v1/reports", json=host_report("mid-web1", "web1")).json()["cis"]["host"]
+        app = api.post("/api/v1/cis", json={"class": "Application", "attributes": {"name": "payroll"}}).json()["uid"]
+        assert (
+            api.post("/api/v1/relationships", json={"type": "RUNS_ON", "from_uid": app, "to_uid": host}).status_code
+            == 201
+        )
+        api.patch(f"/api/v1/cis/{host}", json={"attributes": {"owner": "web team"}})
+    with offline_page(server.url) as (page, refused):
+        page.goto(server.url + "/sign-in")
+        page.get_by_label("API token").fill(BOOTSTRAP_TOKEN)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(server.url + "/")
+        page.goto(server.url + "/search?q=web1")
+        page.get_by_role("link", name="web1").click()
+        page.wait_for_url(f"{server.url}/ci/{host}")
+        assert page.get_by_role("heading", name="web1").is_visible()
+        cells = {
+            r.split("\t")[0]: r.split("\t")[1:] for r in page.locator("#attributes ~ table tbody tr").all_inner_texts()
+        }
+        assert cells["os_name"] == ["Debian GNU/Linux", "agent"]
+        assert cells["owner"][0].startswith("web team")  # a hand edit, locked against discovery
+        assert cells["owner"][1] == "manual"
+        assert page.get_by_text("INSTALLED (2)").is_visible()
+        assert page.get_by_text("RUNS_ON (1)").is_visible()
+        assert page.locator(".timeline li").count() >= 2
+        screenshot(page, "ci")
+        page.get_by_role("link", name="payroll").click()
+        page.wait_for_url(f"{server.url}/ci/{app}")
+        page.goto(server.url + "/ci/no-such-uid")
+        assert "No CI no-such-uid" in page.get_by_role("alert").inner_text()
+    assert refused == []
