@@ -8,7 +8,7 @@ from typing import Any
 from neo4j import AsyncDriver
 
 from cmdb_server.errors import NotFound
-from cmdb_server.impact import Affected, Node, Subgraph, analyse, single_points_of_failure, upstream
+from cmdb_server.impact import Affected, Node, Step, Subgraph, analyse, single_points_of_failure, upstream
 from cmdb_server.repositories.impact import load_neighbourhood
 from schema import Schema
 
@@ -21,16 +21,30 @@ def _step(graph: Subgraph, uid: str, via: str | None, direction: str | None) -> 
     return {"uid": uid, "name": node.name, "class": node.ci_class, "via": via, "direction": direction}
 
 
-def _item(graph: Subgraph, affected: Affected) -> dict[str, Any]:
-    node = affected.node
+def _path_item(graph: Subgraph, uid: str, path: list[Step], state: str | None) -> dict[str, Any]:
+    """A CI of an answer with its state and the path that explains it."""
+    node = graph.nodes[uid]
     return {
-        "uid": node.uid,
+        "uid": uid,
         "name": node.name,
         "class": node.ci_class,
-        "state": affected.state.value,
-        "depth": affected.depth,
-        "path": [_step(graph, s.uid, s.via, s.direction) for s in affected.path],
+        "state": state,
+        "depth": len(path) - 1,
+        "path": [_step(graph, s.uid, s.via, s.direction) for s in path],
     }
+
+
+def _item(graph: Subgraph, affected: Affected) -> dict[str, Any]:
+    return _path_item(graph, affected.node.uid, affected.path, affected.state.value)
+
+
+def _nearest_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(items, key=lambda i: (i["depth"], i["class"], i["name"] or "", i["uid"]))
+
+
+def _of_classes(node: Node, classes: list[str] | None) -> bool:
+    """Whether a CI is of one of the classes (subclasses included); any CI without a filter."""
+    return not classes or any(name in node.labels for name in classes)
 
 
 async def _graph(
@@ -77,23 +91,10 @@ async def dependencies_of(
 ) -> dict[str, Any]:
     """The other direction: the CIs whose trouble would reach these, each with the path down to one of them."""
     graph = await _graph(uids, depth, driver, database, schema, upstream=True, types=types)
-    paths = {
-        uid: path
-        for uid, path in upstream(schema, graph, uids, depth).items()
-        if not classes or any(c in graph.nodes[uid].labels for c in classes)
-    }
-    items = [
-        {
-            "uid": uid,
-            "name": graph.nodes[uid].name,
-            "class": graph.nodes[uid].ci_class,
-            "state": None,
-            "depth": len(path) - 1,
-            "path": [_step(graph, s.uid, s.via, s.direction) for s in path],
-        }
-        for uid, path in paths.items()
-    ]
-    items.sort(key=lambda i: (i["depth"], i["class"], i["name"] or "", i["uid"]))
+    paths = upstream(schema, graph, uids, depth)
+    items = _nearest_first(
+        [_path_item(graph, uid, path, None) for uid, path in paths.items() if _of_classes(graph.nodes[uid], classes)]
+    )
     return {
         "roots": [_step(graph, uid, None, None) for uid in uids],
         "direction": "up",
@@ -121,7 +122,7 @@ async def impact_of(
     """
     graph = await _graph(uids, depth, driver, database, schema, types=types)
     result = analyse(schema, graph, uids, depth)
-    shown = [a for a in result.values() if not classes or any(c in a.node.labels for c in classes)]
+    shown = [a for a in result.values() if _of_classes(a.node, classes)]
     items = sorted(shown, key=lambda a: (a.depth, a.node.ci_class, a.node.name or "", a.node.uid))
     services = [a for a in items if "BusinessService" in a.node.labels]
     return {
@@ -153,22 +154,12 @@ async def single_points_of_failure_of(
 
     def wanted(node: Node) -> bool:
         if classes:
-            return any(name in node.labels for name in classes)
-        return not schema.classes[node.ci_class].shared if node.ci_class in schema.classes else True
+            return _of_classes(node, classes)
+        return node.ci_class not in schema.classes or not schema.classes[node.ci_class].shared
 
     candidates = [c for c in upstream(schema, graph, [uid], depth) if wanted(graph.nodes[c])]
     found = single_points_of_failure(schema, graph, uid, candidates, depth)
-    items = [
-        {
-            "uid": c,
-            "name": graph.nodes[c].name,
-            "class": graph.nodes[c].ci_class,
-            "depth": len(path) - 1,
-            "path": [_step(graph, s.uid, s.via, s.direction) for s in path],
-        }
-        for c, path in found.items()
-    ]
-    items.sort(key=lambda i: (i["depth"], i["class"], i["name"] or "", i["uid"]))
+    items = _nearest_first([_path_item(graph, c, path, "down") for c, path in found.items()])
     return {
         "service": _step(graph, uid, None, None),
         "depth": depth,

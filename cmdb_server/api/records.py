@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from neo4j import AsyncDriver
+from pydantic import BaseModel
 
 from cmdb_server.auth import Principal
 from cmdb_server.errors import Conflict, NotFound, Unprocessable
@@ -106,3 +108,45 @@ async def record_page(
         "offset": offset,
         "next_offset": offset + limit if offset + limit < total else None,
     }
+
+
+def requested_edits(body: BaseModel) -> dict[str, Any]:
+    """The fields an edit body sets (those it leaves out stay), or 422 when it sets none."""
+    updates = body.model_dump(exclude_none=True)
+    if not updates:
+        raise Unprocessable("nothing to change", field="body")
+    return updates
+
+
+def _kind_name(kind: records.RecordKind) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", kind.label).lower()  # FreezeWindow: "freeze window"
+
+
+async def save_edits(
+    driver: AsyncDriver,
+    database: str,
+    kind: records.RecordKind,
+    record: dict[str, Any],
+    updates: Mapping[str, Any],
+    principal: Principal,
+    links: tuple[str, list[str], list[str]] | None = None,
+    link_label: str = "CI",
+) -> None:
+    """An edit as the record's next revision, each field (and a replaced link) in its history;
+    409 when someone else changed it since it was read (no lost update)."""
+    ok = await records.update_record(
+        driver,
+        database,
+        kind,
+        record["id"],
+        {"revision": record["revision"]},
+        {k: v.value if isinstance(v, StrEnum) else v for k, v in updates.items()},
+        actor(principal),
+        datetime.now(UTC),
+        bump_revision=True,
+        current=record,
+        links=links,
+        link_label=link_label,
+    )
+    if not ok:
+        raise Conflict(f"the {_kind_name(kind)} was modified meanwhile; read it again", field="revision")

@@ -10,7 +10,16 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.api.params import LinkedTo, PageLimit, PageOffset
-from cmdb_server.api.records import actor, apply_transition, checked_cis, load_record, record_history, record_page
+from cmdb_server.api.records import (
+    actor,
+    apply_transition,
+    checked_cis,
+    load_record,
+    record_history,
+    record_page,
+    requested_edits,
+    save_edits,
+)
 from cmdb_server.assessment import assess_change
 from cmdb_server.auth import Principal, Reader, require_roles
 from cmdb_server.errors import Conflict, Forbidden, Unprocessable
@@ -125,9 +134,7 @@ async def update_change(
     change = await _change(driver, db, change_id)
     if ChangeState(change["state"]) not in (ChangeState.DRAFT, ChangeState.SUBMITTED, ChangeState.ASSESSED):
         raise Conflict(f"a change in state {change['state']} cannot be edited", field="state")
-    updates = body.model_dump(exclude_none=True)
-    if not updates:
-        raise Unprocessable("nothing to change", field="body")
+    updates = requested_edits(body)
     links = None
     if "targets" in updates:
         new_targets = await checked_cis(driver, db, updates.pop("targets"), "targets")
@@ -139,21 +146,7 @@ async def update_change(
         Window.check(start, end, ("planned_start", "planned_end"))
     except ValueError as exc:
         raise Unprocessable(str(exc), field="planned_end") from None
-    ok = await records.update_record(
-        driver,
-        db,
-        records.CHANGE,
-        change_id,
-        {"revision": change["revision"]},
-        updates,
-        actor(principal),
-        datetime.now(UTC),
-        bump_revision=True,
-        current=change,
-        links=links,
-    )
-    if not ok:
-        raise Conflict("the change was modified meanwhile; read it again", field="revision")
+    await save_edits(driver, db, records.CHANGE, change, updates, principal, links)
     return _public(await _change(driver, db, change_id))
 
 

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
-from cmdb_server.api.records import actor, checked_cis, load_record, record_history
+from cmdb_server.api.records import actor, checked_cis, load_record, record_history, requested_edits, save_edits
 from cmdb_server.auth import Principal, Reader, require_roles
-from cmdb_server.errors import Conflict, NotFound, Unprocessable
+from cmdb_server.errors import NotFound, Unprocessable
 from cmdb_server.models.records import (
     FreezeCreate,
     FreezeDeleted,
@@ -86,9 +86,7 @@ async def update_freeze(
 ) -> Any:
     db = settings.neo4j_database
     freeze = await load_record(driver, db, records.FREEZE, freeze_id)
-    updates = body.model_dump(exclude_none=True)
-    if not updates:
-        raise Unprocessable("nothing to change", field="body")
+    updates = requested_edits(body)
     links = None
     if "services" in updates:
         new = await _services(driver, db, schema, updates.pop("services"))
@@ -97,21 +95,7 @@ async def update_freeze(
         Window.check(updates.get("start", freeze["start"]), updates.get("end", freeze["end"]), ("start", "end"))
     except ValueError as exc:
         raise Unprocessable(str(exc), field="end") from None
-    ok = await records.update_record(
-        driver,
-        db,
-        records.FREEZE,
-        freeze_id,
-        {"revision": freeze["revision"]},
-        updates,
-        actor(principal),
-        datetime.now(UTC),
-        bump_revision=True,
-        current=freeze,
-        links=links,
-    )
-    if not ok:
-        raise Conflict("the freeze window was modified meanwhile; read it again", field="revision")
+    await save_edits(driver, db, records.FREEZE, freeze, updates, principal, links)
     return await load_record(driver, db, records.FREEZE, freeze_id)
 
 

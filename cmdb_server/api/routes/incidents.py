@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.api.params import LinkedTo, PageLimit, PageOffset
-from cmdb_server.api.records import actor, apply_transition, checked_cis, load_record, record_history, record_page
+from cmdb_server.api.records import (
+    actor,
+    apply_transition,
+    checked_cis,
+    load_record,
+    record_history,
+    record_page,
+    requested_edits,
+    save_edits,
+)
 from cmdb_server.auth import Principal, Reader, require_roles
-from cmdb_server.errors import Conflict, Unprocessable
+from cmdb_server.errors import Unprocessable
 from cmdb_server.impact import upstream
 from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, upstream_graph
 from cmdb_server.models.impact import IncidentSuspects
@@ -93,9 +101,7 @@ async def update_incident(
     earlier link replaced). Every change is in its history."""
     db = settings.neo4j_database
     incident = await _record(driver, db, records.INCIDENT, incident_id)
-    updates = body.model_dump(exclude_none=True)
-    if not updates:
-        raise Unprocessable("nothing to change", field="body")
+    updates = requested_edits(body)
     links = None
     if "problem" in updates:
         problem = updates.pop("problem")
@@ -111,22 +117,7 @@ async def update_incident(
             "urgency": urgency.value,
             "priority": _priority(None, impact, urgency).value,
         }
-    ok = await records.update_record(
-        driver,
-        db,
-        records.INCIDENT,
-        incident_id,
-        {"revision": incident["revision"]},
-        {k: v.value if isinstance(v, StrEnum) else v for k, v in updates.items()},
-        actor(principal),
-        datetime.now(UTC),
-        bump_revision=True,
-        current=incident,
-        links=links,
-        link_label="Problem",
-    )
-    if not ok:
-        raise Conflict("the incident was modified meanwhile; read it again", field="revision")
+    await save_edits(driver, db, records.INCIDENT, incident, updates, principal, links, link_label="Problem")
     return await _record(driver, db, records.INCIDENT, incident_id)
 
 
@@ -301,23 +292,7 @@ async def update_problem(
     ``known_error`` once they are."""
     db = settings.neo4j_database
     problem = await _record(driver, db, records.PROBLEM, problem_id)
-    updates = body.model_dump(exclude_none=True)
-    if not updates:
-        raise Unprocessable("nothing to change", field="body")
-    ok = await records.update_record(
-        driver,
-        db,
-        records.PROBLEM,
-        problem_id,
-        {"revision": problem["revision"]},
-        updates,
-        actor(principal),
-        datetime.now(UTC),
-        bump_revision=True,
-        current=problem,
-    )
-    if not ok:
-        raise Conflict("the problem was modified meanwhile; read it again", field="revision")
+    await save_edits(driver, db, records.PROBLEM, problem, requested_edits(body), principal)
     problem = await _record(driver, db, records.PROBLEM, problem_id)
     problem["incidents"] = await records.incidents_of_problem(driver, db, problem_id)
     return problem
