@@ -17,7 +17,7 @@ import itertools
 import json
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from cmdb_server import authority
 from discovery.config import DiscoveryConfig, SnmpCredential, SnmpSettings, SshCredential, SshSettings
 from discovery.results import Status
 from discovery.secrets import Secret
 from discovery.snmp.scanner import scan_snmp
 from discovery.ssh.scanner import scan_ssh
+from schema import Role
 from tests.integration.conftest import BOOTSTRAP_TOKEN, bearer
 from tests.integration.server_process import BIN, free_port
 from tests.integration.snmp_agents import Snmpd
@@ -103,8 +105,8 @@ def fresh(report: dict[str, Any], at: datetime) -> dict[str, Any]:
     return again
 
 
-def send(client: TestClient, report: dict[str, Any]) -> dict[str, Any]:
-    response = client.post("/api/v1/reports", json=report, headers=ADMIN)
+def send(client: TestClient, report: dict[str, Any], headers: dict[str, str] = ADMIN) -> dict[str, Any]:
+    response = client.post("/api/v1/reports", json=report, headers=headers)
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     return answer
@@ -132,10 +134,17 @@ def names(report: dict[str, Any], class_name: str) -> set[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("order", list(itertools.permutations(KINDS)), ids="-".join)
 def test_agent_ssh_and_snmp_in_any_order_make_one_host_with_one_edge_per_relation(
-    client: TestClient, reports: dict[str, dict[str, Any]], order: tuple[str, ...]
+    client: TestClient, reports: dict[str, dict[str, Any]], order: tuple[str, ...], make_token: Callable[..., str]
 ) -> None:
+    # Each source with a token of its own, as in production: the agent's bound to its source and
+    # host at its first report, the collector's issued for collector "lab" (cmdb_server/authority.py).
+    collector = bearer(make_token(Role.COLLECTOR, authority.collector_sources("lab")))
+    tokens = {"agent": bearer(make_token(Role.AGENT)), "ssh": collector, "snmp": collector}
     start = datetime.now(UTC) - timedelta(minutes=5)
-    answers = {kind: send(client, fresh(reports[kind], start + timedelta(seconds=i))) for i, kind in enumerate(order)}
+    answers = {
+        kind: send(client, fresh(reports[kind], start + timedelta(seconds=i)), tokens[kind])
+        for i, kind in enumerate(order)
+    }
     hosts = get(client, "/cis", **{"class": "Host"})
     assert hosts["total"] == 1, [h["name"] for h in hosts["items"]]
     host = hosts["items"][0]
@@ -175,7 +184,7 @@ def test_agent_ssh_and_snmp_in_any_order_make_one_host_with_one_edge_per_relatio
     # Each source's next full report changes nothing and starts nothing.
     later = start + timedelta(minutes=1)
     for i, kind in enumerate(order):
-        again = send(client, fresh(reports[kind], later + timedelta(seconds=i)))
+        again = send(client, fresh(reports[kind], later + timedelta(seconds=i)), tokens[kind])
         assert again["events"] == 0, (kind, again)
 
 
