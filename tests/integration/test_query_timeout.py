@@ -54,24 +54,36 @@ def impatient(settings: Settings, empty_graph: None) -> Iterator[TestClient]:
         yield client
 
 
-def test_a_read_that_outruns_the_limit_is_stopped_with_503(impatient: TestClient, slow_graph: None) -> None:
+def answered(impatient: TestClient, patient: TestClient, path: str) -> bool:
+    """A quick read answers 200 within the 50 ms limit once its statements are planned (on a
+    cold database, planning them alone takes longer: a server with the default limit plans
+    them first, and Neo4j keeps the plans)."""
+    assert patient.get(path, headers=ADMIN).status_code == 200
+    return any(impatient.get(path, headers=ADMIN).status_code == 200 for _ in range(3))
+
+
+def test_a_read_that_outruns_the_limit_is_stopped_with_503(
+    impatient: TestClient, client: TestClient, slow_graph: None
+) -> None:
     started = time.monotonic()
     response = impatient.get("/api/v1/reports/configuration-audit", headers=ADMIN)
     assert response.status_code == 503, response.text[:500]
     assert "took longer than 0.05 s" in response.json()["error"]["message"]
     assert response.headers["Retry-After"]
     assert time.monotonic() - started < 30  # what a timeout bounds; the figures are Neo4j's (1 s checks)
-    assert impatient.get("/api/v1/cis/slow-1", headers=ADMIN).status_code == 200  # the worker is free
+    assert answered(impatient, client, "/api/v1/cis/slow-1")  # the worker is free
 
 
-def test_a_search_that_outruns_the_limit_is_422_asking_to_narrow_it(impatient: TestClient, slow_graph: None) -> None:
+def test_a_search_that_outruns_the_limit_is_422_asking_to_narrow_it(
+    impatient: TestClient, client: TestClient, slow_graph: None
+) -> None:
     near_miss = "*" + "a" * 300 + "?b*"  # linear, but 8,000 x 300 steps per CI
     response = impatient.get("/api/v1/cis", params={"where": f"description={near_miss}"}, headers=ADMIN)
     assert response.status_code == 422, response.text
     assert "narrow it" in response.json()["error"]["message"]
     counts = impatient.get("/api/v1/cis/counts", params={"where": f"description={near_miss}"}, headers=ADMIN)
     assert counts.status_code == 422, counts.text
-    assert impatient.get("/api/v1/cis/slow-2", headers=ADMIN).status_code == 200
+    assert answered(impatient, client, "/api/v1/cis/slow-2")
 
 
 def test_the_default_limit_lets_a_busy_read_finish(client: TestClient, busy_graph: None) -> None:
