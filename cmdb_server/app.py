@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Depends, FastAPI
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
-from cmdb_server import dispatcher
+from cmdb_server import dispatcher, web
 from cmdb_server.api.body import BodyLimit
 from cmdb_server.api.deps import refuse_nul, require_ready
 from cmdb_server.api.headers import SecurityHeaders
@@ -45,7 +45,6 @@ from cmdb_server.errors import ERROR_RESPONSES, install_error_handlers
 from cmdb_server.repositories import cis as cis_repo
 from cmdb_server.repositories import health as health_repo
 from cmdb_server.repositories import leases, schema_setup, tokens
-from cmdb_server.web import assets, pages
 from schema import derive_index_specs, load_schema
 
 log = logging.getLogger(__name__)
@@ -221,8 +220,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(QueryTimeoutMiddleware, seconds=app.state.settings.query_timeout_seconds)
     app.include_router(health.router, responses=ERROR_RESPONSES)
-    assets.install(app)
-    app.include_router(pages.router)
+    web.install(app)
     api = APIRouter(
         prefix=API_PREFIX, dependencies=[Depends(require_ready), Depends(refuse_nul)], responses=ERROR_RESPONSES
     )

@@ -35,7 +35,7 @@ from cmdb_server.errors import (
 )
 from cmdb_server.repositories import tokens
 from cmdb_server.security import hash_token
-from schema import Role
+from schema import Capability, Role
 
 PRINCIPAL_SCOPE_KEY = "cmdb.principal"
 
@@ -211,15 +211,39 @@ def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
-READ_ROLES = (Role.ADMIN, Role.ENGINEER, Role.CHANGE_MANAGER)
+_PEOPLE = frozenset({Role.ADMIN, Role.ENGINEER, Role.CHANGE_MANAGER})
+CAPABILITIES: dict[Capability, frozenset[Role]] = {
+    Capability.READ: _PEOPLE | {Role.VIEWER},
+    Capability.CURATE: frozenset({Role.ADMIN, Role.ENGINEER}),
+    Capability.REQUEST_CHANGE: _PEOPLE,
+    Capability.MANAGE_CHANGE: frozenset({Role.ADMIN, Role.CHANGE_MANAGER}),
+    Capability.RESPOND_INCIDENT: _PEOPLE,
+    Capability.MANAGE_RELEASE: _PEOPLE,
+    Capability.ADMINISTER: frozenset({Role.ADMIN}),
+}
+"""Which roles may do what: the API's role checks and the web UI's write buttons both read
+this table, so a button shows exactly when the server would accept what it sends. A
+``viewer`` reads everything and may change nothing."""
 
-Reader = Annotated[Principal, Depends(require_roles(*READ_ROLES))]
-"""People who read the record: admins, engineers, change managers (not agents or collectors)."""
 
-CURATOR_ROLES = (Role.ADMIN, Role.ENGINEER)
+def may(role: Role, capability: Capability) -> bool:
+    return role in CAPABILITIES[capability]
 
-Curator = Annotated[Principal, Depends(require_roles(*CURATOR_ROLES))]
+
+def require(capability: Capability) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that admits only the roles that have ``capability``."""
+    return require_roles(*sorted(CAPABILITIES[capability]))
+
+
+READ_ROLES = tuple(sorted(CAPABILITIES[Capability.READ]))
+
+Reader = Annotated[Principal, Depends(require(Capability.READ))]
+"""People who read the record: admins, engineers, change managers, viewers (not agents or collectors)."""
+
+CURATOR_ROLES = tuple(sorted(CAPABILITIES[Capability.CURATE]))
+
+Curator = Annotated[Principal, Depends(require(Capability.CURATE))]
 """People who may declare CIs and relationships by hand: admins and engineers."""
 
-Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+Admin = Annotated[Principal, Depends(require(Capability.ADMINISTER))]
 """Admins only: webhooks, the graph backup."""

@@ -6,7 +6,16 @@ declaration must follow.
 """
 
 from schema.constraints import IndexKind, IndexSpec, derive_index_specs
-from schema.enums import AttributeType, CIStatus, ImpactPropagation, ImpactState, RelationshipEnd, Role, SourceKind
+from schema.enums import (
+    AttributeType,
+    Capability,
+    CIStatus,
+    ImpactPropagation,
+    ImpactState,
+    RelationshipEnd,
+    Role,
+    SourceKind,
+)
 from schema.model import (
     PARENT_UID,
     ROOT_CLASS,
@@ -31,6 +40,7 @@ __all__ = [
     "AttributeValueError",
     "CIClass",
     "CIStatus",
+    "Capability",
     "IdentityRule",
     "ImpactPropagation",
     "ImpactState",

@@ -21,8 +21,22 @@ class Role(StrEnum):
     ADMIN = "admin"
     ENGINEER = "engineer"
     CHANGE_MANAGER = "change_manager"
+    VIEWER = "viewer"
     AGENT = "agent"
     COLLECTOR = "collector"
+
+
+class Capability(StrEnum):
+    """What a person may do; which roles have each is ``cmdb_server.auth.CAPABILITIES``, the one
+    table the API's checks and the web UI's buttons both read."""
+
+    READ = "read"
+    CURATE = "curate"  # declare, edit, lock, tag, retire and merge CIs and relationships
+    REQUEST_CHANGE = "request_change"  # create, edit, assess and move changes along
+    MANAGE_CHANGE = "manage_change"  # approve or reject changes, freeze windows
+    RESPOND_INCIDENT = "respond_incident"  # open, update and resolve incidents and problems
+    MANAGE_RELEASE = "manage_release"
+    ADMINISTER = "administer"  # webhooks, backups, sources
 
 
 class SourceKind(StrEnum):

@@ -1,1 +1,15 @@
-"""What the server serves to browsers: its own static assets, and the API's documentation pages."""
+"""The web UI: server-rendered pages over the same services as the API (``install``)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def install(app: FastAPI) -> None:
+    """Serve the static assets, /docs and /redoc, and every page router."""
+    from cmdb_server.web import assets, ci_page, common, pages, search
+
+    assets.install(app)
+    common.install_page_errors(app)
+    for module in (pages, search, ci_page):
+        app.include_router(module.router)

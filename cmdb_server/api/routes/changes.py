@@ -21,7 +21,7 @@ from cmdb_server.api.records import (
     save_edits,
 )
 from cmdb_server.assessment import assess_change
-from cmdb_server.auth import Principal, Reader, require_roles
+from cmdb_server.auth import Principal, Reader, may, require
 from cmdb_server.errors import Conflict, Forbidden, Unprocessable
 from cmdb_server.itsm import approval_pushback, approvers_of
 from cmdb_server.models.impact import Assessment
@@ -38,14 +38,14 @@ from cmdb_server.models.records import (
 )
 from cmdb_server.reconcile import to_json
 from cmdb_server.repositories import records
-from schema import Role
+from schema import Capability
 from schema.itsm import CHANGE_TRANSITIONS, ChangeState, ChangeType, RiskLevel
 from schema.service_desk import load_service_desk_rules
 
 router = APIRouter(tags=["changes"])
 
-Requester = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.ENGINEER, Role.CHANGE_MANAGER))]
-Manager = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.CHANGE_MANAGER))]
+Requester = Annotated[Principal, Depends(require(Capability.REQUEST_CHANGE))]
+Manager = Annotated[Principal, Depends(require(Capability.MANAGE_CHANGE))]
 ChangeId = Annotated[str, Path(min_length=1, max_length=40)]
 
 
@@ -162,7 +162,7 @@ async def _decide(
     """One approver's decision, as a record: a rejection rejects the change; approvals approve
     it once as many people as its type and risk need approve its current revision. Approving
     what the assessment warns about (high risk, a collision, a freeze) needs an override reason."""
-    if principal.role not in (Role.ADMIN, Role.CHANGE_MANAGER):
+    if not may(principal.role, Capability.MANAGE_CHANGE):
         raise Forbidden("only a change manager may approve or reject a change", field="decision")
     state = ChangeState(change["state"])
     target = ChangeState.APPROVED if decision is ApprovalDecision.APPROVE else ChangeState.REJECTED

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.api.records import actor, checked_cis, load_record, record_history, requested_edits, save_edits
-from cmdb_server.auth import Principal, Reader, require_roles
+from cmdb_server.auth import Principal, Reader, require
 from cmdb_server.errors import NotFound, Unprocessable
 from cmdb_server.models.records import (
     FreezeCreate,
@@ -21,12 +21,12 @@ from cmdb_server.models.records import (
     Window,
 )
 from cmdb_server.repositories import cis, records
-from schema import Role, Schema
+from schema import Capability, Schema
 from schema.values import quoted
 
 router = APIRouter(tags=["changes"])
 
-Manager = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.CHANGE_MANAGER))]
+Manager = Annotated[Principal, Depends(require(Capability.MANAGE_CHANGE))]
 FreezeId = Annotated[str, Path(min_length=1, max_length=40)]
 
 

@@ -19,7 +19,7 @@ from cmdb_server.api.records import (
     requested_edits,
     save_edits,
 )
-from cmdb_server.auth import Principal, Reader, require_roles
+from cmdb_server.auth import Principal, Reader, require
 from cmdb_server.errors import Unprocessable
 from cmdb_server.impact import upstream
 from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, upstream_graph
@@ -38,7 +38,7 @@ from cmdb_server.models.records import (
 )
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import records
-from schema import Role
+from schema import Capability
 from schema.itsm import (
     INCIDENT_TRANSITIONS,
     PROBLEM_TRANSITIONS,
@@ -53,7 +53,7 @@ from schema.values import quoted
 
 router = APIRouter(tags=["incidents and problems"])
 
-Responder = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.ENGINEER, Role.CHANGE_MANAGER))]
+Responder = Annotated[Principal, Depends(require(Capability.RESPOND_INCIDENT))]
 RecordId = Annotated[str, Path(min_length=1, max_length=40)]
 
 

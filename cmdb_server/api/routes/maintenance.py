@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Query
 
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.api.params import Hours
-from cmdb_server.auth import Principal, require_roles
+from cmdb_server.auth import Principal, require
 from cmdb_server.models.ci import StaleMarked
 from cmdb_server.repositories import cis
-from schema import Role
+from schema import Capability
 
 router = APIRouter(prefix="/maintenance", tags=["maintenance"])
 
-Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+Admin = Annotated[Principal, Depends(require(Capability.ADMINISTER))]
 
 
 @router.post(

@@ -10,18 +10,18 @@ from fastapi import APIRouter, Depends, Path, Query
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.api.params import LinkedTo, PageLimit, PageOffset
 from cmdb_server.api.records import actor, apply_transition, checked_cis, load_record, record_history, record_page
-from cmdb_server.auth import Principal, Reader, require_roles
+from cmdb_server.auth import Principal, Reader, require
 from cmdb_server.errors import Unprocessable
 from cmdb_server.impact_service import DEFAULT_DEPTH, impact_of
 from cmdb_server.models.impact import ReleaseAffected
 from cmdb_server.models.records import RecordHistory, ReleaseCreate, ReleaseList, ReleasePublic, Transition
 from cmdb_server.repositories import records
-from schema import Role
+from schema import Capability
 from schema.itsm import CHANGE_AUTHORISED, INCIDENT_OPEN, RELEASE_TRANSITIONS, ReleaseState
 
 router = APIRouter(tags=["releases"])
 
-ReleaseManager = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.CHANGE_MANAGER, Role.ENGINEER))]
+ReleaseManager = Annotated[Principal, Depends(require(Capability.MANAGE_RELEASE))]
 ReleaseId = Annotated[str, Path(min_length=1, max_length=40)]
 
 

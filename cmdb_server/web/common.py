@@ -1,0 +1,168 @@
+"""What every page shares: templates, who is signed in, forms with their CSRF check, and
+errors shown as pages.
+
+A page handler takes ``here: Here`` (``Depends(signed_in_page)``): no session sends the
+browser to sign in. A handler of a posted form calls :func:`posted_form`, which refuses a
+form without the session's CSRF value and a role without the capability, so the server
+enforces what the templates' ``can(...)`` hides. Routers are made with :func:`page_router`
+(tagged ``web``): an :class:`~cmdb_server.errors.ApiError` raised under one of them is
+answered as a page with the same status, not as the API's JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from cmdb_server.api.body import read_body
+from cmdb_server.auth import Principal, authenticate, may
+from cmdb_server.errors import ApiError, Forbidden, api_error_response
+from cmdb_server.web import session
+from schema import Capability
+
+WEB_TAG = "web"
+FORM_BYTES = 64 * 1024
+
+templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
+)
+
+
+def page_router() -> APIRouter:
+    """A router of pages: kept out of the OpenAPI document, its errors answered as pages."""
+    return APIRouter(include_in_schema=False, tags=[WEB_TAG])
+
+
+@dataclass(frozen=True)
+class Here:
+    """The person a page is for: their principal and their session's CSRF value."""
+
+    principal: Principal
+    csrf: str
+    path: str = ""
+    flags: dict[str, bool] = field(default_factory=dict)
+
+    def can(self, capability: str) -> bool:
+        """Whether to show a write control (templates: ``here.can('curate')``)."""
+        return may(self.principal.role, Capability(capability))
+
+    def context(self) -> dict[str, Any]:
+        return {"here": self, "principal": self.principal, "csrf": self.csrf}
+
+
+class SignInFirst(Exception):
+    """No (valid) session: the page answers with a redirect to the sign-in page."""
+
+    def __init__(self, back_to: str) -> None:
+        super().__init__(back_to)
+        self.back_to = back_to
+
+
+def render(name: str, here: Here | None = None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    if here is not None:
+        context = {**here.context(), **context}
+    context.setdefault("principal", None)
+    return HTMLResponse(templates.get_template(name).render(**context), status_code=status_code)
+
+
+def secret_box(request: Request) -> Any:
+    box = request.app.state.settings.secret_box()
+    if box is None:
+        raise ApiError("the web UI needs CMDB_SECRET_KEY: its sign-in is sealed with it")
+    return box
+
+
+async def session_of(request: Request) -> Here | None:
+    """Who the session cookie says is here (a person's token still valid), or None."""
+    opened = session.open_session(secret_box(request), request.cookies.get(session.SESSION_COOKIE))
+    if opened is None:
+        return None
+    client = request.client.host if request.client else "unknown"
+    try:
+        principal = await authenticate(request.app.state, f"Bearer {opened.token}", client)
+    except ApiError:
+        return None  # revoked meanwhile, or the database away: sign in again
+    if not may(principal.role, Capability.READ):
+        return None
+    return Here(principal=principal, csrf=opened.csrf, path=request.url.path)
+
+
+async def signed_in_page(request: Request) -> Here:
+    here = await session_of(request)
+    if here is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInFirst(target)
+    request.state.here = here
+    return here
+
+
+SignedIn = Annotated[Here, Depends(signed_in_page)]
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A posted form's fields (the first value of each)."""
+    body = await read_body(request, FORM_BYTES)
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+
+
+async def read_form_lists(request: Request) -> dict[str, list[str]]:
+    """A posted form's fields with every value (checkbox groups, repeated inputs)."""
+    body = await read_body(request, FORM_BYTES)
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def check_form(here: Here, fields: dict[str, Any], capability: Capability) -> None:
+    """Refuse a form without this session's CSRF value (another site's forged post) or from a
+    role without ``capability`` (a read-only person's hand-made post): 403 either way."""
+    given = fields.get("csrf")
+    if isinstance(given, list):
+        given = given[0] if given else None
+    if not session.same(here.csrf, given):
+        raise Forbidden("the form's CSRF value does not match this sign-in", field="csrf")
+    if not here.can(capability):
+        raise Forbidden(f"role '{here.principal.role.value}' may not {capability.value.replace('_', ' ')}")
+
+
+async def posted_form(request: Request, here: Here, capability: Capability) -> dict[str, str]:
+    fields = await read_form(request)
+    check_form(here, fields, capability)
+    return fields
+
+
+def see_other(url: str) -> RedirectResponse:
+    """After a form was applied: the browser fetches the page anew (no re-post on reload)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def _is_page(request: Request) -> bool:
+    return WEB_TAG in (getattr(request.scope.get("route"), "tags", None) or [])
+
+
+def install_page_errors(app: FastAPI) -> None:
+    """Answer a page's errors as pages: a missing session redirects to sign in; an ApiError
+    (a 4xx the services raise, with the field it names) is a message page of the same status."""
+
+    async def page_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        if not _is_page(request):
+            return api_error_response(exc)
+        here = getattr(request.state, "here", None)
+        message = exc.message if exc.field is None else f"{exc.message} (field '{exc.field}')"
+        page = render("message.html", here, exc.status, message=message, status=exc.status)
+        for name, value in (exc.headers or {}).items():
+            page.headers[name] = value
+        return page
+
+    async def sign_in_first(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SignInFirst)
+        query = "" if exc.back_to == "/" else "?next=" + quote(exc.back_to, safe="/")
+        return RedirectResponse("/sign-in" + query, status_code=303)
+
+    app.add_exception_handler(ApiError, page_error)
+    app.add_exception_handler(SignInFirst, sign_in_first)
