@@ -130,7 +130,11 @@ def check_form(here: Here, fields: dict[str, Any], capability: Capability) -> No
 
 
 async def posted_form(request: Request, here: Here, capability: Capability) -> dict[str, str]:
+    """The fields of a form posted by ``here`` that may do ``capability`` (the CSRF value in
+    the form, or in the ``X-CSRF-Token`` header that htmx requests carry from <body>)."""
     fields = await read_form(request)
+    if "csrf" not in fields and request.headers.get("x-csrf-token"):
+        fields["csrf"] = request.headers["x-csrf-token"]
     check_form(here, fields, capability)
     return fields
 
