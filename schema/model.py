@@ -119,6 +119,8 @@ class CIClass:
     # The keys of its identity rules and of its ancestors': each rule has an index on its
     # class's label (schema/constraints.py), and a node carries its ancestors' labels.
     identity_keys: frozenset[str] = frozenset()
+    # The row of the graph page's layered drawing, 0 at the top (services); own or inherited.
+    layer: int | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -350,7 +352,12 @@ def _build_classes(raw_classes: Mapping[str, Any]) -> dict[str, CIClass]:
         elif parent is not None:
             parent_ci = parent.parent_ci
 
+        layer = raw.get("layer", parent.layer if parent else None)
+        if layer is not None and (isinstance(layer, bool) or not isinstance(layer, int) or layer < 0):
+            raise SchemaError(f"{where}.layer: {layer!r} is not a whole number from 0 (the top row) up")
+
         ci_class = CIClass(
+            layer=layer,
             shared=bool(raw.get("shared", parent.shared if parent else False)),
             agent_may_name=bool(raw.get("agent_may_name", parent.agent_may_name if parent else False)),
             name=name,

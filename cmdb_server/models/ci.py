@@ -95,6 +95,34 @@ class RelationshipList(BaseModel):
     items: list[RelationshipPublic]
 
 
+class NeighbourNode(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    uid: str
+    class_name: str = Field(alias="class")
+    name: str | None
+    status: CIStatus | None
+    depth: int = Field(description="Hops from the CI asked for (0: that CI).")
+    layer: int | None = Field(description="The row of a layered drawing its class takes (schema: layer), 0 on top.")
+
+
+class NeighbourEdge(BaseModel):
+    type: str
+    source: str = Field(description="uid of the edge's source CI.")
+    target: str = Field(description="uid of the edge's target CI.")
+
+
+class Neighbourhood(BaseModel):
+    """The CIs near one, and the current edges among them (one per type and pair of CIs)."""
+
+    uid: str
+    depth: int
+    limit: int = Field(description="The most CIs answered.")
+    left_out: int = Field(description="How many more CIs within the depth the limit left out.")
+    nodes: list[NeighbourNode]
+    edges: list[NeighbourEdge]
+
+
 class CIList(BaseModel):
     items: list[CIPublic]
     total: int = Field(description="How many CIs match the filters, across all pages.")

@@ -7,9 +7,10 @@ from fastapi import FastAPI
 
 def install(app: FastAPI) -> None:
     """Serve the static assets, /docs and /redoc, and every page router."""
-    from cmdb_server.web import assets, ci_page, common, pages, search
+    from cmdb_server.web import assets, ci_page, common, graph, pages, search
 
     assets.install(app)
     common.install_page_errors(app)
-    for module in (pages, search, ci_page):
+    for module in (pages, search, ci_page, graph):
         app.include_router(module.router)
+    app.include_router(graph.data_router)

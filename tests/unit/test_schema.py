@@ -96,6 +96,16 @@ def test_every_concrete_class_is_identifiable_and_described() -> None:
             assert attr.name not in SYSTEM_PROPERTIES
 
 
+def test_every_concrete_class_has_a_graph_layer_from_services_down_to_the_network() -> None:
+    schema = load_schema()
+    assert all(c.layer is not None for c in schema.concrete_classes())
+    layer = {c.name: c.layer or 0 for c in schema.concrete_classes()}
+    assert layer["BusinessService"] < layer["Application"] < layer["SoftwareInstance"] < layer["Host"]
+    assert layer["Host"] < layer["Interface"] < layer["Switch"]
+    assert layer["LinuxHost"] == layer["Host"]  # inherited
+    assert layer["Router"] == layer["Switch"]
+
+
 def test_dependent_classes_name_their_parent_relationship_in_the_right_direction() -> None:
     schema = load_schema()
     interface = schema.ci_class("Interface").parent_ci
@@ -159,6 +169,8 @@ def test_index_specs_follow_the_identity_rules() -> None:
         (lambda c, r: c["Interface"]["parent_ci"].update(relationship="RUNS_ON"), "does not allow"),
         (lambda c, r: c["Host"].pop("description"), "missing 'description'"),
         (lambda c, r: c["Application"].update(precedence=["agent", "psychic"]), "psychic"),
+        (lambda c, r: c["Host"].update(layer=-1), "layer: -1 is not a whole number"),
+        (lambda c, r: c["Host"].update(layer="top"), "layer: 'top' is not a whole number"),
     ],
 )
 def test_loader_refuses_an_inconsistent_schema(mutate: Any, message: str) -> None:

@@ -10,13 +10,14 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Depends, Query
 from neo4j.exceptions import ClientError
 
-from cmdb_server import timeline
+from cmdb_server import neighbourhood, timeline
 from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
 from cmdb_server.api.params import MAX_PAGE_SIZE, Instant, Offset
+from cmdb_server.api.routes.impact import check_filters
 from cmdb_server.auth import Reader
 from cmdb_server.db import QUERY_TIMEOUT, timed_out
 from cmdb_server.errors import NotFound, Unprocessable
-from cmdb_server.models.ci import CICounts, CIDiff, CIHistory, CIList, CIPublic, RelationshipList
+from cmdb_server.models.ci import CICounts, CIDiff, CIHistory, CIList, CIPublic, Neighbourhood, RelationshipList
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import cis
 from schema import AttributeType, CIStatus
@@ -287,6 +288,37 @@ async def get_relationships(
         include_ended=include_ended,
     )
     return RelationshipList.model_validate({"uid": uid, "items": items})
+
+
+@router.get(
+    "/{uid}/neighbourhood",
+    summary="The CIs near a CI and the edges among them, for a drawing",
+    response_model=Neighbourhood,
+)
+async def get_neighbourhood(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    schema: SchemaDep,
+    uid: CIUid,
+    depth: Annotated[
+        int, Query(ge=1, le=neighbourhood.MAX_DEPTH, description="Hops from the CI, along current edges either way.")
+    ] = neighbourhood.DEFAULT_DEPTH,
+    types: Annotated[
+        list[str] | None, Query(max_length=50, description="Follow only these relationship types.")
+    ] = None,
+    classes: Annotated[
+        list[str] | None, Query(max_length=50, description="Only CIs of these classes (subclasses included).")
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=neighbourhood.MAX_NODES, description="The most CIs answered; left_out counts the rest.")
+    ] = neighbourhood.DEFAULT_NODES,
+) -> dict[str, Any]:
+    """Nearer CIs first; at one hop, shared CIs (package versions) after the others."""
+    check_filters(schema, types, classes, "query")
+    return await neighbourhood.neighbourhood_of(
+        uid, depth, driver, settings.neo4j_database, schema, types, classes, limit
+    )
 
 
 @router.get("/{uid}/history", summary="History of a CI, newest first", response_model=CIHistory)
