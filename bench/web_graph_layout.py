@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--url", default=os.environ.get("CMDB_BENCH_URL", "http://127.0.0.1:8000"))
     parser.add_argument("--token", default=os.environ.get("CMDB_BENCH_TOKEN"))
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--screenshot", help="write a PNG of the page as last drawn here")
     args = parser.parse_args()
     with httpx.Client(base_url=args.url, headers={"Authorization": f"Bearer {args.token}"}, timeout=300) as api:
         app = build(api)
@@ -74,6 +75,8 @@ def main() -> None:
             if run:  # the first visit warms the server and the browser's cache
                 page_times.append(float(page.evaluate("document.body.dataset.layoutMs")))
                 layout_times.append(float(page.evaluate("document.body.dataset.layoutOnlyMs")))
+        if args.screenshot:
+            page.screenshot(path=args.screenshot)
         browser.close()
     detail = {"nodes": nodes, "edges": edges, "runs": args.runs}
     emit(

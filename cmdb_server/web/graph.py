@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from cmdb_server import neighbourhood
 from cmdb_server.api.routes.impact import check_filters
+from cmdb_server.errors import Unprocessable
 from cmdb_server.impact_service import DEFAULT_DEPTH as IMPACT_DEPTH
 from cmdb_server.impact_service import impact_of
 from cmdb_server.repositories import cis
@@ -33,7 +34,10 @@ Names = Annotated[list[str] | None, Query(max_length=50)]
 
 
 @router.get("/ci/{uid}/graph")
-async def graph_page(uid: str, here: SignedIn, request: Request, depth: Depth = 1) -> Response:
+async def graph_page(uid: str, here: SignedIn, request: Request, depth: str = "1") -> Response:
+    """The page (its script loads the data); a depth out of range is a 422 page naming it."""
+    if depth not in {str(d) for d in range(1, MAX_PAGE_DEPTH + 1)}:
+        raise Unprocessable(f"depth is a number of hops from 1 to {MAX_PAGE_DEPTH}", field="depth", location="query")
     state = request.app.state
     driver, db, schema = state.driver, state.settings.neo4j_database, state.schema
     uid = await cis.resolve_uid(driver, db, uid[:100])
@@ -45,7 +49,7 @@ async def graph_page(uid: str, here: SignedIn, request: Request, depth: Depth = 
         "uid": uid,
         "name": record.attributes.get("name") or uid,
         "class": record.ci_class,
-        "depth": depth,
+        "depth": int(depth),
         "limit": neighbourhood.DEFAULT_NODES,
     }
     return render(
@@ -54,7 +58,7 @@ async def graph_page(uid: str, here: SignedIn, request: Request, depth: Depth = 
         ci_uid=uid,
         ci_name=data["name"],
         ci_class=record.ci_class,
-        depth=depth,
+        depth=int(depth),
         max_depth=MAX_PAGE_DEPTH,
         types=sorted(schema.relationships),
         classes=[c.name for c in classes],

@@ -127,7 +127,14 @@ def test_search_ci_page_graph_impact_overlay_path_and_exports(server: ServerProc
         assert box is not None
         assert box["width"] <= 400
         assert page.locator("#impact-list").is_visible()
-        page.wait_for_function("window.cmdbGraph.width() <= 400")  # Cytoscape follows its container
+        # Cytoscape follows its container, and the drawing is fitted to it again.
+        page.wait_for_function("window.cmdbGraph.width() <= 400")
+        page.wait_for_function("window.cmdbGraph.elements().renderedBoundingBox().x2 <= window.cmdbGraph.width()")
         assert page.evaluate("document.documentElement.scrollWidth") <= 400  # nothing wider than the window
         screenshot(page, "graph-narrow")
+
+        page.goto(f"{server.url}/ci/{app1}/graph?depth=9")
+        assert "(field 'depth')" in page.get_by_role("alert").inner_text()
+        page.goto(f"{server.url}/ci/no-such-ci/graph")
+        assert "No CI no-such-ci" in page.get_by_role("alert").inner_text()
     assert refused == []

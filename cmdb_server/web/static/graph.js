@@ -174,11 +174,7 @@
         if (node.rank === undefined) node.rank = -2; // dagre's own root of the nesting graph
       });
     dagre.layout(g);
-    const positions = {};
-    g.nodes().forEach((v) => {
-      const p = g.node(v);
-      if (cy.getElementById(v).nonempty()) positions[v] = { x: p.x, y: p.y };
-    });
+    const positions = wrapRows(g, nodes.map((n) => n.id()));
     nodes
       .layout({
         name: "preset",
@@ -193,6 +189,58 @@
         },
       })
       .run();
+  }
+
+  /* dagre's rows, wrapped: a row of 236 interfaces side by side would make the drawing forty
+   * times wider than high and every label a dot. A row wider than about sqrt(n) CIs is cut,
+   * in dagre's order (so a host's interfaces stay together), into sub-rows centred under the
+   * row above; the rows keep their order from top to bottom. */
+  function wrapRows(g, ids) {
+    const SEP = 18;
+    const SUB_ROW_GAP = 14;
+    const ROW_GAP = 70;
+    const perRow = Math.max(10, Math.ceil(Math.sqrt(ids.length) * 1.2));
+    const byY = new Map();
+    ids.forEach((id) => {
+      const p = g.node(id);
+      if (!byY.has(p.y)) byY.set(p.y, []);
+      byY.get(p.y).push(id);
+    });
+    const rows = Array.from(byY.keys())
+      .sort((a, b) => a - b)
+      .map((y) => byY.get(y).sort((a, b) => g.node(a).x - g.node(b).x));
+    const width = (row) => row.reduce((sum, id) => sum + g.node(id).width + SEP, -SEP);
+    const widest = Math.max(...rows.map((row) => (row.length > perRow ? width(row.slice(0, perRow)) : 0)), 0);
+    if (!widest) {
+      const positions = {};
+      ids.forEach((id) => (positions[id] = { x: g.node(id).x, y: g.node(id).y }));
+      return positions;
+    }
+    const positions = {};
+    let top = 0;
+    rows.forEach((row) => {
+      const spread = g.node(row[row.length - 1]).x - g.node(row[0]).x;
+      const chunks = [];
+      if (row.length <= perRow && spread <= widest) chunks.push(null); // dagre's own x are fine
+      else for (let i = 0; i < row.length; i += perRow) chunks.push(row.slice(i, i + perRow));
+      const height = Math.max(...row.map((id) => g.node(id).height));
+      chunks.forEach((chunk, index) => {
+        const y = top + index * (height + SUB_ROW_GAP) + height / 2;
+        if (chunk === null) {
+          const shift = (g.node(row[0]).x + g.node(row[row.length - 1]).x) / 2;
+          row.forEach((id) => (positions[id] = { x: g.node(id).x - shift, y }));
+          return;
+        }
+        let x = -width(chunk) / 2;
+        chunk.forEach((id) => {
+          const w = g.node(id).width;
+          positions[id] = { x: x + w / 2, y };
+          x += w + SEP;
+        });
+      });
+      top += chunks.length * (height + SUB_ROW_GAP) - SUB_ROW_GAP + ROW_GAP;
+    });
+    return positions;
   }
 
   // --- the list of CIs (for keyboards and screen readers) ------------------------------
