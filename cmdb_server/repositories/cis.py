@@ -31,7 +31,7 @@ from cmdb_server.reconcile import (
 )
 from cmdb_server.repositories.schema_setup import quote
 from schema import PARENT_UID, CIClass, CIStatus, RelationshipType, Schema, SourceKind
-from schema.constraints import FULLTEXT_SPEC
+from schema.constraints import FULLTEXT_INDEX
 from schema.model import EDGE_SYSTEM_PROPERTIES
 from schema.values import quoted
 
@@ -252,7 +252,7 @@ class CIQuery:
     class_name: str | None = None
     status: CIStatus | None = None
     name_contains: str | None = None
-    text: str | None = None  # full-text (Lucene syntax) on names and descriptions
+    text: str | None = None  # full-text (Lucene syntax) on names, descriptions, identifying values
     tags: tuple[str, ...] = ()
     attributes: tuple[AttributeFilter, ...] = ()
     sort: str = "name"  # a property, "-" first for descending
@@ -267,7 +267,7 @@ class CIQuery:
         }
         if self.text is not None:
             head = "CALL db.index.fulltext.queryNodes($fulltext, $text) YIELD node AS n WHERE $label IN labels(n)"
-            params |= {"fulltext": FULLTEXT_SPEC.name, "text": self.text}
+            params |= {"fulltext": FULLTEXT_INDEX, "text": self.text}
         else:
             head = "MATCH (n:CI:$($label)) WHERE true"
         conditions = [

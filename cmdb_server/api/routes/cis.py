@@ -19,7 +19,9 @@ from cmdb_server.errors import NotFound, Unprocessable
 from cmdb_server.models.ci import CICounts, CIDiff, CIHistory, CIList, CIPublic, RelationshipList
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import cis
+from cmdb_server.search_terms import full_text_query
 from schema import AttributeType, CIStatus
+from schema.constraints import fulltext_spec
 from schema.model import Attribute
 from schema.values import AttributeValueError, quoted, value_from_text
 
@@ -39,7 +41,12 @@ def search_query(
     ] = None,
     q: Annotated[
         str | None,
-        Query(min_length=1, max_length=500, description="Full-text search on names and descriptions (Lucene syntax)."),
+        Query(
+            min_length=1,
+            max_length=500,
+            description="Full-text search on names, descriptions and identifying values (host name, FQDN, serial, "
+            "MAC, IP address, package...): Lucene syntax, and a pasted MAC or address as it is.",
+        ),
     ] = None,
     tag: Annotated[list[str], Query(description="Only CIs with this tag (repeat: all of them).")] = [],  # noqa: B006
     where: Annotated[
@@ -64,7 +71,7 @@ def search_query(
         class_name=class_name,
         status=status,
         name_contains=name,
-        text=q,
+        text=None if q is None else full_text_query(q, frozenset(fulltext_spec(schema).properties)),
         tags=tuple(tag),
         attributes=filters,
         sort=sort,
