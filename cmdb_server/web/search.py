@@ -109,9 +109,7 @@ async def search(here: SignedIn, request: Request) -> Response:
         )
         context["status_counts"] = await full_text_errors(cis.count_by_status(driver, db, replace(query, status=None)))
         if searched:
-            page = await full_text_errors(
-                cis.list_cis(driver, db, state.schema, query, limit=PAGE_SIZE, offset=offset)
-            )
+            page = await full_text_errors(cis.list_cis(driver, db, state.schema, query, limit=PAGE_SIZE, offset=offset))
             context["page"] = page
             context["owners"] = await cis.owners_of(driver, db, [ci.uid for ci in page.items])
             if offset > 0:
