@@ -101,8 +101,8 @@ async def retire_or_delete(
     """A delete retires: the CI stays in the record with status retired. ``hard`` removes it (admins)."""
     if hard and principal.role is not Role.ADMIN:
         raise Forbidden("only an admin may delete a CI; retire it instead (without hard=true)", field="hard")
-    if not reason.strip():
-        raise Unprocessable("say why (kept in the history)", field="reason")
+    if not reason.strip() or len(reason) > 1000:
+        raise Unprocessable("say why, in at most 1000 characters (kept in the history)", field="reason")
     record = await existing(driver, database, schema, uid)
     source = manual_source(principal)
     if hard:
