@@ -89,7 +89,8 @@ def test_a_change_manager_raises_assesses_and_approves_a_risky_change_with_an_ov
         page.get_by_role("button", name="Assess", exact=True).click()
         expect(page.locator("#change-state")).to_have_text("assessed")
         services = page.locator("#affected-services").inner_text()
-        assert "web shop" in services and "down" in services
+        assert "web shop" in services
+        assert "down" in services
         reasons = page.locator("#risk-reasons li").all_inner_texts()
         assert "takes the critical business service web shop down: at least high" in reasons
         assert page.locator(".risk-card .risk").inner_text().lower() == "high"
@@ -105,7 +106,9 @@ def test_a_change_manager_raises_assesses_and_approves_a_risky_change_with_an_ov
 
         approve(page, "vendor fix", "the vendor's fix for a live outage")
         rows = page.locator("#approval-list tbody tr").all_inner_texts()
-        assert len(rows) == 1 and "the vendor's fix for a live outage" in rows[0] and "approve" in rows[0]
+        assert len(rows) == 1
+        assert "the vendor's fix for a live outage" in rows[0]
+        assert "approve" in rows[0]
         expect(page.locator("#approvals .count")).to_have_text("1 of 2 needed on this revision")
         expect(page.locator("#change-state")).to_have_text("assessed")  # HIGH risk: two approvers
 
@@ -139,7 +142,8 @@ def test_a_change_manager_raises_assesses_and_approves_a_risky_change_with_an_ov
         approve(page, "agreed", "outage fix, agreed at CAB")
         expect(page.locator("#change-state")).to_have_text("approved")
         rows = page.locator("#approval-list tbody tr").all_inner_texts()
-        assert len(rows) == 2 and "outage fix, agreed at CAB" in rows[0]
+        assert len(rows) == 2
+        assert "outage fix, agreed at CAB" in rows[0]
         expect(page.get_by_role("button", name="Approve")).to_have_count(0)  # decided
         screenshot(page, "change")
         page.set_viewport_size({"width": 400, "height": 800})
@@ -213,3 +217,52 @@ def test_a_viewer_sees_no_write_control_and_a_hand_made_post_is_refused(
     with httpx.Client(base_url=server.url, headers=bearer(BOOTSTRAP_TOKEN), timeout=30) as api:
         stored = api.get(f"/api/v1/changes/{change_id}").json()
         assert (stored["state"], stored["approvals"]) == ("assessed", [])
+
+
+def test_bad_input_on_the_change_pages_is_a_4xx_page_naming_the_field(
+    server: ServerProcess, make_token: Callable[..., str]
+) -> None:
+    uids = critical_estate(server)
+    with httpx.Client(base_url=server.url, timeout=30, follow_redirects=False) as browser:
+        token = make_token(Role.CHANGE_MANAGER)
+        assert browser.post("/sign-in", data={"token": token, "csrf": csrf_of(browser.get("/sign-in"))}).is_redirect
+        csrf = csrf_of(browser.get("/changes/new"))
+        form = {
+            "csrf": csrf,
+            "title": "patch",
+            "type": "normal",
+            "planned_start": START.strftime("%Y-%m-%dT%H:%M"),
+            "planned_end": END.strftime("%Y-%m-%dT%H:%M"),
+        }
+        no_target = browser.post("/changes/new", data=form)
+        assert no_target.status_code == 422
+        assert "targets:" in no_target.text
+        assert 'value="patch"' in no_target.text
+        backwards = browser.post(
+            "/changes/new", data={**form, "planned_end": START.strftime("%Y-%m-%dT%H:%M"), "target": uids["db1"]}
+        )
+        assert backwards.status_code == 422
+        assert "planned_end must be after planned_start" in backwards.text
+        assert f'name="target" value="{uids["db1"]}"' in backwards.text  # the chosen target is kept
+        unknown = browser.post("/changes/new", data={**form, "target": "no-such-ci"})
+        assert (unknown.status_code, "no CI with uid &#39;no-such-ci&#39;" in unknown.text) == (422, True)
+        made = browser.post("/changes/new", data={**form, "target": uids["db1"]})
+        assert made.status_code == 303
+        path = made.headers["location"]
+        assert browser.get(path).status_code == 200
+        assert browser.get("/changes?state=bogus").status_code == 422
+        assert browser.get("/changes?sort=approvals").status_code == 422
+        assert browser.get("/changes?offset=-5&risk=high").status_code == 200
+        assert browser.get("/changes/CHG9999").status_code == 404
+        assert browser.get("/releases/REL9999").status_code == 404
+        bad = browser.post(f"{path}/decision", data={"csrf": csrf, "decision": "maybe"})
+        assert (bad.status_code, "decision" in bad.text) == (422, True)
+        early = browser.post(f"{path}/decision", data={"csrf": csrf, "decision": "approve"})
+        assert early.status_code == 409  # a draft is not approved: the refusal shown on the change's page
+        assert "cannot be approved" in early.text
+        illegal = browser.post(f"{path}/transition", data={"csrf": csrf, "to": "closed"})
+        assert (illegal.status_code, "allowed next: submitted, cancelled" in illegal.text) == (409, True)
+        picker = browser.get("/changes/target-search", params={"q": "(", "target": uids["db1"]})
+        assert picker.status_code == 200
+        assert "full-text query" in picker.text
+        assert "db1" in browser.get("/changes/target-search", params={"q": "db"}).text
