@@ -262,7 +262,7 @@ def test_bad_input_on_the_change_pages_is_a_4xx_page_naming_the_field(
         assert "cannot be approved" in early.text
         illegal = browser.post(f"{path}/transition", data={"csrf": csrf, "to": "closed"})
         assert (illegal.status_code, "allowed next: submitted, cancelled" in illegal.text) == (409, True)
-        picker = browser.get("/changes/target-search", params={"q": "(", "target": uids["db1"]})
+        picker = browser.get("/changes/target-search", params={"q": "web AND (", "target": uids["db1"]})
         assert picker.status_code == 200
         assert "full-text query" in picker.text
         assert "db1" in browser.get("/changes/target-search", params={"q": "db"}).text
