@@ -132,7 +132,7 @@ def test_search_then_a_ci_page_with_sources_relationships_and_history(server: Se
         cells = {
             r.split("\t")[0]: r.split("\t")[1:] for r in page.locator("#attributes ~ table tbody tr").all_inner_texts()
         }
-        assert cells["os_name"] == ["Debian GNU/Linux", "agent"]
+        assert cells["os_name"][:2] == ["Debian GNU/Linux", "agent"]
         assert cells["owner"][0].startswith("web team")  # a hand edit, locked against discovery
         assert cells["owner"][1] == "manual"
         assert page.get_by_text("INSTALLED (2)").is_visible()
