@@ -7,9 +7,9 @@ from fastapi import FastAPI
 
 def install(app: FastAPI) -> None:
     """Serve the static assets, /docs and /redoc, and every page router."""
-    from cmdb_server.web import assets, ci_page, common, pages, search
+    from cmdb_server.web import assets, audit_pages, ci_page, common, discovery, incidents, pages, search
 
     assets.install(app)
     common.install_page_errors(app)
-    for module in (pages, search, ci_page):
+    for module in (pages, search, ci_page, incidents, audit_pages, discovery):
         app.include_router(module.router)
