@@ -7,9 +7,20 @@ from fastapi import FastAPI
 
 def install(app: FastAPI) -> None:
     """Serve the static assets, /docs and /redoc, and every page router."""
-    from cmdb_server.web import assets, changes, ci_page, common, pages, releases, search
+    from cmdb_server.web import (
+        assets,
+        audit_pages,
+        changes,
+        ci_page,
+        common,
+        discovery,
+        incidents,
+        pages,
+        releases,
+        search,
+    )
 
     assets.install(app)
     common.install_page_errors(app)
-    for module in (pages, search, ci_page, changes, releases):
+    for module in (pages, search, ci_page, changes, releases, incidents, audit_pages, discovery):
         app.include_router(module.router)
