@@ -59,7 +59,7 @@ def test_a_change_manager_raises_assesses_and_approves_a_risky_change_with_an_ov
     first, second = make_token(Role.CHANGE_MANAGER), make_token(Role.CHANGE_MANAGER)
     with offline_page(base) as (page, refused):
         sign_in(page, base, first)
-        page.get_by_role("link", name="Changes").click()
+        page.get_by_role("link", name="Changes", exact=True).click()
         page.wait_for_url(base + "/changes")
         page.get_by_role("link", name="New change").click()
         page.get_by_label("Title").fill("upgrade PostgreSQL on db1")
