@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from schema.enums import AttributeType
 from schema.itsm import RECORD_LABELS
 from schema.model import PARENT_UID, ROOT_CLASS, CIClass, Schema
 
@@ -28,9 +29,10 @@ class IndexKind(StrEnum):
 REPORT_LABEL = "IngestedReport"
 """Label of the nodes recording each report applied, by its source and id (a replay is applied once)."""
 
-RETIRED_SPECS = ("ingestedreport_report_id_unique",)
+RETIRED_SPECS = ("ingestedreport_report_id_unique", "ci_name_description_fulltext")
 """Constraints and indexes earlier versions made that this one drops at start-up (report ids
-are unique per source now, not across sources)."""
+are unique per source now, not across sources; CI search covers identifying values now, under
+another index name)."""
 
 ALIAS_LABEL = "CIAlias"
 """Label of the nodes that keep a merged CI's uid resolving to the CI it was merged into."""
@@ -62,8 +64,25 @@ def _spec(kind: IndexKind, label: str, properties: tuple[str, ...], on_relations
     return IndexSpec(name=name, kind=kind, label=label, properties=properties, on_relationship=on_relationship)
 
 
-FULLTEXT_SPEC = _spec(IndexKind.FULLTEXT, ROOT_CLASS, ("name", "description"))
-"""Full-text search on CI names and descriptions (GET /api/v1/cis?q=...)."""
+FULLTEXT_INDEX = "ci_search_fulltext"
+"""The full-text index ``GET /api/v1/cis?q=`` and the search page query."""
+
+
+def fulltext_spec(schema: Schema) -> IndexSpec:
+    """Full-text search on what an engineer has in hand: every CI's name and description and
+    every identifying value of any class (host name, FQDN, serial, machine-id, MAC, address,
+    chassis id, package name...): the string attributes that are identity keys. A new
+    identity key in ``ci_classes.toml`` is searchable at the next start (the index is replaced)."""
+    declared = schema.all_attributes()
+    keys = {
+        key
+        for ci_class in schema.classes.values()
+        for rule in ci_class.identity
+        for key in (*rule.keys, *rule.interface_keys)
+        if key in declared and declared[key].type is AttributeType.STRING
+    }
+    properties = ("name", "description", *sorted(keys - {"name", "description"}))
+    return IndexSpec(name=FULLTEXT_INDEX, kind=IndexKind.FULLTEXT, label=ROOT_CLASS, properties=properties)
 
 
 def _declares_own_identity(ci_class: CIClass, schema: Schema) -> bool:
@@ -79,7 +98,7 @@ def derive_index_specs(schema: Schema) -> list[IndexSpec]:
         _spec(IndexKind.RANGE, ROOT_CLASS, ("status",)),
         _spec(IndexKind.RANGE, ROOT_CLASS, ("last_seen",)),
         _spec(IndexKind.TEXT, ROOT_CLASS, ("name",)),
-        FULLTEXT_SPEC,
+        fulltext_spec(schema),
         _spec(IndexKind.UNIQUE, API_TOKEN_LABEL, ("token_id",)),
         _spec(IndexKind.UNIQUE, API_TOKEN_LABEL, ("token_hash",)),
         _spec(IndexKind.UNIQUE, REPORT_LABEL, ("source", "report_id")),

@@ -95,12 +95,18 @@ async def record_page(
     ci: str | None,
     limit: int,
     offset: int,
+    sort: str = "id",
 ) -> dict[str, Any]:
-    """A page of records of a kind, filtered by field values (None: any) and a linked CI."""
+    """A page of records of a kind, filtered by field values (None: any) and a linked CI, sorted
+    by one of ``kind.sortable`` (``-field`` descends; 422 naming ``sort`` for another)."""
+    if sort.removeprefix("-") not in kind.sortable:
+        raise Unprocessable(
+            f"cannot sort by {quoted(sort)}; use one of {', '.join(kind.sortable)}", field="sort", location="query"
+        )
     wanted = {
         field: [value.value if isinstance(value, StrEnum) else value] for field, value in filters.items() if value
     }
-    items, total = await records.page_records(driver, database, kind, wanted, ci, offset, limit)
+    items, total = await records.page_records(driver, database, kind, wanted, ci, offset, limit, sort)
     return {
         "items": items,
         "total": total,

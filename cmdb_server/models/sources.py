@@ -16,6 +16,10 @@ class SourcePublic(BaseModel):
     complete_at: datetime | None = Field(None, description="When it last saw everything it vouches for.")
     cis: int = Field(0, description="CIs its last complete report named (shared ones, packages, aside).")
     agent_token_id: str | None = Field(None, description="The agent token that speaks for it, if any.")
+    refused_at: datetime | None = Field(None, description="When a report of it was last refused (4xx).")
+    refused_status: int | None = Field(None, description="The HTTP status of that refusal.")
+    refused_reason: str | None = Field(None, description="Why it was refused (the error's message, shortened).")
+    refused_count: int = Field(0, description="How many of its reports were refused so far.")
 
 
 class SourceList(BaseModel):

@@ -31,7 +31,7 @@ from cmdb_server.reconcile import (
 )
 from cmdb_server.repositories.schema_setup import quote
 from schema import PARENT_UID, CIClass, CIStatus, RelationshipType, Schema, SourceKind
-from schema.constraints import FULLTEXT_SPEC
+from schema.constraints import FULLTEXT_INDEX
 from schema.model import EDGE_SYSTEM_PROPERTIES
 from schema.values import quoted
 
@@ -252,7 +252,7 @@ class CIQuery:
     class_name: str | None = None
     status: CIStatus | None = None
     name_contains: str | None = None
-    text: str | None = None  # full-text (Lucene syntax) on names and descriptions
+    text: str | None = None  # full-text (Lucene syntax) on names, descriptions, identifying values
     tags: tuple[str, ...] = ()
     attributes: tuple[AttributeFilter, ...] = ()
     sort: str = "name"  # a property, "-" first for descending
@@ -267,7 +267,7 @@ class CIQuery:
         }
         if self.text is not None:
             head = "CALL db.index.fulltext.queryNodes($fulltext, $text) YIELD node AS n WHERE $label IN labels(n)"
-            params |= {"fulltext": FULLTEXT_SPEC.name, "text": self.text}
+            params |= {"fulltext": FULLTEXT_INDEX, "text": self.text}
         else:
             head = "MATCH (n:CI:$($label)) WHERE true"
         conditions = [
@@ -318,6 +318,57 @@ async def count_by_class(driver: AsyncDriver, database: str, query: CIQuery) -> 
         routing_="r",
     )
     return {row["class"]: row["n"] for row in records}
+
+
+async def count_by_status(driver: AsyncDriver, database: str, query: CIQuery) -> dict[str, int]:
+    """How many CIs of each status match the query (the search page's status facet)."""
+    match, params = query.match()
+    records, _, _ = await driver.execute_query(
+        read_query(f"{match} RETURN n.status AS status, count(n) AS n ORDER BY status"),
+        params,
+        database_=database,
+        routing_="r",
+    )
+    return {row["status"]: row["n"] for row in records}
+
+
+OWNER_LABELS = ("Host", "NetworkDevice")
+PART_PATHS = "HAS_INTERFACE|HAS_IP|HAS_FILESYSTEM|INSTALLED"
+"""The current edges from a host or device down to what is part of it or installed on it
+(an address sits on an interface of the host: two hops); a listening service or software
+instance points up at its host with RUNS_ON."""
+
+
+async def owners_of(driver: AsyncDriver, database: str, uids: list[str], limit: int = 3) -> dict[str, dict[str, Any]]:
+    """For each CI that is part of hosts or devices (an interface, an address, a filesystem,
+    a package, a listening service): up to ``limit`` of them and how many there are, so a
+    search for a MAC or an address can say which machine it found."""
+    records, _, _ = await driver.execute_query(
+        read_query(
+            f"""
+            UNWIND $uids AS uid
+            MATCH (n:CI {{uid: uid}})
+            CALL (n) {{
+                MATCH p = (o:CI)-[:{PART_PATHS}*1..2]->(n)
+                WHERE any(l IN labels(o) WHERE l IN $owners) AND all(r IN relationships(p) WHERE r.ended_at IS NULL)
+                RETURN DISTINCT o
+                UNION
+                MATCH (n)-[r:RUNS_ON]->(o:CI) WHERE r.ended_at IS NULL
+                RETURN DISTINCT o
+            }}
+            WITH n, o ORDER BY o.name
+            WITH n, collect(o {{.uid, .name, .class}}) AS found
+            WHERE size(found) > 0
+            RETURN n.uid AS uid, found[0..$limit] AS owners, size(found) AS total
+            """
+        ),
+        uids=uids,
+        owners=list(OWNER_LABELS),
+        limit=limit,
+        database_=database,
+        routing_="r",
+    )
+    return {row["uid"]: {"owners": row["owners"], "total": row["total"]} for row in records}
 
 
 async def get_ci(driver: AsyncDriver, database: str, schema: Schema, uid: str) -> CIRecord | None:

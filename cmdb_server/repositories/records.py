@@ -24,12 +24,24 @@ class RecordKind:
     prefix: str
     ci_links: tuple[str, ...]  # relationship types to CIs
     record_links: tuple[tuple[str, str], ...] = ()  # (relationship type, label of the other record)
+    sortable: tuple[str, ...] = ("id", "created_at", "updated_at")  # fields a list may be sorted by
 
 
-CHANGE = RecordKind("Change", "CHG", ("TARGETS",))
+CHANGE = RecordKind(
+    "Change",
+    "CHG",
+    ("TARGETS",),
+    sortable=("id", "title", "state", "type", "risk", "planned_start", "planned_end", "created_at", "updated_at"),
+)
 INCIDENT = RecordKind("Incident", "INC", ("AFFECTS",), (("INSTANCE_OF", "Problem"),))
 PROBLEM = RecordKind("Problem", "PRB", ("SUSPECTS",))
-RELEASE = RecordKind("Release", "REL", ("DEPLOYS_TO",), (("BUNDLES", "Change"),))
+RELEASE = RecordKind(
+    "Release",
+    "REL",
+    ("DEPLOYS_TO",),
+    (("BUNDLES", "Change"),),
+    sortable=("id", "name", "version", "state", "window_start", "window_end", "created_at", "updated_at"),
+)
 FREEZE = RecordKind("FreezeWindow", "FRZ", ("APPLIES_TO",))
 KINDS = (CHANGE, INCIDENT, PROBLEM, RELEASE, FREEZE)
 UNTRACKED_FIELDS = frozenset({"assessment", "assessed_at", "assessed_revision", "approvals"})
@@ -157,15 +169,21 @@ async def page_records(
     ci_uid: str | None,
     offset: int,
     limit: int | None,
+    sort: str = "id",
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of records in id order; ``filters``: field -> accepted
-    values (all must hold); ``ci_uid``: only records linked to that CI. Returns (page, total)."""
+    """A page of records; ``filters``: field -> accepted values (all must hold); ``ci_uid``:
+    only records linked to that CI; ``sort``: a field of ``kind.sortable`` (``-field``
+    descends), ties in id order. Returns (page, total)."""
+    field = sort.removeprefix("-")
+    if field not in kind.sortable:
+        raise ValueError(f"cannot sort {kind.label} by {field!r}")
     records, _, _ = await driver.execute_query(
         read_query(f"""
         MATCH (r:{quote(kind.label)})
         WHERE all(f IN keys($filters) WHERE r[f] IN $filters[f])
           AND ($ci IS NULL OR EXISTS {{ (r)-->(:CI {{uid: $ci}}) }})
-        WITH r ORDER BY r.id
+        WITH r ORDER BY CASE WHEN $descending THEN null ELSE r[$sort] END,
+                        CASE WHEN $descending THEN r[$sort] END DESC, r.id
         WITH collect(properties(r)) AS found
         RETURN size(found) AS total,
                CASE WHEN $limit IS NULL THEN found[$offset..] ELSE found[$offset..$offset + $limit] END AS page
@@ -174,6 +192,8 @@ async def page_records(
         ci=ci_uid,
         offset=offset,
         limit=limit,
+        sort=field,
+        descending=sort.startswith("-"),
         database_=database,
         routing_="r",
     )

@@ -7,10 +7,22 @@ from fastapi import FastAPI
 
 def install(app: FastAPI) -> None:
     """Serve the static assets, /docs and /redoc, and every page router."""
-    from cmdb_server.web import assets, ci_page, common, graph, pages, search
+    from cmdb_server.web import (
+        assets,
+        audit_pages,
+        changes,
+        ci_page,
+        common,
+        discovery,
+        graph,
+        incidents,
+        pages,
+        releases,
+        search,
+    )
 
     assets.install(app)
     common.install_page_errors(app)
-    for module in (pages, search, ci_page, graph):
+    for module in (pages, search, ci_page, changes, releases, incidents, audit_pages, discovery, graph):
         app.include_router(module.router)
     app.include_router(graph.data_router)

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, ValidationError
 
 from cmdb_server.api.body import read_body
+from cmdb_server.api.params import MAX_OFFSET
 from cmdb_server.auth import Principal, authenticate, may
-from cmdb_server.errors import ApiError, Forbidden, api_error_response
+from cmdb_server.errors import ApiError, Forbidden, Unprocessable, api_error_response
 from cmdb_server.web import session
 from schema import Capability
 
@@ -170,3 +172,44 @@ def install_page_errors(app: FastAPI) -> None:
 
     app.add_exception_handler(ApiError, page_error)
     app.add_exception_handler(SignInFirst, sign_in_first)
+
+
+async def posted_form_lists(request: Request, here: Here, capability: Capability) -> dict[str, list[str]]:
+    """:func:`posted_form` for a form with repeated fields (every value of each field)."""
+    fields = await read_form_lists(request)
+    if "csrf" not in fields and request.headers.get("x-csrf-token"):
+        fields["csrf"] = [request.headers["x-csrf-token"]]
+    check_form(here, fields, capability)
+    return fields
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def checked_model(model: type[M], data: dict[str, Any]) -> M:
+    """A form's fields read as the API's request model (the same limits), or 422 naming the
+    first field it refuses and why."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = ".".join(str(p) for p in error.get("loc", ())) or "form"
+        message = str(error.get("ctx", {}).get("error", error.get("msg", "invalid value")))
+        raise Unprocessable(message, field=name) from None
+
+
+def page_offset(raw: str | None) -> int:
+    """A list page's ``offset`` from the URL: a number out of range or not a number is the nearest page."""
+    try:
+        return max(0, min(int(raw or "0"), MAX_OFFSET))
+    except ValueError:
+        return 0
+
+
+def query_choice(raw: str | None, allowed: list[str], name: str) -> str | None:
+    """A list filter's value from the URL: empty is any; one not offered is 422 naming the filter."""
+    if not raw:
+        return None
+    if raw not in allowed:
+        raise Unprocessable(f"{name} must be one of {', '.join(allowed)}", field=name, location="query")
+    return raw

@@ -134,6 +134,27 @@ def test_a_standard_change_is_approved_without_assessment(client: TestClient, es
     assert move(client, item["id"], "approved").json()["state"] == "approved"
 
 
+def test_the_change_list_sorts_by_a_field_of_changes_and_refuses_another(
+    client: TestClient, estate: dict[str, str]
+) -> None:
+    later = change(client, [estate["app1"]], MONDAY + timedelta(days=1), title="b later")
+    earlier = change(client, [estate["app2"]], MONDAY, title="c earlier")
+    first = change(client, [estate["db1"]], MONDAY + timedelta(days=2), title="a first")
+
+    def ids(sort: str) -> list[str]:
+        response = client.get("/api/v1/changes", params={"sort": sort}, headers=ADMIN)
+        assert response.status_code == 200, response.text
+        return [c["id"] for c in response.json()["items"]]
+
+    assert ids("title") == [first["id"], later["id"], earlier["id"]]
+    assert ids("-planned_start") == [first["id"], later["id"], earlier["id"]]
+    assert ids("planned_start") == [earlier["id"], later["id"], first["id"]]
+    assert ids("-id")[0] == first["id"]
+    refused = client.get("/api/v1/changes", params={"sort": "approvals"}, headers=ADMIN)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["fields"][0]["field"] == "sort"
+
+
 def test_bad_change_input_is_refused_by_field(client: TestClient, estate: dict[str, str]) -> None:
     cases = [
         (

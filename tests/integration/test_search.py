@@ -134,3 +134,62 @@ def test_tags_are_set_searched_counted_and_removed(
     assert client.put(f"/api/v1/cis/{db1}/tags/x", headers=agent).status_code == 403
     history = client.get(f"/api/v1/cis/{db1}/history", headers=ADMIN).json()["items"]
     assert {(e["kind"], e["new"]) for e in history if e["kind"] == "tag"} == {("tag", "pci-scope"), ("tag", "team:dba")}
+
+
+def test_what_an_engineer_pastes_finds_the_ci_by_its_identifying_values(client: TestClient) -> None:
+    """The full-text index covers identifying values, and a pasted MAC or address is taken as it is."""
+    from tests.integration.estate import envelope
+
+    report = envelope(
+        "agent",
+        "web7",
+        [
+            {
+                "ref": "host",
+                "class": "LinuxHost",
+                "identity": {"machine_id": "4c4c4544-0031-3910", "fqdn": "web7.prod.example.com"},
+                "attributes": {"name": "web7", "hostname": "web7", "serial": "CZJ4410X7Q", "vendor": "HPE"},
+            },
+            {
+                "ref": "eth0",
+                "class": "Interface",
+                "parent": "host",
+                "identity": {"name": "eth0"},
+                "attributes": {"mac": "52:54:00:ab:cd:ef"},
+            },
+            {"ref": "ip", "class": "IPAddress", "identity": {"address": "10.20.30.40", "domain": "global"}},
+            {"ref": "ip6", "class": "IPAddress", "identity": {"address": "fd00::7", "domain": "global"}},
+            {
+                "ref": "pkg",
+                "class": "SoftwarePackage",
+                "identity": {
+                    "package_name": "openssl",
+                    "version": "3.0.15-1",
+                    "architecture": "amd64",
+                    "manager": "dpkg",
+                },
+            },
+        ],
+        [
+            {"type": "HAS_IP", "from": "eth0", "to": "ip"},
+            {"type": "HAS_IP", "from": "eth0", "to": "ip6"},
+            {"type": "INSTALLED", "from": "host", "to": "pkg"},
+        ],
+    )
+    assert client.post("/api/v1/reports", json=report, headers=ADMIN).status_code == 200
+
+    def found(q: str) -> list[str]:
+        response = client.get("/api/v1/cis", params={"q": q}, headers=ADMIN)
+        assert response.status_code == 200, (q, response.text)
+        return sorted(f"{ci['class']}:{ci['name']}" for ci in response.json()["items"])
+
+    for mac in ("52:54:00:ab:cd:ef", "52-54-00-AB-CD-EF", "5254.00ab.cdef", "525400abcdef"):
+        assert found(mac) == ["Interface:eth0"], mac
+    assert found("10.20.30.40") == found("10.20.30.40/24") == ["IPAddress:10.20.30.40"]
+    assert found("fd00:0::7") == ["IPAddress:fd00::7"]
+    assert found("CZJ4410X7Q") == found("czj4410x7q") == ["LinuxHost:web7"]
+    assert found("web7.prod.example.com") == ["LinuxHost:web7"]
+    assert found("4c4c4544-0031-3910") == ["LinuxHost:web7"]
+    assert [n for n in found("openssl") if n.startswith("SoftwarePackage")], found("openssl")
+    assert found("hostname:web7") == ["LinuxHost:web7"]  # Lucene's field syntax still works
+    assert found("10.20.30.41") == []

@@ -188,3 +188,27 @@ def test_report_ids_are_recognised_per_source(client: TestClient, make_token: Ca
     assert (first.json()["replayed"], second.json()["replayed"]) == (False, False)
     assert second.json()["classes"]["LinuxHost"]["created"] == 1
     assert send(client, h1).json()["replayed"] is True  # the same source's id again: a replay
+
+
+def test_a_refused_report_is_kept_on_its_source_and_a_forged_one_makes_no_source(
+    client: TestClient, make_token: Callable[..., str]
+) -> None:
+    token = bearer(make_token(Role.AGENT))
+    assert send(client, host_report("mid-h5", "h5"), token).status_code == 200
+    future = host_report("mid-h5", "h5", collected_at=datetime(2099, 1, 1, tzinfo=UTC))
+    assert send(client, future, token).status_code == 422
+    assert send(client, future, token).status_code == 422
+    (listed,) = client.get("/api/v1/sources", headers=ADMIN).json()["sources"]
+    assert (listed["source"], listed["refused_status"], listed["refused_count"]) == ("agent:h5", 422, 2)
+    assert "is in the future" in listed["refused_reason"]
+    assert listed["received_at"] < listed["refused_at"]  # the refused reports moved nothing else
+
+    # A token that may not speak for a source leaves no state for a source never seen...
+    forged = as_source(host_report("mid-h5", "h5"), "agent", "nobody")
+    assert send(client, forged, token).status_code == 403
+    assert [s["source"] for s in client.get("/api/v1/sources", headers=ADMIN).json()["sources"]] == ["agent:h5"]
+    # ...and a known source's state notes the attempt.
+    other = bearer(make_token(Role.AGENT))
+    assert send(client, host_report("mid-h5", "h5"), other).status_code == 403
+    (listed,) = client.get("/api/v1/sources", headers=ADMIN).json()["sources"]
+    assert (listed["refused_status"], listed["refused_count"]) == (403, 3)

@@ -38,7 +38,7 @@ def test_search_ci_page_graph_impact_overlay_path_and_exports(server: ServerProc
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(server.url + "/")
         page.goto(server.url + "/search?q=app1")
-        page.get_by_role("link", name="app1", exact=True).click()
+        page.get_by_role("link", name="app1", exact=True).first.click()  # also named as the parts' host
         page.wait_for_url(f"{server.url}/ci/{app1}")
         page.get_by_role("link", name="Graph").click()
         page.wait_for_url(f"{server.url}/ci/{app1}/graph")

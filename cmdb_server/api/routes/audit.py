@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -12,7 +12,6 @@ from cmdb_server.api.deps import DriverDep, SettingsDep
 from cmdb_server.api.params import Hours, Instant
 from cmdb_server.auth import Reader
 from cmdb_server.models.audit import ConfigurationAudit, UnauthorisedChanges
-from cmdb_server.repositories import audit
 
 router = APIRouter(prefix="/reports", tags=["audit"])
 
@@ -45,16 +44,4 @@ async def configuration_audit(
     settings: SettingsDep,
     interval_hours: Annotated[Hours, Query(description="Verified means seen within this many hours.")] = 24,
 ) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    cutoff = now - timedelta(hours=interval_hours)
-    db = settings.neo4j_database
-    return {
-        "generated_at": now,
-        "interval_hours": interval_hours,
-        "not_verified": await audit.not_verified(driver, db, cutoff),
-        "single_source": await audit.single_source(driver, db),
-        "suspected_duplicates": await audit.suspected_duplicates(driver, db),
-        "suspected_clones": await audit.suspected_clones(driver, db),
-        "sources_stopped": await audit.sources_stopped(driver, db, cutoff),
-        "coverage": await audit.coverage(driver, db),
-    }
+    return await audit_service.configuration_audit(driver, settings.neo4j_database, interval_hours, datetime.now(UTC))

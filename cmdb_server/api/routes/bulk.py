@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from neo4j import AsyncDriver
 from neo4j.exceptions import ConstraintError
 
 from cmdb_server import bulk
@@ -27,7 +28,7 @@ from cmdb_server.intake import IncomingReport, NotJson, check_size, decode_json
 from cmdb_server.models.bulk import ExportDocument, GraphLine, ImportResult
 from cmdb_server.models.common import inline_schema
 from cmdb_server.repositories import cis
-from schema import SourceKind
+from schema import Schema, SourceKind
 from schema.report import Report, ReportError
 
 router = APIRouter(tags=["bulk"])
@@ -195,9 +196,43 @@ async def export(
     exported row names its CI by ``ref`` = uid and its parent as ``uid:<uid>``). The search runs
     before the first byte (a full-text query Lucene refuses is a 422); a failure later ends the
     file with an error marker and an unfinished response (see ``api/streams.py``)."""
+    return await export_search(driver, settings.neo4j_database, schema, query, format)
+
+
+@router.get(
+    "/export/graph",
+    summary="The whole graph as JSON lines, streamed (admin): a logical backup",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "One JSON object per line (kind node, relationship, or error after a failure midway).",
+            "content": {"application/x-ndjson": {"schema": inline_schema(GraphLine)}},
+        }
+    },
+)
+async def export_graph(_: Admin, driver: DriverDep, settings: SettingsDep) -> StreamingResponse:
+    """One JSON object per line: every node (id, labels, properties), then every relationship
+    (id, type, start, end, properties). Times are ISO 8601 text. Beside Neo4j's own
+    ``neo4j-admin database dump`` (see the README): this one runs while the server serves.
+    A failure after the first line ends the stream with a line of kind ``error`` and an
+    unfinished response (see ``api/streams.py``)."""
+    items = await primed(cis.graph_dump(driver, settings.neo4j_database))
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for item in items:
+            yield orjson.dumps(item, default=_json_default) + b"\n"
+
+    return StreamingResponse(guarded(lines(), ndjson_marker, "graph export"), media_type="application/x-ndjson")
+
+
+async def export_search(
+    driver: AsyncDriver, database: str, schema: Schema, query: cis.CIQuery, format: Literal["csv", "json"]
+) -> StreamingResponse:
+    """Every CI a search matches as a CSV or JSON download (the API's export and the search
+    page's export links)."""
     declared = schema.classes[query.class_name].attributes if query.class_name else schema.all_attributes()
     attribute_names = sorted(declared)
-    pages = await full_text_errors(primed(cis.export_pages(driver, settings.neo4j_database, schema, query)))
+    pages = await full_text_errors(primed(cis.export_pages(driver, database, schema, query)))
 
     def row(record: cis.CIRecord) -> dict[str, Any]:
         return {
@@ -241,29 +276,3 @@ async def export(
     return StreamingResponse(
         body, media_type=media, headers={"Content-Disposition": f'attachment; filename="cis.{format}"'}
     )
-
-
-@router.get(
-    "/export/graph",
-    summary="The whole graph as JSON lines, streamed (admin): a logical backup",
-    response_class=StreamingResponse,
-    responses={
-        200: {
-            "description": "One JSON object per line (kind node, relationship, or error after a failure midway).",
-            "content": {"application/x-ndjson": {"schema": inline_schema(GraphLine)}},
-        }
-    },
-)
-async def export_graph(_: Admin, driver: DriverDep, settings: SettingsDep) -> StreamingResponse:
-    """One JSON object per line: every node (id, labels, properties), then every relationship
-    (id, type, start, end, properties). Times are ISO 8601 text. Beside Neo4j's own
-    ``neo4j-admin database dump`` (see the README): this one runs while the server serves.
-    A failure after the first line ends the stream with a line of kind ``error`` and an
-    unfinished response (see ``api/streams.py``)."""
-    items = await primed(cis.graph_dump(driver, settings.neo4j_database))
-
-    async def lines() -> AsyncIterator[bytes]:
-        async for item in items:
-            yield orjson.dumps(item, default=_json_default) + b"\n"
-
-    return StreamingResponse(guarded(lines(), ndjson_marker, "graph export"), media_type="application/x-ndjson")

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Mapping
-from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query
 from neo4j.exceptions import ClientError
 
-from cmdb_server import neighbourhood, timeline
+from cmdb_server import ci_history, neighbourhood
 from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
 from cmdb_server.api.params import MAX_PAGE_SIZE, Instant, Offset
 from cmdb_server.api.routes.impact import check_filters
 from cmdb_server.auth import Reader
 from cmdb_server.db import QUERY_TIMEOUT, timed_out
-from cmdb_server.errors import NotFound, Unprocessable
+from cmdb_server.errors import Unprocessable
 from cmdb_server.models.ci import CICounts, CIDiff, CIHistory, CIList, CIPublic, Neighbourhood, RelationshipList
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import cis
+from cmdb_server.search_terms import full_text_query
 from schema import AttributeType, CIStatus
+from schema.constraints import fulltext_spec
 from schema.model import Attribute
 from schema.values import AttributeValueError, quoted, value_from_text
 
@@ -40,7 +41,12 @@ def search_query(
     ] = None,
     q: Annotated[
         str | None,
-        Query(min_length=1, max_length=500, description="Full-text search on names and descriptions (Lucene syntax)."),
+        Query(
+            min_length=1,
+            max_length=500,
+            description="Full-text search on names, descriptions and identifying values (host name, FQDN, serial, "
+            "MAC, IP address, package...): Lucene syntax, and a pasted MAC or address as it is.",
+        ),
     ] = None,
     tag: Annotated[list[str], Query(description="Only CIs with this tag (repeat: all of them).")] = [],  # noqa: B006
     where: Annotated[
@@ -65,7 +71,7 @@ def search_query(
         class_name=class_name,
         status=status,
         name_contains=name,
-        text=q,
+        text=None if q is None else full_text_query(q, frozenset(fulltext_spec(schema).properties)),
         tags=tuple(tag),
         attributes=filters,
         sort=sort,
@@ -160,33 +166,7 @@ async def get_ci(
         Query(description="The CI as it was at this time (ISO 8601), rebuilt from its history."),
     ] = None,
 ) -> CIPublic:
-    record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
-    deletion = None
-    if record is None:
-        deletion = await _deletion(driver, settings.neo4j_database, uid)
-        if at is None:
-            raise _deleted(uid, deletion)  # gone now; its past answers with ?at=
-        record = _as_it_was(uid, deletion)
-    if at is None:
-        return CIPublic.from_record(record)
-    past = await _state_at(driver, settings.neo4j_database, schema, record, at, deleted=deletion is not None)
-    if not past.existed:
-        if deletion is not None and at >= deletion.at:
-            raise NotFound(
-                f"CI {uid} was deleted at {deletion.at.isoformat()} ({deletion.reason})", field="at", location="query"
-            )
-        raise NotFound(f"CI {uid} did not exist at {at.isoformat()}", field="at", location="query")
-    return CIPublic.from_record(record).model_copy(
-        update={
-            "class_name": past.ci_class,
-            "status": CIStatus(past.status) if past.status else None,
-            "name": past.attributes.get("name"),
-            "attributes": past.attributes,
-            "last_seen": None,
-            "locks": {},
-            "drift": {},
-        }
-    )
+    return await ci_history.ci_at(driver, settings.neo4j_database, schema, uid, at)
 
 
 @router.get("/{uid}/diff", summary="What changed on a CI between two times", response_model=CIDiff)
@@ -200,66 +180,7 @@ async def get_diff(
     until: Annotated[Instant | None, Query(alias="to", description="The later time; now if absent.")] = None,
 ) -> dict[str, Any]:
     """Field-level changes (class, status, attributes) from ``from`` to ``to``, from the history."""
-    if until is not None and until < since:
-        raise Unprocessable("'to' is before 'from'", field="to", location="query")
-    record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
-    deleted = record is None
-    if record is None:
-        record = _as_it_was(uid, await _deletion(driver, settings.neo4j_database, uid))
-    before = await _state_at(driver, settings.neo4j_database, schema, record, since, deleted=deleted)
-    after = await _state_at(driver, settings.neo4j_database, schema, record, until, deleted=deleted) if until else None
-    if after is None and deleted:
-        after = timeline.PastState(existed=False, ci_class=None, status=None)
-    elif after is None:
-        volatile = schema.classes[record.ci_class].volatile_attributes
-        after = timeline.state_at(record.ci_class, record.status.value, record.attributes, [], volatile)
-    return {
-        "uid": uid,
-        "from": since.isoformat(),
-        "to": until.isoformat() if until else None,
-        "existed": {"from": before.existed, "to": after.existed},
-        "changes": timeline.diff(before, after),
-    }
-
-
-async def _state_at(
-    driver: DriverDep, database: str, schema: SchemaDep, record: cis.CIRecord, at: datetime, *, deleted: bool = False
-) -> timeline.PastState:
-    """The CI at a time; a ``deleted`` one from its history alone (``record`` as it was when deleted)."""
-    events = [decode_event(e) for e in await cis.events_after(driver, database, record.uid, at)]
-    ci_class = schema.classes.get(record.ci_class)
-    volatile = ci_class.volatile_attributes if ci_class else frozenset()
-    if deleted:
-        return timeline.state_at(None, None, {}, events, volatile, existed=False)
-    return timeline.state_at(record.ci_class, record.status.value, record.attributes, events, volatile)
-
-
-async def _deletion(driver: DriverDep, database: str, uid: str) -> cis.Deletion:
-    """Why a CI is not in the graph: deleted for good (its history stays), or 404, never was."""
-    deletion = await cis.deletion_of(driver, database, uid)
-    if deletion is None:
-        raise NotFound(f"no CI with uid {quoted(uid)}", field="uid", location="path")
-    return deletion
-
-
-def _deleted(uid: str, deletion: cis.Deletion) -> NotFound:
-    return NotFound(
-        f"CI {uid} was deleted at {deletion.at.isoformat()} by {deletion.source}: {deletion.reason}",
-        field="uid",
-        location="path",
-    )
-
-
-def _as_it_was(uid: str, deletion: cis.Deletion) -> cis.CIRecord:
-    """A deleted CI as its ``deleted`` event kept it; deletes older than that record cannot answer for the past."""
-    if deletion.record is None:
-        raise NotFound(
-            f"CI {uid} was deleted at {deletion.at.isoformat()} ({deletion.reason}) before deletes kept the CI's "
-            "last state: its past cannot be rebuilt; see its history",
-            field="uid",
-            location="path",
-        )
-    return deletion.record
+    return await ci_history.ci_diff(driver, settings.neo4j_database, schema, uid, since, until)
 
 
 @router.get("/{uid}/relationships", summary="Relationships of a CI, both directions", response_model=RelationshipList)
@@ -334,7 +255,7 @@ async def get_history(
     offset: Annotated[Offset, Query()] = 0,
 ) -> dict[str, Any]:
     if await cis.get_ci(driver, settings.neo4j_database, schema, uid) is None:
-        await _deletion(driver, settings.neo4j_database, uid)  # a deleted CI's history stays
+        await ci_history.find_deletion(driver, settings.neo4j_database, uid)  # a deleted CI's history stays
     events, total = await cis.history_of(
         driver, settings.neo4j_database, uid, since=since, until=until, limit=limit, offset=offset
     )
@@ -352,4 +273,4 @@ async def get_history(
 
 async def _existing(driver: DriverDep, database: str, schema: SchemaDep, uid: str) -> None:
     if await cis.get_ci(driver, database, schema, uid) is None:
-        raise _deleted(uid, await _deletion(driver, database, uid))
+        raise ci_history.deleted_error(uid, await ci_history.find_deletion(driver, database, uid))

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from neo4j.exceptions import ConstraintError
 
+from cmdb_server import ci_curation
 from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
-from cmdb_server.auth import Curator, Principal
-from cmdb_server.errors import Conflict, Forbidden, NotFound, Unprocessable
+from cmdb_server.auth import Curator
+from cmdb_server.ci_curation import manual_source
+from cmdb_server.errors import Conflict, NotFound, Unprocessable
 from cmdb_server.models.ci import (
     CICreate,
     CIDeleted,
@@ -19,15 +21,11 @@ from cmdb_server.models.ci import (
     RelationshipCreated,
     RelationshipEnded,
 )
-from cmdb_server.repositories import cis, curation
-from schema import AttributeValueError, CIStatus, Role, check_attributes
+from cmdb_server.repositories import cis
+from schema import AttributeValueError, check_attributes
 from schema.values import check_value, quoted
 
 router = APIRouter(tags=["curation"])
-
-
-def manual_source(principal: Principal) -> str:
-    return f"manual:{principal.name}"
 
 
 @router.patch("/cis/{uid}", response_model=CIPublic, summary="Edit a CI's attributes by hand")
@@ -40,56 +38,8 @@ async def update_ci(
     schema: SchemaDep,
 ) -> CIPublic:
     """Values set by hand hold against discovery and imports for the stale window after the
-    edit (source precedence); a lockable attribute is locked. The keys of a unique identity
-    rule (a machine-id, a serial and vendor, an application's name) cannot change: 422. Other
-    values that help identify a CI (a host name, an FQDN) can, like any attribute."""
-    record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
-    if record is None:
-        raise NotFound(f"no CI with uid {quoted(uid)}", field="uid", location="path")
-    ci_class = schema.classes[record.ci_class]
-    try:
-        attributes = check_attributes(ci_class, body.attributes)
-    except AttributeValueError as exc:
-        raise Unprocessable(exc.message, field=f"attributes.{exc.field}") from None
-    keys = {k for rule in ci_class.identity for k in rule.keys if rule.unique}
-    for key in sorted(keys & set(attributes)):
-        if attributes[key] != record.attributes.get(key):
-            raise Unprocessable(
-                f"{key} identifies this {ci_class.name} and cannot be edited", field=f"attributes.{key}"
-            )
-    await curation.update_attributes(
-        driver,
-        settings.neo4j_database,
-        ci_class,
-        uid,
-        record.properties,
-        attributes,
-        manual_source(principal),
-        principal.name,
-    )
-    return await _current(driver, settings.neo4j_database, schema, uid)
-
-
-async def _current(driver: DriverDep, database: str, schema: SchemaDep, uid: str) -> CIPublic:
-    record = await cis.get_ci(driver, database, schema, uid)
-    if record is None:  # deleted meanwhile
-        raise NotFound(f"no CI with uid {quoted(uid)}", field="uid", location="path")
-    return CIPublic.from_record(record)
-
-
-async def _lockable(driver: DriverDep, database: str, schema: SchemaDep, uid: str, attribute: str) -> cis.CIRecord:
-    record = await cis.get_ci(driver, database, schema, uid)
-    if record is None:
-        raise NotFound(f"no CI with uid {quoted(uid)}", field="uid", location="path")
-    ci_class = schema.classes[record.ci_class]
-    if attribute not in ci_class.manual_locks:
-        lockable = ", ".join(ci_class.manual_locks) or "none"
-        raise Unprocessable(
-            f"{quoted(attribute)} is not a lockable attribute of {ci_class.name} (lockable: {lockable})",
-            field="attribute",
-            location="path",
-        )
-    return record
+    edit; a lockable attribute is locked; unique identity keys cannot change (422)."""
+    return await ci_curation.edit_attributes(driver, settings.neo4j_database, schema, uid, body.attributes, principal)
 
 
 @router.put("/cis/{uid}/locks/{attribute}", response_model=CIPublic, summary="Lock an attribute against discovery")
@@ -102,13 +52,7 @@ async def lock_attribute(
     schema: SchemaDep,
 ) -> CIPublic:
     """Keep the current value whatever discovery reports; what it reports otherwise shows as drift."""
-    record = await _lockable(driver, settings.neo4j_database, schema, uid, attribute)
-    if attribute in record.locks:
-        raise Conflict(f"{attribute} is locked already (by {record.locks[attribute]})", field="attribute")
-    await curation.lock_attribute(
-        driver, settings.neo4j_database, uid, record.properties, attribute, manual_source(principal), principal.name
-    )
-    return await _current(driver, settings.neo4j_database, schema, uid)
+    return await ci_curation.lock(driver, settings.neo4j_database, schema, uid, attribute, principal)
 
 
 @router.delete("/cis/{uid}/locks/{attribute}", response_model=CIPublic, summary="Unlock an attribute")
@@ -121,13 +65,7 @@ async def unlock_attribute(
     schema: SchemaDep,
 ) -> CIPublic:
     """Discovery owns the attribute again; the value it saw while locked (the drift) is taken now."""
-    record = await _lockable(driver, settings.neo4j_database, schema, uid, attribute)
-    if attribute not in record.locks:
-        raise NotFound(f"{attribute} is not locked", field="attribute", location="path")
-    await curation.unlock_attribute(
-        driver, settings.neo4j_database, uid, record.properties, attribute, manual_source(principal)
-    )
-    return await _current(driver, settings.neo4j_database, schema, uid)
+    return await ci_curation.unlock(driver, settings.neo4j_database, schema, uid, attribute, principal)
 
 
 @router.delete(
@@ -146,19 +84,7 @@ async def delete_ci(
     hard: Annotated[bool, Query(description="Remove the node and its edges (admin only); the history stays.")] = False,
 ) -> dict[str, Any]:
     """A delete retires: the CI stays in the record with status retired. ``hard=true`` removes it."""
-    if hard and principal.role is not Role.ADMIN:
-        raise Forbidden("only an admin may delete a CI; retire it instead (without hard=true)", field="hard")
-    record = await cis.get_ci(driver, settings.neo4j_database, schema, uid)
-    if record is None:
-        raise NotFound(f"no CI with uid {quoted(uid)}", field="uid", location="path")
-    source = manual_source(principal)
-    if hard:
-        removed = await curation.delete_ci(driver, settings.neo4j_database, schema, uid, reason, source)
-        return {"uid": uid, "deleted": True, "cis_removed": removed["cis"], "edges_removed": removed["edges"]}
-    if record.status is CIStatus.RETIRED:
-        raise Conflict(f"CI {uid} is retired already", field="uid")
-    await curation.retire_ci(driver, settings.neo4j_database, uid, record.status.value, reason, source)
-    return {"uid": uid, "deleted": False, "status": CIStatus.RETIRED.value}
+    return await ci_curation.retire_or_delete(driver, settings.neo4j_database, schema, uid, reason, hard, principal)
 
 
 @router.post("/cis", status_code=201, response_model=CIPublic, summary="Declare a CI by hand")

@@ -9,8 +9,8 @@ from fastapi import APIRouter
 from neo4j import AsyncManagedTransaction
 
 from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
-from cmdb_server.api.routes.curation import manual_source
 from cmdb_server.auth import Curator
+from cmdb_server.ci_curation import manual_source
 from cmdb_server.errors import Conflict, NotFound
 from cmdb_server.identification import conflicting_keys
 from cmdb_server.ingest import identity_label

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from neo4j import AsyncDriver
 from neo4j.exceptions import ConstraintError
 
-from cmdb_server import memory
+from cmdb_server import discovery_status, memory
 from cmdb_server.api.body import read_body
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Principal, require_roles
-from cmdb_server.errors import BadRequest, Conflict, Unprocessable
+from cmdb_server.errors import ApiError, BadRequest, Conflict, Unprocessable
 from cmdb_server.ingest import Caller, ingest_report
 from cmdb_server.intake import IncomingReport, NotJson, decode_json
 from cmdb_server.models.bulk import IngestSummary
@@ -64,17 +65,30 @@ async def post_report(
         # Encoded here: FastAPI's generic encoder walks the answer's map of ~1,000 CI uids item by item.
         answer = orjson.dumps(summary.to_json())
     except ReportError as exc:
-        raise Unprocessable(
+        broken = Unprocessable(
             f"the report breaks the contract: {exc}",
             fields=[{"field": p.path, "in": "body", "message": p.message} for p in exc.problems],
-        ) from None
+        )
+        await _refused(driver, settings.neo4j_database, incoming, broken)
+        raise broken from None
     except ConstraintError as exc:
-        raise Conflict(f"the report conflicts with the graph: {exc.message}") from None
+        conflict = Conflict(f"the report conflicts with the graph: {exc.message}")
+        await _refused(driver, settings.neo4j_database, incoming, conflict)
+        raise conflict from None
+    except ApiError as exc:
+        await _refused(driver, settings.neo4j_database, incoming, exc)
+        raise
     finally:
         if large:  # the decoded report is dropped first, then its memory given back
             incoming = None
             await asyncio.to_thread(memory.release)
     return Response(answer, media_type="application/json")
+
+
+async def _refused(driver: AsyncDriver, database: str, incoming: IncomingReport | None, error: ApiError) -> None:
+    """Note the refusal on the report's source, when its header named one (discovery status)."""
+    if incoming is not None:
+        await discovery_status.note_refused(driver, database, incoming.header.source_key, error, datetime.now(UTC))
 
 
 PARSE_AHEAD_RECORDS = 2000
