@@ -29,8 +29,9 @@ def build_report(
 ) -> ReportDict:
     """The report of one host from its facts; ``source`` is (kind, name), the agent's by default.
 
-    The SSH collector builds its facts in the same shape and calls this too, so that the
-    agent and SSH discovery of one machine describe it the same way and meet in one CI.
+    SSH discovery runs the agent's collectors over SSH (discovery/ssh/system.py) and calls
+    this too, so that the agent and SSH discovery of one machine describe it the same way
+    and meet in one CI.
     """
     identity = facts.get("identity", {})
     os_facts = facts.get("os", {})

@@ -24,8 +24,6 @@ import time
 from collections import Counter
 from typing import Any, TextIO
 
-from agent.spool import Spool
-from agent.transport import Transport, TransportConfigError, TransportSettings, tls_context
 from discovery.config import (
     ConfigError,
     DiscoveryConfig,
@@ -156,6 +154,8 @@ def _config(args: argparse.Namespace) -> DiscoveryConfig:
     if ca_file:
         config.ca_file = ca_file
     if config.ca_file:
+        from agent.transport import TransportConfigError, tls_context
+
         try:
             tls_context(config.ca_file)
         except TransportConfigError as exc:
@@ -234,6 +234,10 @@ def print_summary(
 
 
 def _deliver(config: DiscoveryConfig, reports: list[dict[str, Any]]) -> int:
+    # Here, not at the top: httpx is a sixth of a second to import, and a dry run never sends.
+    from agent.spool import Spool
+    from agent.transport import Transport, TransportSettings
+
     assert config.server_url is not None
     assert config.token is not None
     spool = Spool(config.spool_dir, max_reports=max(1000, len(reports) * 2))

@@ -1,5 +1,9 @@
 """A sweep: every target scanned over SNMP and SSH at once, within a concurrency bound.
 
+The sweep knows scanners only through their contract (``discovery/scanner.py``): it probes
+every protocol the config has credentials for, collects over those that answered, and
+lists the results in the registry's order; it never asks which protocol a scanner reads.
+
 An address that answers nothing costs about one timeout: the SNMP credentials are tried
 together and SSH gives up when nothing takes the TCP connection. A target's failure
 is its result, never the sweep's.
@@ -14,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-import multiprocessing
 import os
 import queue
 import time
@@ -24,21 +27,15 @@ from typing import TYPE_CHECKING, Any
 
 from discovery.config import DiscoveryConfig
 from discovery.results import ProtocolResult, Status, TargetResult
+from discovery.scanner import Probe, Scanner, failed, wanted_scanners
 
 if TYPE_CHECKING:
-    from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
-
-
-def _outcome(protocol: str, outcome: ProtocolResult | BaseException) -> ProtocolResult:
-    if isinstance(outcome, BaseException):
-        return ProtocolResult(protocol, Status.ERROR, f"{type(outcome).__name__}: {outcome}")
-    return outcome
+    import multiprocessing
 
 
 async def _scan_target(
     address: str,
-    config: DiscoveryConfig,
-    engine: SnmpEngine | None,
+    scanners: list[Scanner[Any]],
     probes: asyncio.Semaphore,
     collections: asyncio.Semaphore,
 ) -> TargetResult:
@@ -48,37 +45,24 @@ async def _scan_target(
     bound than collection, which is CPU and bandwidth: a range that is mostly silent does not
     hold the collection slots for a timeout per address.
     """
-    from discovery.snmp.scanner import collect_snmp, probe_snmp
-    from discovery.ssh.scanner import probe_ssh, scan_ssh
-
     started = time.monotonic()
-    asked: dict[str, Any] = {}
-    if engine is not None:
-        asked["snmp"] = probe_snmp(address, config, engine)
-    if config.ssh.credentials:
-        asked["ssh"] = probe_ssh(address, config)
     async with probes:
-        answers = await asyncio.gather(*asked.values(), return_exceptions=True)
-    protocols: list[ProtocolResult] = []
-    jobs: dict[str, Any] = {}
-    for name, answer in zip(asked, answers, strict=True):
+        answers = await asyncio.gather(*(s.probe(address) for s in scanners), return_exceptions=True)
+    results: dict[int, ProtocolResult] = {}
+    jobs: dict[int, tuple[Scanner[Any], Probe[Any]]] = {}
+    for position, (scanner, answer) in enumerate(zip(scanners, answers, strict=True)):
         if isinstance(answer, BaseException):
-            protocols.append(_outcome(name, answer))
-        elif name == "snmp":
-            client, result = answer  # a client when a credential answered
-            if client is None:
-                protocols.append(result)
-            else:
-                jobs["snmp"] = collect_snmp(client, result, config)
-        elif answer is not None:  # ssh: why nothing took the connection
-            protocols.append(answer)
+            results[position] = failed(scanner.protocol, answer)
+        elif answer.answered:
+            jobs[position] = (scanner, answer)
         else:
-            jobs["ssh"] = asyncio.to_thread(scan_ssh, address, config)
+            results[position] = answer.result
     if jobs:
         async with collections:
-            outcomes = await asyncio.gather(*jobs.values(), return_exceptions=True)
-        protocols += [_outcome(name, outcome) for name, outcome in zip(jobs, outcomes, strict=True)]
-    protocols.sort(key=lambda p: p.protocol != "snmp")  # snmp first, as they were always listed
+            outcomes = await asyncio.gather(*(s.collect(p) for s, p in jobs.values()), return_exceptions=True)
+        for (position, (scanner, _)), outcome in zip(jobs.items(), outcomes, strict=True):
+            results[position] = failed(scanner.protocol, outcome) if isinstance(outcome, BaseException) else outcome
+    protocols = [results[position] for position in sorted(results)]  # the registry's order
     return TargetResult(address=address, protocols=protocols, seconds=time.monotonic() - started)
 
 
@@ -86,16 +70,12 @@ async def sweep(config: DiscoveryConfig, on_result: Callable[[TargetResult], Non
     """Scan every target of the config; ``on_result`` hears of each as it finishes."""
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(max_workers=max(1, config.concurrency)))
-    engine = None
-    if config.snmp.credentials:  # pysnmp takes a third of a second to import: only when needed
-        from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
-
-        engine = SnmpEngine()
+    scanners = [entry.load(config) for entry in wanted_scanners(config)]
     collections = asyncio.Semaphore(max(1, config.concurrency))
     probes = asyncio.Semaphore(max(config.concurrency, config.probe_concurrency))
 
     async def one(address: str) -> TargetResult:
-        result = await _scan_target(address, config, engine, probes, collections)
+        result = await _scan_target(address, scanners, probes, collections)
         if on_result is not None:
             on_result(result)
         return result
@@ -103,8 +83,8 @@ async def sweep(config: DiscoveryConfig, on_result: Callable[[TargetResult], Non
     try:
         return list(await asyncio.gather(*(one(address) for address in config.targets)))
     finally:
-        if engine is not None:
-            engine.close_dispatcher()
+        for scanner in scanners:
+            scanner.close()
 
 
 MIN_TARGETS_PER_PROCESS = 16  # below this a process's start costs more than it saves
@@ -117,13 +97,6 @@ def process_count(config: DiscoveryConfig) -> int:
     return max(1, min(by_cpu, len(config.targets) // MIN_TARGETS_PER_PROCESS, config.concurrency))
 
 
-def _import_scanners(config: DiscoveryConfig) -> None:
-    if config.snmp.credentials:
-        import discovery.snmp.scanner
-    if config.ssh.credentials:
-        import discovery.ssh.scanner  # noqa: F401
-
-
 def run_sweep(config: DiscoveryConfig, on_result: Callable[[TargetResult], None] | None = None) -> list[TargetResult]:
     """Scan every target of the config, in worker processes when there are enough targets.
 
@@ -133,7 +106,10 @@ def run_sweep(config: DiscoveryConfig, on_result: Callable[[TargetResult], None]
     processes = process_count(config)
     if processes == 1:
         return asyncio.run(sweep(config, on_result))
-    _import_scanners(config)  # once, before the fork, rather than in every worker
+    import multiprocessing  # here: a scan of a few targets never starts a process
+
+    for entry in wanted_scanners(config):
+        entry.import_module()  # once, before the fork, rather than in every worker
     # Interleaved shares, so that a silent stretch of a range does not all land on one worker.
     shares = [config.targets[i::processes] for i in range(processes)]
     per_process = max(1, math.ceil(config.concurrency / processes))

@@ -7,8 +7,8 @@ systemd ``.service`` unit) or one holding a listening socket. A process that is 
 (pip, curl, an SSH session) belongs to none and is not recorded, nor are its connections.
 A program is identified by its unit, else by the ports it listens on: two processes
 cannot listen on one port, so three Python servers on three ports are three programs,
-while one program's processes that share their sockets (nginx's workers) are one. SSH
-discovery derives the same from ``ps``, ``ss`` and the cgroups (``long_running_programs``).
+while one program's processes that share their sockets (nginx's workers) are one. Over SSH
+this same collector reads ``ss``, ``ps`` and the cgroups (discovery/ssh/system.py).
 
 Established TCP connections are kept only from the client side (the local port is not
 one this host listens on) and aggregated to (program, remote address, remote port).

@@ -11,12 +11,10 @@ from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from discovery.config import DiscoveryConfig, SnmpCredential
 from discovery.results import ProtocolResult, Status
+from discovery.scanner import Probe
 from discovery.snmp import oids
 from discovery.snmp.client import SnmpClient, SnmpError
-from discovery.snmp.device import build_device_report, device_facts
-from discovery.snmp.parsers import enterprise_number
 from discovery.snmp.values import Walk
-from discovery.snmp.vendors import extra_scalars
 
 
 async def _probe(client: SnmpClient) -> Walk:
@@ -58,6 +56,9 @@ async def find_credential(
 
 async def read_device(client: SnmpClient) -> Walk:
     walk: Walk = {}
+    from discovery.snmp.parsers import enterprise_number
+    from discovery.snmp.vendors import extra_scalars
+
     scalars = await client.get(*oids.SCALARS)
     walk.update(scalars)
     extra = extra_scalars(enterprise_number(str(scalars.get(oids.SYS_OBJECT_ID, ""))))
@@ -88,6 +89,10 @@ async def collect_snmp(client: SnmpClient, probe: ProtocolResult, config: Discov
         return ProtocolResult(
             "snmp", Status.ERROR, f"answered, then failed while reading: {exc}", credential=probe.credential
         )
+    # Imported here, after the probe: a silent address never needs them, and the first packet
+    # of a scan does not wait for them (issue 17).
+    from discovery.snmp.device import build_device_report, device_facts
+
     facts = device_facts(walk)
     report: dict[str, Any] = build_device_report(
         facts,
@@ -110,3 +115,25 @@ async def scan_snmp(address: str, config: DiscoveryConfig, engine: SnmpEngine | 
     if client is None:
         return result
     return await collect_snmp(client, result, config)
+
+
+class SnmpScanner:
+    """The SNMP side of the scanner contract (discovery/scanner.py): one engine for the sweep,
+    a probe that tries every credential at once, a collection over the one that answered."""
+
+    protocol = "snmp"
+
+    def __init__(self, config: DiscoveryConfig) -> None:
+        self.config = config
+        self.engine = SnmpEngine()
+
+    async def probe(self, address: str) -> Probe[SnmpClient]:
+        client, result = await probe_snmp(address, self.config, self.engine)
+        return Probe(result, client)
+
+    async def collect(self, probe: Probe[SnmpClient]) -> ProtocolResult:
+        assert probe.handle is not None, "collect is for an address that answered"
+        return await collect_snmp(probe.handle, probe.result, self.config)
+
+    def close(self) -> None:
+        self.engine.close_dispatcher()

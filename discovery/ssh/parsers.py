@@ -1,7 +1,7 @@
 """Parsers of command outputs read over SSH: pure functions over text.
 
-They produce facts in the shape the agent's collectors produce (agent/collectors), so
-that ``agent.report.build_report`` makes the same report of a host from either side.
+They answer what psutil answers the agent (discovery/ssh/system.py turns them into the
+``System`` seam's types), so that the agent's own collectors read the host over SSH.
 Each has recorded outputs in tests/fixtures/ssh/<command>/.
 """
 
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any
 
-from agent.parsers import canonical_address, parse_cgroup_unit
+from agent.parsers import canonical_address
 
 
 def parse_uname(text: str) -> dict[str, str | None]:
@@ -60,23 +59,15 @@ def parse_ip_addr_json(text: str) -> list[dict[str, Any]]:
     return interfaces
 
 
-def parse_default_route(text: str) -> str | None:
-    """``ip route show default``: the device of the first default route."""
-    match = re.search(r"\bdev\s+(\S+)", text)
-    return match.group(1) if match else None
-
-
 def parse_meminfo_total(text: str) -> int | None:
     match = re.search(r"^MemTotal:\s+(\d+)\s*kB", text, re.MULTILINE)
     return int(match.group(1)) * 1024 if match else None
 
 
-def parse_boot_time(proc_stat: str) -> str | None:
-    """The ``btime`` line of /proc/stat, as an ISO time."""
+def parse_boot_time(proc_stat: str) -> int | None:
+    """The ``btime`` line of /proc/stat: the boot time in seconds since the epoch."""
     match = re.search(r"^btime\s+(\d+)", proc_stat, re.MULTILINE)
-    if not match:
-        return None
-    return datetime.fromtimestamp(int(match.group(1)), UTC).isoformat()
+    return int(match.group(1)) if match else None
 
 
 def parse_cpu_topology(cpuinfo: str) -> dict[str, int | None]:
@@ -178,7 +169,7 @@ def parse_ss_established(text: str, listening_tcp_ports: set[int]) -> list[dict[
         if len(fields) < 4:
             continue
         # With a state filter ss omits the state column: Recv-Q Send-Q Local Peer [users]
-        _, local_port = _split_endpoint(fields[2])
+        local, local_port = _split_endpoint(fields[2])
         remote, remote_port = _split_endpoint(fields[3])
         if local_port in listening_tcp_ports:
             continue
@@ -189,6 +180,8 @@ def parse_ss_established(text: str, listening_tcp_ports: set[int]) -> list[dict[
             {
                 "process_name": users[0][0],
                 "pid": users[0][1],
+                "local_address": canonical_address(local),
+                "local_port": local_port,
                 "remote_address": canonical_address(remote),
                 "remote_port": remote_port,
             }
@@ -207,29 +200,16 @@ def parse_ps(text: str) -> dict[int, dict[str, Any]]:
     return processes
 
 
-def parse_cgroups(text: str) -> dict[int, str]:
-    """``grep -H`` over /proc/*/cgroup: pid -> the systemd service unit it runs in (those in one)."""
-    units: dict[int, str] = {}
+def parse_grep_files(text: str) -> dict[str, str]:
+    """``grep -aH '' FILE...``: every file's text, each line ending with a newline (pure).
+
+    One process reads any number of files (a cgroup file per process, a sysfs file per
+    interface). A path holds no colon here: /proc, /sys and /etc paths and interface names
+    (the kernel refuses a colon in one) are all there is. An empty or unreadable file is absent.
+    """
+    files: dict[str, list[str]] = {}
     for line in text.splitlines():
-        path, _, entry = line.partition(":")
-        match = re.match(r"^/proc/(\d+)/cgroup$", path)
-        if not match:
-            continue
-        unit = parse_cgroup_unit(entry)
-        if unit is not None:
-            units.setdefault(int(match.group(1)), unit)
-    return units
-
-
-def parse_sysfs_nics(text: str) -> dict[str, bool]:
-    """``ls -d /sys/class/net/*/ /sys/class/net/*/device``: interface -> whether it is a hardware
-    port (has a device). Empty without sysfs: nothing is known."""
-    names = set()
-    physical = set()
-    for line in text.split():
-        parts = [p for p in line.split("/") if p]
-        if len(parts) >= 4 and parts[:3] == ["sys", "class", "net"]:
-            names.add(parts[3])
-            if len(parts) == 5 and parts[4] == "device":
-                physical.add(parts[3])
-    return {name: name in physical for name in sorted(names)}
+        path, colon, content = line.partition(":")
+        if colon and path.startswith("/"):
+            files.setdefault(path, []).append(content + "\n")
+    return {path: "".join(lines) for path, lines in files.items()}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -18,6 +17,7 @@ import paramiko
 
 from discovery.config import SshCredential, SshSettings
 from discovery.results import Status
+from discovery.ssh.batch import CommandResult
 
 
 class SshFailure(Exception):
@@ -48,12 +48,6 @@ class _TrustOnFirstUse(paramiko.MissingHostKeyPolicy):
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
                 with open(self.path, "a", encoding="utf-8") as handle:
                     handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
-
-
-@dataclass
-class CommandResult:
-    exit_status: int
-    stdout: str
 
 
 class SshSession:

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from agent.collectors.sockets import SocketsCollector
 from discovery.snmp import parsers as snmp_parsers
 from discovery.snmp.snmprec import load_snmprec, parse_snmprec
 from discovery.ssh import parsers as ssh
-from discovery.ssh.scanner import sockets_from_outputs
+from discovery.ssh.batch import Answer
+from discovery.ssh.system import SshSystem
 from tests.conftest import REPO_ROOT
 from tests.integration.snmp_agents import SNMPSIM_DATA
 from tests.snmp_digest import digest
@@ -35,10 +37,8 @@ def ssh_parse(kind: str, raw: Path) -> Any:
         return ssh.parse_uname(text)
     if kind == "ps":
         return {str(pid): info for pid, info in ssh.parse_ps(text).items()}
-    if kind == "cgroups":
-        return {str(pid): unit for pid, unit in ssh.parse_cgroups(text).items()}
-    if kind == "sysfs_nics":
-        return ssh.parse_sysfs_nics(text)
+    if kind == "grep_files":
+        return ssh.parse_grep_files(text)
     raise AssertionError(f"no parser for {kind}")
 
 
@@ -74,9 +74,10 @@ def test_ssh_finds_the_long_running_programs_as_the_agent_does() -> None:
         '0 0 192.0.2.2:50000 198.51.100.7:5432 users:(("gunicorn",pid=1201,fd=9))\n'
         '0 0 192.0.2.2:52000 151.101.0.223:443 users:(("pip",pid=3100,fd=3))\n',
         "processes": (SSH_FIXTURES / "ps" / "debian-12-systemd.raw").read_text(),
-        "cgroups": (SSH_FIXTURES / "cgroups" / "debian-12-cgroup-v2.raw").read_text(),
+        "files": (SSH_FIXTURES / "grep_files" / "debian-12-cgroup-v2.raw").read_text(),
     }
-    sockets = sockets_from_outputs(outputs)
+    system = SshSystem({name: Answer(text, 0) for name, text in outputs.items()})
+    sockets = SocketsCollector().collect(system, {})
     assert [(p["key"], p["listens"]) for p in sockets["programs"]] == [
         ("unit:app.service", "tcp/8080"),
         ("unit:nginx.service", "tcp/80"),
@@ -158,23 +159,27 @@ def test_cdp_device_id_loses_its_serial_suffix() -> None:
 
 
 def test_the_ssh_batch_runs_every_command_between_markers_and_splits_back() -> None:
-    from discovery.ssh.scanner import COMMANDS, MARKER, batch_script, split_batch
+    from discovery.ssh.batch import MARKER, batch_script, split_batch
+    from discovery.ssh.system import plan
 
-    script = batch_script({"quote": "printf '%s' \"it's\"", "tab": "printf 'a\\tb'"}, 30)
+    script = batch_script(
+        {"quote": "printf '%s' \"it's\"", "tab": "printf 'a\\tb'", "fails": "ls /nonexistent-path"}, 30
+    )
     done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
-    assert split_batch(done.stdout) == {"quote": "it's", "tab": "a\tb"}
-    script = batch_script(COMMANDS, 30)
-    assert all(script.count(f"'{MARKER} {name}'") == 1 for name in COMMANDS)
+    assert split_batch(done.stdout) == {"quote": Answer("it's", 0), "tab": Answer("a\tb", 0), "fails": Answer("", 2)}
+    commands = plan()
+    script = batch_script(commands, 30)
+    assert all(script.count(f"'{MARKER} {name}'") == 1 for name in commands)
 
 
 def test_a_batch_command_that_may_block_is_cut_at_the_timeout_and_the_others_still_answer() -> None:
-    from discovery.ssh.scanner import batch_script, split_batch
+    from discovery.ssh.batch import batch_script, split_batch
 
     script = batch_script(
         {"stuck": "sleep 30; echo late", "failing": "false", "after": "echo ok"}, 1, may_block=frozenset({"stuck"})
     )
     done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True, timeout=20)
-    assert split_batch(done.stdout) == {"stuck": "", "failing": "", "after": "ok\n"}
+    assert split_batch(done.stdout) == {"stuck": Answer("", 124), "failing": Answer("", 1), "after": Answer("ok\n", 0)}
 
 
 def test_an_indexed_walk_gives_the_same_columns_as_a_scan_of_the_whole_walk() -> None:
