@@ -171,3 +171,20 @@ def test_an_snmp_scan_imports_pysnmp_and_nothing_else_heavy_before_its_first_pac
     assert not [m for m in modules if m.startswith("pysmi.")]
     assert not _heavy(modules, allowed=frozenset({"pysnmp"}))
     assert "discovery.snmp.device" not in modules  # the report code comes after the probe
+
+
+def test_pysnmps_mib_modules_load_from_their_compiled_files_with_the_same_symbols() -> None:
+    engine_symbols = (
+        "from pysnmp.hlapi.v3arch.asyncio import SnmpEngine\n"
+        "from discovery.snmp import mibcache\n"
+        "builder = SnmpEngine().get_mib_builder()\n"
+        "print(json.dumps([len(mibcache._compiled), {m: sorted(s) for m, s in builder.mibSymbols.items()}]))"
+    )
+    runs = {}
+    for name, prelude in (("cached", ""), ("pysnmp's way", "mibcache.install = lambda: None\n")):
+        code = f"import json\nfrom discovery.snmp import mibcache\n{prelude}import discovery.snmp.client\n{engine_symbols}"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        runs[name] = json.loads(done.stdout)
+    compiled, symbols = runs["cached"]
+    assert compiled == len(symbols) >= 10  # every MIB module the engine loads came from __pycache__
+    assert runs["pysnmp's way"] == [0, symbols]
