@@ -45,7 +45,7 @@ def _cached_code(source: str) -> CodeType | None:
     if not header_ok:
         return None
     try:
-        code = marshal.loads(data[16:])
+        code = marshal.loads(data[16:])  # noqa: S302 (pip's compiled file of pysnmp's own source)
     except (EOFError, ValueError, TypeError):
         return None
     return code if isinstance(code, CodeType) else None

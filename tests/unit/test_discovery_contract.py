@@ -182,7 +182,8 @@ def test_pysnmps_mib_modules_load_from_their_compiled_files_with_the_same_symbol
     )
     runs = {}
     for name, prelude in (("cached", ""), ("pysnmp's way", "mibcache.install = lambda: None\n")):
-        code = f"import json\nfrom discovery.snmp import mibcache\n{prelude}import discovery.snmp.client\n{engine_symbols}"
+        code = f"import json\nfrom discovery.snmp import mibcache\n{prelude}"
+        code += f"import discovery.snmp.client\n{engine_symbols}"
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         runs[name] = json.loads(done.stdout)
     compiled, symbols = runs["cached"]
