@@ -80,4 +80,4 @@ def install() -> None:
     """Have pysnmp's MIB loader use the compiled files (idempotent)."""
     if builder.DirMibSource.read is not _read_compiled:
         builder.DirMibSource.read = _read_compiled
-        builder.runpy = _Runpy  # type: ignore[assignment]
+        builder.runpy = _Runpy
