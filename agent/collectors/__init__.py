@@ -1,8 +1,9 @@
 """Inventory collectors: small, named, gated, registered in one place.
 
-Each collector reads one topic through the ``System`` seam and puts its facts under its
-own name; ``requires`` names collectors whose facts it uses (run first). A collector
-that fails is reported in the facts' ``errors`` and the others go on.
+Each collector reads one topic through the ``System`` seam, puts its facts (a dataclass
+of its module) under its own name, and turns them into records (``agent.report`` asks
+each, in this order); ``requires`` names collectors whose facts it uses (run first). A
+collector that fails is reported in the facts' ``errors`` and the others go on.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from agent.system import System
 
 log = logging.getLogger(__name__)
 
-REGISTRY: tuple[Collector, ...] = (
+REGISTRY: tuple[Collector[Any], ...] = (
     IdentityCollector(),
     OsCollector(),
     FilesystemsCollector(),
@@ -32,7 +33,7 @@ REGISTRY: tuple[Collector, ...] = (
 )
 
 
-def collect_facts(system: System, collectors: tuple[Collector, ...] = REGISTRY) -> Facts:
+def collect_facts(system: System, collectors: tuple[Collector[Any], ...] = REGISTRY) -> Facts:
     """Run every enabled collector, dependencies first; a failure is kept, not raised."""
     facts: Facts = {"errors": {}}
     known = {c.name for c in collectors}

@@ -16,14 +16,16 @@ one this host listens on) and aggregated to (program, remote address, remote por
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent.collectors.base import Collector, Facts
+from agent.collectors.base import Collector, Facts, HostReport
 from agent.parsers import canonical_address, parse_cgroup_unit
 from agent.system import ProcessInfo, System
+from schema.report_builder import drop_none
 
 EPHEMERAL_PORTS_START = 32768
 """UDP sockets bound at or above this port are a client's (a resolver's), not a service's."""
@@ -39,6 +41,47 @@ class Process:
     user: str | None
     ppid: int | None
     unit: str | None
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A listening TCP socket or a bound UDP one, with the process holding it (a ListeningService)."""
+
+    protocol: str
+    address: str
+    port: int
+    process_name: str | None
+    executable: str | None
+    user: str | None
+
+
+@dataclass(frozen=True)
+class Program:
+    """A long-running program (a SoftwareInstance): ``key`` is ``unit:...`` or ``listens:...``."""
+
+    key: str
+    unit: str | None
+    process_name: str
+    listens: str | None
+    executable: str | None
+    user: str | None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Outgoing TCP connections of one program to one remote port (a dependency)."""
+
+    program: str
+    remote_address: str
+    remote_port: int
+    count: int
+
+
+@dataclass(frozen=True)
+class SocketsFacts:
+    listeners: list[Listener]
+    programs: list[Program]
+    connections: list[Connection]
 
 
 ListenSocket = tuple[str, str, int]
@@ -126,10 +169,10 @@ def long_running_programs(
     return programs, key_of
 
 
-class SocketsCollector(Collector):
+class SocketsCollector(Collector[SocketsFacts]):
     name = "sockets"
 
-    def collect(self, system: System, facts: Facts) -> dict[str, Any]:
+    def collect(self, system: System, facts: Facts) -> SocketsFacts:
         infos: dict[int, ProcessInfo | None] = {}
 
         def proc(pid: int | None) -> ProcessInfo | None:
@@ -177,11 +220,70 @@ class SocketsCollector(Collector):
         for pid, address, port in outgoing:
             if pid in key_of:
                 connections[(key_of[pid], address, port)] += 1
-        return {
-            "listeners": sorted(listeners.values(), key=lambda s: (s["protocol"], s["address"], s["port"])),
-            "programs": programs,
-            "connections": program_connections(connections),
-        }
+        return SocketsFacts(
+            listeners=[
+                Listener(**s)
+                for s in sorted(listeners.values(), key=lambda s: (s["protocol"], s["address"], s["port"]))
+            ],
+            programs=[Program(**p) for p in programs],
+            connections=[Connection(**c) for c in program_connections(connections)],
+        )
+
+    def records(self, facts: SocketsFacts, report: HostReport) -> None:
+        """Services, programs, and each program's connections: to a service of this host when the
+        remote end is one of its own addresses, else to the remote address (and port)."""
+        builder = report.builder
+        listeners: dict[tuple[str, int], str] = {}
+        for svc in facts.listeners:
+            ref = f"svc:{svc.protocol}:{svc.address}:{svc.port}"
+            listeners[(svc.address, svc.port)] = (
+                ref if svc.protocol == "tcp" else listeners.get((svc.address, svc.port), ref)
+            )
+            builder.add(
+                {
+                    "ref": ref,
+                    "class": "ListeningService",
+                    "parent": report.host_ref,
+                    "identity": {"protocol": svc.protocol, "address": svc.address, "port": svc.port},
+                    "attributes": drop_none(
+                        {
+                            "name": f"{svc.process_name or 'unknown'} {svc.protocol}/{svc.port}",
+                            "process_name": svc.process_name,
+                            "executable": svc.executable,
+                            "user": svc.user,
+                        }
+                    ),
+                }
+            )
+        tcp_listeners = {k: v for k, v in listeners.items() if v.startswith("svc:tcp:")}
+        for program in facts.programs:
+            identity = {"unit": program.unit} if program.unit else {"listens": program.listens}
+            builder.add(
+                {
+                    "ref": f"proc:{program.key}",
+                    "class": "SoftwareInstance",
+                    "parent": report.host_ref,
+                    "identity": identity,
+                    "attributes": drop_none(
+                        {
+                            "name": program.unit or f"{program.process_name} ({program.listens})",
+                            "process_name": program.process_name,
+                            "listens": program.listens,
+                            "executable": program.executable,
+                            "user": program.user,
+                        }
+                    ),
+                }
+            )
+        for conn in facts.connections:
+            proc_ref = f"proc:{conn.program}"
+            remote, port = conn.remote_address, conn.remote_port
+            if remote in report.own_addresses or ipaddress.ip_address(remote).is_loopback:
+                target = _local_listener(tcp_listeners, remote, port)
+                if target is not None:
+                    builder.relate("DEPENDS_ON", proc_ref, target)
+                continue
+            builder.relate("DEPENDS_ON", proc_ref, builder.ip_address(remote, report.network_domain), {"port": port})
 
     @staticmethod
     def _processes(system: System, proc: Any, pids: set[int]) -> dict[int, Process]:
@@ -208,3 +310,11 @@ def program_connections(connections: Mapping[tuple[str, str, int], int]) -> list
         {"program": key, "remote_address": address, "remote_port": port, "count": count}
         for (key, address, port), count in sorted(connections.items())
     ]
+
+
+def _local_listener(listeners: dict[tuple[str, int], str], address: str, port: int) -> str | None:
+    """The service on this host a local connection reaches: on that address, or on all."""
+    for candidate in (address, "0.0.0.0", "::"):  # noqa: S104 (wildcard addresses, not a bind)
+        if (candidate, port) in listeners:
+            return listeners[(candidate, port)]
+    return None

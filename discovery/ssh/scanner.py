@@ -56,8 +56,8 @@ def scan_ssh(address: str, config: DiscoveryConfig) -> ProtocolResult:
             if exc.status is not Status.AUTH_FAILED:
                 return last  # no answer, refused key...: another credential will not change that
             continue
-        identity = facts.get("identity") or {}
-        if not identity.get("machine_id") and not identity.get("hostname"):
+        identity = facts.get("identity")
+        if identity is None or not (identity.machine_id or identity.hostname):
             return ProtocolResult("ssh", Status.ERROR, "logged in, but no command answered", credential=credential.name)
         report: dict[str, Any] = dict(
             build_report(facts, network_domain=config.network_domain, source=("ssh", f"{config.name}@{address}"))

@@ -94,16 +94,16 @@ def recorded_web_server() -> RecordedSystem:
 def test_facts_of_a_recorded_machine() -> None:
     facts = collect_facts(recorded_web_server())
     assert facts["errors"] == {}
-    assert facts["identity"]["machine_id"] == "0c1f4e2a9b8d4c7e8f6a5b4c3d2e1f00"
-    assert facts["identity"]["vendor"] == "QEMU"
-    assert facts["identity"]["serial"] is None  # a placeholder, not a serial
-    assert facts["os"]["os_name"] == "Debian GNU/Linux"
-    assert facts["os"]["virtual"] is True
-    assert facts["interfaces"]["primary_mac"] == "52:54:00:ab:cd:ef"
+    assert facts["identity"].machine_id == "0c1f4e2a9b8d4c7e8f6a5b4c3d2e1f00"
+    assert facts["identity"].vendor == "QEMU"
+    assert facts["identity"].serial is None  # a placeholder, not a serial
+    assert facts["os"].os_name == "Debian GNU/Linux"
+    assert facts["os"].virtual is True
+    assert facts["interfaces"].primary_mac == "52:54:00:ab:cd:ef"
     assert len(facts["dpkg"]) == 3
     assert "rpm" not in facts  # dpkg owns this system
     sockets = facts["sockets"]
-    assert [(s["protocol"], s["address"], s["port"], s["process_name"]) for s in sockets["listeners"]] == [
+    assert [(s.protocol, s.address, s.port, s.process_name) for s in sockets.listeners] == [
         ("tcp", "0.0.0.0", 80, "nginx"),
         ("tcp", "0.0.0.0", 8000, "python3"),
         ("tcp", "0.0.0.0", 8001, "python3"),
@@ -112,7 +112,7 @@ def test_facts_of_a_recorded_machine() -> None:
         ("udp", "0.0.0.0", 123, "chronyd"),
     ]
     # One program per service unit, else per set of listening ports; pip is none.
-    assert [(p["key"], p["process_name"]) for p in sockets["programs"]] == [
+    assert [(p.key, p.process_name) for p in sockets.programs] == [
         ("listens:tcp/80", "nginx"),
         ("listens:tcp/8000", "python3"),
         ("listens:tcp/8001", "python3"),
@@ -120,7 +120,7 @@ def test_facts_of_a_recorded_machine() -> None:
         ("listens:udp/123", "chronyd"),
         ("unit:app.service", "gunicorn"),
     ]
-    assert [(c["program"], c["remote_address"], c["remote_port"], c["count"]) for c in sockets["connections"]] == [
+    assert [(c.program, c.remote_address, c.remote_port, c.count) for c in sockets.connections] == [
         ("listens:tcp/80", "127.0.0.1", 8080, 1),  # the worker's connection is its master's program's
         ("listens:tcp/8002", "198.51.100.8", 6379, 1),
         ("unit:app.service", "198.51.100.7", 5432, 2),
@@ -156,13 +156,13 @@ def test_the_report_passes_the_contract_and_maps_dependencies() -> None:
 
 
 def test_a_failing_collector_does_not_stop_the_others() -> None:
-    class Broken(Collector):
+    class Broken(Collector[Any]):
         name = "broken"
 
         def collect(self, system: System, facts: Facts) -> Any:
             raise OSError("disk on fire")
 
-    class Uses(Collector):
+    class Uses(Collector[Any]):
         name = "uses"
         requires = ("broken",)
 
@@ -244,14 +244,14 @@ def test_the_ports_of_a_bond_are_members_of_it() -> None:
     system.files["/sys/class/net/veth1/flags"] = "0x1003\n"
     system.files["/sys/class/net/veth1/master/uevent"] = "DEVTYPE=bridge\nINTERFACE=docker0\nIFINDEX=9\n"
     facts = collect_facts(system)
-    by_name = {n["name"]: n for n in facts["interfaces"]["interfaces"]}
-    assert {n: by_name[n]["aggregate"] for n in nics} == {
+    by_name = {n.name: n for n in facts["interfaces"].interfaces}
+    assert {n: by_name[n].aggregate for n in nics} == {
         "ens1f0": "bond0",
         "ens1f1": "bond0",
         "bond0": None,
         "veth1": None,
     }
-    assert (by_name["ens1f0"]["physical"], by_name["bond0"]["physical"]) == (True, False)
+    assert (by_name["ens1f0"].physical, by_name["bond0"].physical) == (True, False)
     report = build_report(facts)
     members = sorted((r["from"], r["to"]) for r in report["relations"] if r["type"] == "MEMBER_OF")
     assert members == [("if:ens1f0", "if:bond0"), ("if:ens1f1", "if:bond0")]

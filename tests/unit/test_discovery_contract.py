@@ -99,16 +99,25 @@ def test_one_batch_answers_every_registered_collector_with_no_round_trip_more() 
 
 
 def test_the_agents_collectors_see_the_same_host_over_ssh_as_the_agent() -> None:
+    """What can change while it runs (sockets, other tests' interfaces) is read before and after:
+    what SSH saw is what was there throughout, and no more than was there at either time."""
+    before = collect_facts(LiveSystem())
     over_ssh = collect_facts(SshSystem.read(LocalShell(), timeout=30))
-    local = collect_facts(LiveSystem())
-    assert over_ssh["identity"] == local["identity"]
+    after = collect_facts(LiveSystem())
+    assert over_ssh["identity"] == after["identity"]
     same = ("os_name", "os_version", "kernel", "architecture", "boot_time", "cpu_model", "cpu_threads", "memory_bytes")
-    assert {k: over_ssh["os"][k] for k in same} == {k: local["os"][k] for k in same}
-    assert over_ssh["interfaces"] == local["interfaces"]
-    assert [f["mount_point"] for f in over_ssh["filesystems"]] == [f["mount_point"] for f in local["filesystems"]]
-    assert over_ssh.get("dpkg") == local.get("dpkg")
-    listening = {(s["protocol"], s["address"], s["port"]) for s in local["sockets"]["listeners"]}
-    assert {(s["protocol"], s["address"], s["port"]) for s in over_ssh["sockets"]["listeners"]} == listening
+    assert {k: getattr(over_ssh["os"], k) for k in same} == {k: getattr(after["os"], k) for k in same}
+    assert over_ssh["dpkg"] == after["dpkg"]
+
+    def between(seen: set[object], first: set[object], last: set[object]) -> None:
+        assert first & last <= seen <= first | last
+
+    nics = [set(facts["interfaces"].interfaces) for facts in (over_ssh, before, after)]
+    between(*nics)  # every attribute of each interface, as the agent reads it
+    mounts = [{f.mount_point for f in facts["filesystems"]} for facts in (over_ssh, before, after)]
+    between(*mounts)
+    listeners = [{(s.protocol, s.address, s.port) for s in f["sockets"].listeners} for f in (over_ssh, before, after)]
+    between(*listeners)
 
 
 def test_a_question_the_batch_did_not_ask_goes_over_the_session() -> None:

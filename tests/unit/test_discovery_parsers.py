@@ -78,12 +78,12 @@ def test_ssh_finds_the_long_running_programs_as_the_agent_does() -> None:
     }
     system = SshSystem({name: Answer(text, 0) for name, text in outputs.items()})
     sockets = SocketsCollector().collect(system, {})
-    assert [(p["key"], p["listens"]) for p in sockets["programs"]] == [
+    assert [(p.key, p.listens) for p in sockets.programs] == [
         ("unit:app.service", "tcp/8080"),
         ("unit:nginx.service", "tcp/80"),
         ("unit:postgresql@15-main.service", "tcp/5432"),
     ]
-    assert [(c["program"], c["remote_port"]) for c in sockets["connections"]] == [
+    assert [(c.program, c.remote_port) for c in sockets.connections] == [
         ("unit:app.service", 5432),
         ("unit:nginx.service", 8080),
     ]
