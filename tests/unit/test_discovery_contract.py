@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,7 +110,7 @@ def test_the_agents_collectors_see_the_same_host_over_ssh_as_the_agent() -> None
     assert {k: getattr(over_ssh["os"], k) for k in same} == {k: getattr(after["os"], k) for k in same}
     assert over_ssh["dpkg"] == after["dpkg"]
 
-    def between(seen: set[object], first: set[object], last: set[object]) -> None:
+    def between(seen: set[Any], first: set[Any], last: set[Any]) -> None:
         assert first & last <= seen <= first | last
 
     nics = [set(facts["interfaces"].interfaces) for facts in (over_ssh, before, after)]
