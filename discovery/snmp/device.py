@@ -7,8 +7,9 @@ from typing import Any
 
 from agent.parsers import is_host_scoped
 from discovery.snmp import parsers
+from discovery.snmp.classify import HOST_CLASSES
+from discovery.snmp.facts import identify
 from discovery.snmp.values import IndexedWalk, Walk
-from discovery.snmp.vendors import OVERRIDES, vendors
 from schema.report_builder import ReportBuilder, drop_none
 
 
@@ -16,24 +17,7 @@ def device_facts(walk: Walk) -> dict[str, Any]:
     """Everything the scanner knows of one device: system, chassis, interfaces, neighbours."""
     walk = IndexedWalk(walk)
     system = parsers.parse_system(walk)
-    enterprise = parsers.enterprise_number(system["sys_object_id"])
-    vendor = vendors().get(enterprise) if enterprise is not None else None
-    chassis = parsers.parse_chassis(walk)
-    device: dict[str, Any] = {
-        **system,
-        "enterprise": enterprise,
-        "vendor": vendor.name if vendor else (chassis.get("manufacturer") or None),
-        "model": chassis.get("model"),
-        "serial": chassis.get("serial"),
-        "firmware": chassis.get("firmware"),
-    }
-    model_entry = vendor.model_of(system["sys_object_id"]) if vendor else {}
-    device["model"] = device["model"] or model_entry.get("model")
-    if vendor and not device["firmware"]:
-        device["firmware"] = vendor.firmware_from(system["sys_descr"])
-    if enterprise in OVERRIDES:
-        OVERRIDES[enterprise].apply(walk, device)
-    device["class"] = _ci_class(device, vendor.host if vendor else False, model_entry.get("class"))
+    device: dict[str, Any] = {**system, **identify(walk, system)}
     interfaces = parsers.parse_interfaces(walk)
     for address in parsers.parse_ip_addresses(walk):
         nic = interfaces.get(address["if_index"])
@@ -51,20 +35,6 @@ def device_facts(walk: Walk) -> dict[str, Any]:
     }
 
 
-def _ci_class(device: dict[str, Any], vendor_is_host: bool, declared: str | None) -> str:
-    if declared:
-        return declared
-    if vendor_is_host or (device["host_resources"] and not device["ip_forwarding"]):
-        descr = device.get("sys_descr") or ""
-        return "LinuxHost" if descr.startswith("Linux") else "Host"
-    services = device.get("sys_services") or 0
-    if services & 2:
-        return "Switch"
-    if device["ip_forwarding"]:
-        return "Router"
-    return "NetworkDevice"
-
-
 def _local_interface_for_lldp(facts: dict[str, Any], port_num: int) -> int | None:
     """The ifIndex of an LLDP local port: by port id or description naming an interface, else the number."""
     interfaces = facts["interfaces"]
@@ -78,6 +48,27 @@ def _local_interface_for_lldp(facts: dict[str, Any], port_num: int) -> int | Non
     return port_num if port_num in interfaces else None
 
 
+# The facts a CI keeps, whatever its class: the same names on Host and NetworkDevice where
+# they mean the same (schema/ci_classes.toml).
+COMMON_FACTS = (
+    "sys_descr",
+    "sys_object_id",
+    "vendor",
+    "model",
+    "serial",
+    "os_name",
+    "os_version",
+    "location",
+    "contact",
+)
+HOST_FACTS = (*COMMON_FACTS, "kernel", "architecture")
+DEVICE_FACTS = (*COMMON_FACTS, "firmware")
+
+
+def _facts(device: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: device.get(k) for k in keys}
+
+
 def build_device_report(
     facts: dict[str, Any],
     address: str,
@@ -87,7 +78,7 @@ def build_device_report(
     report_id: str,
 ) -> dict[str, Any]:
     device = facts["device"]
-    is_host = device["class"] in ("Host", "LinuxHost")
+    is_host = device["class"] in HOST_CLASSES
     report = ReportBuilder()
     add = report.add
 
@@ -96,7 +87,7 @@ def build_device_report(
         identity = {"hostname": name.split(".", 1)[0], "management_ip": address}
         if "." in name:
             identity["fqdn"] = name
-        attributes = {"name": name, "os_name": device["sys_descr"], "memory_bytes": device["memory_bytes"]}
+        attributes = {"name": name, "memory_bytes": device["memory_bytes"], **_facts(device, HOST_FACTS)}
     else:
         identity = {k: device[k] for k in ("serial", "vendor", "chassis_id", "sys_name") if device.get(k)}
         if "serial" in identity and "vendor" not in identity:
@@ -105,10 +96,7 @@ def build_device_report(
             identity = {"sys_name": address}
         attributes = {
             "name": device["sys_name"] or address,
-            **{
-                k: device.get(k)
-                for k in ("sys_descr", "sys_object_id", "vendor", "model", "firmware", "location", "contact")
-            },
+            **_facts(device, DEVICE_FACTS),
             "management_ip": address,
         }
     add(

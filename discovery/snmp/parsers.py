@@ -7,6 +7,7 @@ OID suffix, never from an index column (see shared/design/snmp-notes.md).
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from discovery.snmp import oids
@@ -176,7 +177,10 @@ def parse_ip_addresses(walk: Walk) -> list[dict[str, Any]]:
 
 
 def parse_chassis(walk: Walk) -> dict[str, Any]:
-    """Model, serial and firmware of the chassis in entPhysicalTable (class 3, in no container)."""
+    """Model, serial and software of the chassis in entPhysicalTable (class 3, in no container).
+
+    The model is entPhysicalModelName, else entPhysicalDescr where it reads as a model name:
+    some agents describe the chassis by the device's host name, which is no model."""
     classes = column(walk, oids.ENT_PHYSICAL_CLASS)
     contained = column(walk, oids.ENT_PHYSICAL_CONTAINED_IN)
     chassis = [i for i, c in classes.items() if c == oids.ENT_CLASS_CHASSIS and contained.get(i, 0) == 0]
@@ -189,12 +193,36 @@ def parse_chassis(walk: Walk) -> dict[str, Any]:
     def field(oid: str) -> str | None:
         return text(column(walk, oid).get(index))
 
+    descr = field(oids.ENT_PHYSICAL_DESCR)
+    sys_name = text(walk.get(oids.SYS_NAME))
+    names = {sys_name.lower()} if sys_name else set()
     return {
-        "model": field(oids.ENT_PHYSICAL_MODEL_NAME) or field(oids.ENT_PHYSICAL_DESCR),
+        "model": field(oids.ENT_PHYSICAL_MODEL_NAME) or (descr if looks_like_model(descr, names) else None),
         "serial": field(oids.ENT_PHYSICAL_SERIAL_NUM),
-        "firmware": field(oids.ENT_PHYSICAL_SOFTWARE_REV) or field(oids.ENT_PHYSICAL_FIRMWARE_REV),
+        "os_version": field(oids.ENT_PHYSICAL_SOFTWARE_REV),
+        "firmware": field(oids.ENT_PHYSICAL_FIRMWARE_REV),
         "manufacturer": field(oids.ENT_PHYSICAL_MFG_NAME),
+        "descr": descr,
     }
+
+
+MODEL_MAX_WORDS = 4
+
+
+def looks_like_model(value: str | None, host_names: set[str]) -> bool:
+    """Whether a free-text description reads as a model name ("WS-C3560G-48TS", "HUAWEI S5720
+    Routing Switch"): a few words with a digit, not the device's own name (sysName) nor a
+    domain name, not a sentence ("RouterOS 7.1.1 (stable) on RB760iGS")."""
+    if not value or not any(c.isdigit() for c in value):
+        return False
+    lowered = value.lower()
+    short_names = {n.split(".", 1)[0] for n in host_names}
+    if lowered in host_names or lowered in short_names or lowered.split(".", 1)[0] in short_names:
+        return False
+    words = value.split()
+    if len(words) > MODEL_MAX_WORDS or any(c in value for c in ",:;()#"):
+        return False
+    return not (len(words) == 1 and re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", value))  # a domain name
 
 
 def _lldp_id(subtype: WalkValue | None, value: WalkValue | None, kind: str) -> str | None:
