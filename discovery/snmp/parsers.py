@@ -225,6 +225,45 @@ def looks_like_model(value: str | None, host_names: set[str]) -> bool:
     return not (len(words) == 1 and re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", value))  # a domain name
 
 
+CHASSIS_ID_SUBTYPES = {
+    1: "chassisComponent",
+    2: "interfaceAlias",
+    3: "portComponent",
+    4: "macAddress",
+    5: "networkAddress",
+    6: "interfaceName",
+    7: "local",
+}
+PORT_ID_SUBTYPES = {
+    1: "interfaceAlias",
+    2: "portComponent",
+    3: "macAddress",
+    4: "networkAddress",
+    5: "interfaceName",
+    6: "agentCircuitId",
+    7: "local",
+}
+
+
+def lldp_capabilities(value: WalkValue | None) -> list[str]:
+    """LLDP system capabilities (a BITS value: bit 0 is the first octet's top bit) by name."""
+    if not isinstance(value, bytes):
+        return []
+    return [
+        name
+        for bit, name in enumerate(oids.LLDP_CAP_BITS)
+        if bit // 8 < len(value) and value[bit // 8] & (0x80 >> (bit % 8))
+    ]
+
+
+def cdp_capabilities(value: WalkValue | None) -> list[str]:
+    """cdpCacheCapabilities (four octets, a 32-bit mask) in LLDP's capability names."""
+    if not isinstance(value, bytes) or not value:
+        return []
+    mask = int.from_bytes(value[-4:], "big")
+    return sorted({name for bit, name in oids.CDP_CAP_BITS.items() if mask & bit})
+
+
 def _lldp_id(subtype: WalkValue | None, value: WalkValue | None, kind: str) -> str | None:
     """Decode an LLDP chassis or port id by its subtype (802.1AB)."""
     mac_subtype = 4 if kind == "chassis" else 3
@@ -273,15 +312,19 @@ def parse_lldp(walk: Walk) -> dict[str, Any]:
         index = key.split(".")
         if len(index) != 3:
             continue
+        chassis_subtype, port_subtype = cols["chassis_subtype"].get(key), cols["port_subtype"].get(key)
         neighbours.append(
             {
                 "local_port_num": int(index[1]),
-                "chassis_id": _lldp_id(cols["chassis_subtype"].get(key), cols["chassis"].get(key), "chassis"),
-                "port_id": _lldp_id(cols["port_subtype"].get(key), cols["port"].get(key), "port"),
+                "chassis_id": _lldp_id(chassis_subtype, cols["chassis"].get(key), "chassis"),
+                "chassis_id_subtype": CHASSIS_ID_SUBTYPES.get(integer(chassis_subtype) or 0),
+                "port_id": _lldp_id(port_subtype, cols["port"].get(key), "port"),
+                "port_id_subtype": PORT_ID_SUBTYPES.get(integer(port_subtype) or 0),
                 "port_desc": text(cols["port_desc"].get(key)),
                 "sys_name": text(cols["sys_name"].get(key)),
                 "sys_descr": text(cols["sys_desc"].get(key)),
                 "management_ip": management.get(key),
+                "capabilities": lldp_capabilities(cols["caps"].get(key)),
                 "station_only": _station_only(cols["caps"].get(key)),
             }
         )
@@ -303,6 +346,14 @@ def _cdp_device_name(device_id: str | None) -> str | None:
     return device_id.split("(", 1)[0].strip() or device_id
 
 
+def _cdp_text_or_mac(value: WalkValue | None) -> str | None:
+    """A CDP device or port id; six octets that are no text are a MAC (servers' adapters send
+    their MAC, as the ProCurve recording shows), never Latin-1 garbage."""
+    if isinstance(value, bytes) and len(value) == 6 and not all(32 <= b < 127 for b in value):
+        return mac(value)
+    return text(value)
+
+
 def parse_cdp(walk: Walk) -> list[dict[str, Any]]:
     """cdpCacheTable rows (index ifIndex.deviceIndex): who is on which local interface."""
     devices = column(walk, oids.CDP_CACHE_DEVICE_ID)
@@ -311,6 +362,7 @@ def parse_cdp(walk: Walk) -> list[dict[str, Any]]:
     versions = column(walk, oids.CDP_CACHE_VERSION)
     addresses = column(walk, oids.CDP_CACHE_ADDRESS)
     address_types = column(walk, oids.CDP_CACHE_ADDRESS_TYPE)
+    capabilities = column(walk, oids.CDP_CACHE_CAPABILITIES)
     neighbours = []
     for key in sorted(devices, key=lambda k: [int(a) for a in k.split(".")]):
         arcs = key.split(".")
@@ -320,16 +372,17 @@ def parse_cdp(walk: Walk) -> list[dict[str, Any]]:
         management = None
         if address_types.get(key) == 1 and isinstance(address, bytes) and len(address) == 4:
             management = str(ipaddress.ip_address(address))
-        device_id = text(devices.get(key))
+        device_id = _cdp_text_or_mac(devices.get(key))
         neighbours.append(
             {
                 "local_if_index": int(arcs[0]),
                 "device_id": device_id,
                 "sys_name": _cdp_device_name(device_id),
-                "port_id": text(ports.get(key)),
+                "port_id": _cdp_text_or_mac(ports.get(key)),
                 "platform": text(platforms.get(key)),
                 "sys_descr": text(versions.get(key)),
                 "management_ip": management,
+                "capabilities": cdp_capabilities(capabilities.get(key)),
             }
         )
     return neighbours
