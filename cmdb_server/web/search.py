@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from cmdb_server.api.routes.bulk import export_search
 from cmdb_server.api.routes.cis import full_text_errors, search_query
 from cmdb_server.errors import ApiError, Unprocessable
-from cmdb_server.repositories import cis, curation
+from cmdb_server.repositories import cis
 from cmdb_server.web.common import SignedIn, page_offset, page_router, render
 from schema import CIStatus
 
@@ -87,7 +87,6 @@ async def search(here: SignedIn, request: Request) -> Response:
         "class_names": sorted(n for n, c in state.schema.classes.items() if not c.abstract),
         "statuses": [s.value for s in CIStatus],
         "sorts": SORTS,
-        "known_tags": [t["tag"] for t in await curation.tag_counts(driver, db)],
         "page": None,
         "owners": {},
         "class_counts": {},
@@ -101,7 +100,7 @@ async def search(here: SignedIn, request: Request) -> Response:
     try:
         query = _query(request, form)
         context["class_counts"] = await full_text_errors(
-            cis.count_by_class(driver, db, replace(query, class_name=None))
+            cis.count_by_class(driver, db, replace(query, class_name=None), state.schema)
         )
         context["status_counts"] = await full_text_errors(cis.count_by_status(driver, db, replace(query, status=None)))
         if searched:
