@@ -7,13 +7,15 @@ from typing import Any
 from discovery.snmp.device import device_facts
 from discovery.snmp.values import Walk
 
+DEVICE_KEYS = ("class", "vendor", "model", "serial", "os_name", "os_version", "firmware", "sys_name", "chassis_id")
+
 
 def digest(walk: Walk) -> dict[str, Any]:
     facts = device_facts(walk)
     device = facts["device"]
     interfaces = list(facts["interfaces"].values())
     return {
-        "device": {k: device[k] for k in ("class", "vendor", "model", "serial", "firmware", "sys_name", "chassis_id")},
+        "device": {k: device[k] for k in DEVICE_KEYS},
         "interface_count": len(interfaces),
         "first_interfaces": interfaces[:3],
         "addresses": sorted(
