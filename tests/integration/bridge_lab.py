@@ -141,6 +141,29 @@ class BridgeLab:
                 sh(*self.in_namespace(host, sys.executable, "-c", send.format(self.switch_address)))
                 time.sleep(0.2)
 
+    def wait_until_served(self, host: str, port: str, seconds: float = 30) -> None:
+        """Until the switch's snmpd serves ``host``'s MAC on ``port``: snmpd keeps its interface
+        table and the FDB script its table for a moment, and a scan that starts at once (its
+        first packet leaves within 0.3 s) would read the bridge as it was, as an NMS's poll can."""
+        suffix = ".".join(str(int(b, 16)) for b in self.mac(host).split(":"))
+        number = int(sh(*self.in_namespace("sw", "cat", f"/sys/class/net/{port}/brport/port_no")).stdout, 16)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            walks = [
+                subprocess.run(
+                    self.in_namespace(
+                        "sw", "snmpwalk", "-v2c", "-c", "public", "-On", "-Oq", "-t", "1", self.switch_address, oid
+                    ),
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                for oid in ("1.3.6.1.2.1.31.1.1.1.1", "1.3.6.1.2.1.17.4.3.1.2")
+            ]
+            if f' "{port}"\n' in walks[0] and f".{suffix} {number}\n" in walks[1]:
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"the switch's snmpd did not serve {host} on {port}")
+
     def fdb(self) -> str:
         return sh(*self.in_namespace("sw", "bridge", "fdb", "show", "br", "br0")).stdout
 

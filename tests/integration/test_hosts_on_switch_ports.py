@@ -131,6 +131,7 @@ def test_each_host_is_placed_on_its_port_and_the_switch_impact_reaches_it(client
     lab.unplug("h1")
     lab.plug("h1", "swp3", mac=mac)
     lab.learn()
+    lab.wait_until_served("h1", "swp3")
     moved = client.post("/api/v1/reports", json=scan_switch(lab), headers=ADMIN).json()
     assert moved["relations"]["CONNECTED_TO"]["started"] == 1
     assert moved["relations"]["CONNECTED_TO"]["ended"] == 1
