@@ -6,6 +6,7 @@ import ipaddress
 from datetime import datetime
 
 from agent.collectors import Facts
+from agent.collectors.interfaces import interface_attributes
 from agent.parsers import is_host_scoped
 from schema.report import ReportDict
 from schema.report_builder import ReportBuilder, drop_none
@@ -93,16 +94,7 @@ def build_report(
                 "class": "Interface",
                 "parent": HOST_REF,
                 "identity": {"name": nic["name"]},
-                "attributes": drop_none(
-                    {
-                        "mac": nic.get("mac"),
-                        "mtu": nic.get("mtu"),
-                        "speed_mbps": nic.get("speed_mbps"),
-                        "oper_status": nic.get("oper_status"),
-                        "physical": nic.get("physical"),
-                        "addresses": [f"{a['address']}/{a['prefix_length']}" for a in nic.get("addresses", [])],
-                    }
-                ),
+                "attributes": interface_attributes(nic),
             }
         )
         if nic.get("aggregate"):

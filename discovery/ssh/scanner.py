@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "processes": "ps -eo pid=,ppid=,user=,comm=",
     "cgroups": "grep -H -e '^0::' -e 'name=systemd' /proc/[0-9]*/cgroup",
     "sysfs_nics": "ls -d /sys/class/net/*/ /sys/class/net/*/device",
+    "sysfs_link": "cd /sys/class/net && grep -s . */speed */ifalias",
 }
 
 
@@ -105,8 +106,12 @@ def facts_from_outputs(outputs: dict[str, str]) -> dict[str, Any]:
     hostname = outputs.get("hostname", "").strip().split(".", 1)[0] or None
     fqdn = outputs.get("fqdn", "").strip()
     physical = parsers.parse_sysfs_nics(outputs.get("sysfs_nics", ""))
+    links = parsers.parse_sysfs_link(outputs.get("sysfs_link", ""))
     for nic in interfaces:
         nic["physical"] = physical.get(nic["name"])
+        link = links.get(nic["name"], {})
+        nic["speed_mbps"] = link.get("speed_mbps")
+        nic["alias"] = link.get("alias") or nic["alias"]
     return {
         "errors": {},
         "identity": {
