@@ -180,7 +180,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(422, message, fields), status_code=422)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     return JSONResponse(error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
@@ -234,7 +234,7 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(ServiceUnavailable, _database_unavailable)
     app.add_exception_handler(SessionExpired, _database_unavailable)
     app.add_exception_handler(TransientError, _database_busy)

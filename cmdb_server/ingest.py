@@ -53,6 +53,21 @@ hold only its uid) and whether this report created it."""
 
 YIELD_EVERY = 256
 
+LEARNT_MACS = "learnt_macs"
+"""The Interface attribute with the MACs a switch port learnt (schema/ci_classes.toml)."""
+HOST_ON_PORT = "CONNECTED_TO"
+"""The relation that places a host's interface on the switch port that learnt its MAC."""
+
+
+def places_hosts(data: Any) -> bool:
+    """Whether a report (raw, as received) places hosts on switch ports: a cheap look, before
+    the report is checked (an unchanged report is not)."""
+    records = data.get("records") if isinstance(data, dict) else None
+    return isinstance(records, list) and any(
+        isinstance(r, dict) and isinstance(r.get("attributes"), dict) and r["attributes"].get(LEARNT_MACS)
+        for r in records
+    )
+
 
 async def _let_others_run(index: int) -> None:
     """A report of thousands of records is Python work between statements: every few hundred
@@ -188,6 +203,7 @@ class _Apply:
         self._children: dict[str, list[dict[str, Any]]] | None = None
         self.first_sightings: set[str] = set()  # CIs this kind of source had not reported before
         self.clones: dict[str, list[str]] = {}  # ref -> CIs whose strong identifiers conflict with it
+        self.placed: list[tuple[str, str]] = []  # (switch port uid, host interface uid): hosts on ports
 
     @property
     def report(self) -> Report:
@@ -248,6 +264,9 @@ class _Apply:
                     field="collected_at",
                 )
         unchanged = state.get("owned") is not None and state.get("fingerprint") == self.incoming.fingerprint
+        # A switch report placing hosts on its ports is joined with the hosts known now (one
+        # may have reported since), so the same report may make other links: applied in full.
+        unchanged = unchanged and not places_hosts(self.incoming.data)
         if self.header.complete and unchanged:
             return await self._unchanged(tx, state)
         if self.caller.role is Role.AGENT:
@@ -256,6 +275,7 @@ class _Apply:
             current = await self._identify(tx, level)
             await self._check_agent_binding(tx, level, current)
             await self._write(tx, level, current)
+        self.placed = await self._hosts_on_ports(tx)
         starts = await self._relations(tx, state)
         # ``at``: when the CMDB recorded them; ``observed_at``: when the source saw what they say.
         await repo.write_events(tx, self.events, self.now, self.seen)
@@ -632,7 +652,23 @@ class _Apply:
             props = {k: v for k, v in relation.properties.items() if k not in rel_type.key_properties}
             ends = rel_type.ends(self.uids[relation.from_ref], self.uids[relation.to_ref])
             by_type[relation.type][(*ends, key)] = props
+        connected = self.schema.relationships[HOST_ON_PORT]
+        for port_uid, nic_uid in self.placed:
+            by_type[HOST_ON_PORT].setdefault((*connected.ends(port_uid, nic_uid), ()), {})
         return by_type
+
+    async def _hosts_on_ports(self, tx: AsyncManagedTransaction) -> list[tuple[str, str]]:
+        """(switch port, host interface) for each MAC a switch port learnt (``learnt_macs``,
+        discovery/snmp/topology.py) that one known host interface has: a CONNECTED_TO edge this
+        source reports, so it ends when a later complete report no longer places the MAC there."""
+        rows = [
+            {"port_uid": self.uids[r.ref], "macs": r.attributes[LEARNT_MACS]}
+            for r in self.report.records
+            if r.attributes.get(LEARNT_MACS) and r.ci_class.is_a("Interface")
+        ]
+        if not rows:
+            return []
+        return [(row["port_uid"], row["nic_uid"]) for row in await repo.host_interfaces_with_macs(tx, rows)]
 
     def _observations(self) -> set[tuple[str, Any, Any]]:
         """(client uid, address, port) of every connection the report observed to an address."""

@@ -41,13 +41,14 @@ class Limits:
     earliest: datetime  # the first and last time accepted, and the widest time zone offset
     latest: datetime
     max_offset_minutes: int
+    access_port_max_macs: int  # more MACs learnt on a switch port: no one host sits there
 
 
 def _load_limits() -> Limits:
     text = resources.files("schema").joinpath("limits.toml").read_text(encoding="utf-8")
     try:
         raw = tomllib.loads(text)
-        return Limits(**raw["strings"], **raw["neo4j"], **raw["reports"], **raw["times"])
+        return Limits(**raw["strings"], **raw["neo4j"], **raw["reports"], **raw["times"], **raw["topology"])
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise SchemaError(f"limits.toml: {exc}") from None
 

@@ -281,6 +281,16 @@ class CIQuery:
             params |= values
         return head + " AND " + " AND ".join(conditions), params
 
+    def only_by_class(self) -> bool:
+        """Whether nothing but a class narrows the query (counts come from the count store)."""
+        return (
+            self.status is None
+            and self.name_contains is None
+            and self.text is None
+            and not self.tags
+            and not self.attributes
+        )
+
     def order(self) -> str:
         field = self.sort.removeprefix("-")
         direction = " DESC" if self.sort.startswith("-") else ""
@@ -308,8 +318,15 @@ async def list_cis(
         return await session.execute_read(timed(page))
 
 
-async def count_by_class(driver: AsyncDriver, database: str, query: CIQuery) -> dict[str, int]:
-    """How many CIs of each class match the query."""
+async def count_by_class(
+    driver: AsyncDriver, database: str, query: CIQuery, schema: Schema | None = None
+) -> dict[str, int]:
+    """How many CIs of each class match the query. Without filters (the home page, the search
+    page's class facet before anything is typed) and given the schema, from Neo4j's count
+    store: a count per label costs nothing, where grouping every CI by class reads them all
+    (a second per request at 200,000 CIs)."""
+    if schema is not None and query.only_by_class():
+        return await _class_counts_from_labels(driver, database, schema, query.class_name)
     match, params = query.match()
     records, _, _ = await driver.execute_query(
         read_query(f"{match} RETURN n.class AS class, count(n) AS n ORDER BY class"),
@@ -320,8 +337,40 @@ async def count_by_class(driver: AsyncDriver, database: str, query: CIQuery) -> 
     return {row["class"]: row["n"] for row in records}
 
 
+async def _counts(driver: AsyncDriver, database: str, matches: list[str], params: dict[str, Any]) -> list[int]:
+    """``count(n)`` of each MATCH, in one statement (each a subquery: a count with no row is 0,
+    which a grouping by a constant key would drop)."""
+    calls = " ".join(f"CALL () {{ {m} RETURN count(n) AS c{i} }}" for i, m in enumerate(matches))
+    columns = ", ".join(f"c{i}" for i in range(len(matches)))
+    records, _, _ = await driver.execute_query(
+        read_query(f"{calls} RETURN [{columns}] AS counts"), params, database_=database, routing_="r"
+    )
+    return list(records[0]["counts"])
+
+
+async def _class_counts_from_labels(
+    driver: AsyncDriver, database: str, schema: Schema, under: str | None
+) -> dict[str, int]:
+    """CIs of exactly each class: its label's count less its direct subclasses' (a CI carries
+    the labels of its class and every ancestor)."""
+    names = sorted(schema.subclasses(under) if under else schema.classes)
+    counts = await _counts(driver, database, [f"MATCH (n:CI:{quote(name)})" for name in names], {})
+    labelled = dict(zip(names, counts, strict=True))
+    exact = {
+        name: labelled[name] - sum(labelled.get(c.name, 0) for c in schema.classes.values() if c.parent == name)
+        for name in names
+    }
+    return {name: count for name, count in sorted(exact.items()) if count > 0}
+
+
 async def count_by_status(driver: AsyncDriver, database: str, query: CIQuery) -> dict[str, int]:
-    """How many CIs of each status match the query (the search page's status facet)."""
+    """How many CIs of each status match the query (the search page's status facet); with no
+    filter at all, one index count per status instead of reading every CI."""
+    if query.only_by_class() and query.class_name is None:
+        params = {f"s{i}": status.value for i, status in enumerate(CIStatus)}
+        matches = [f"MATCH (n:CI) WHERE n.status = $s{i}" for i in range(len(CIStatus))]
+        counts = await _counts(driver, database, matches, params)
+        return {status.value: n for status, n in zip(CIStatus, counts, strict=True) if n}
     match, params = query.match()
     records, _, _ = await driver.execute_query(
         read_query(f"{match} RETURN n.status AS status, count(n) AS n ORDER BY status"),

@@ -15,7 +15,7 @@ import orjson
 from neo4j import AsyncManagedTransaction
 
 from cmdb_server.repositories.schema_setup import quote
-from schema import PARENT_UID
+from schema import PARENT_UID, CIStatus
 
 
 def _key_map(keys: tuple[str, ...], source: str, dependent: bool) -> str:
@@ -340,6 +340,30 @@ async def resolve_observed_dependencies(
         """,
         ip_uids=ip_uids,
         now=now,
+    )
+    return [dict(row) async for row in result]
+
+
+async def host_interfaces_with_macs(tx: AsyncManagedTransaction, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For rows of {port_uid, macs} (a switch's access port and the MACs it learnt): the one
+    known host interface that has each MAC, as rows of {port_uid, nic_uid}.
+
+    Only a physical interface (or one its source does not call virtual) of a host that is
+    not retired counts; a MAC two hosts' interfaces share (cloned VMs) places nobody. The
+    look-up is by ``Interface.mac``, indexed for the hosts' ``interface_keys`` identity rule.
+    """
+    result = await tx.run(
+        """
+        UNWIND $rows AS row
+        UNWIND row.macs AS mac
+        MATCH (nic:Interface {mac: mac}) WHERE nic.physical IS NULL OR nic.physical = true
+        MATCH (host:CI {uid: nic.parent_uid}) WHERE host:Host AND coalesce(host.status, '') <> $retired
+        WITH row.port_uid AS port_uid, mac, collect(DISTINCT nic.uid) AS nics
+        WHERE size(nics) = 1 AND nics[0] <> port_uid
+        RETURN port_uid, nics[0] AS nic_uid
+        """,
+        rows=rows,
+        retired=CIStatus.RETIRED.value,
     )
     return [dict(row) async for row in result]
 

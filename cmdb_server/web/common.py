@@ -20,16 +20,16 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cmdb_server.api.body import read_body
 from cmdb_server.api.params import MAX_OFFSET
 from cmdb_server.auth import Principal, authenticate, may
-from cmdb_server.errors import ApiError, Forbidden, Unprocessable, api_error_response
+from cmdb_server.errors import ApiError, Forbidden, Unprocessable, api_error_response, http_error
 from cmdb_server.web import session
 from schema import Capability
 
 WEB_TAG = "web"
-FORM_BYTES = 64 * 1024
 
 templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
@@ -109,13 +109,13 @@ SignedIn = Annotated[Here, Depends(signed_in_page)]
 
 async def read_form(request: Request) -> dict[str, str]:
     """A posted form's fields (the first value of each)."""
-    body = await read_body(request, FORM_BYTES)
+    body = await read_body(request, request.app.state.settings.max_body_bytes)
     return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
 
 
 async def read_form_lists(request: Request) -> dict[str, list[str]]:
     """A posted form's fields with every value (checkbox groups, repeated inputs)."""
-    body = await read_body(request, FORM_BYTES)
+    body = await read_body(request, request.app.state.settings.max_body_bytes)
     return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
 
 
@@ -170,8 +170,26 @@ def install_page_errors(app: FastAPI) -> None:
         query = "" if exc.back_to == "/" else "?next=" + quote(exc.back_to, safe="/")
         return RedirectResponse("/sign-in" + query, status_code=303)
 
+    async def not_a_page(request: Request, exc: Exception) -> Response:
+        """404 and 405 outside the API: a browser gets a page, not the API's JSON. A GET of a
+        form's action (a reloaded or bookmarked address after a refused form) goes to the
+        page the form is on, its parent path."""
+        assert isinstance(exc, StarletteHTTPException)
+        path = request.url.path
+        if path.startswith(NOT_PAGES) or "text/html" not in request.headers.get("accept", ""):
+            return await http_error(request, exc)
+        if exc.status_code == 405 and request.method == "GET" and path.count("/") > 1:
+            return RedirectResponse(path.rsplit("/", 1)[0], status_code=303)
+        here = await session_of(request)
+        message = "No such page." if exc.status_code == 404 else str(exc.detail)
+        return render("message.html", here, exc.status_code, message=message, status=exc.status_code)
+
     app.add_exception_handler(ApiError, page_error)
     app.add_exception_handler(SignInFirst, sign_in_first)
+    app.add_exception_handler(StarletteHTTPException, not_a_page)
+
+
+NOT_PAGES = ("/api/", "/static/", "/openapi.json", "/healthz", "/readyz", "/docs", "/redoc")
 
 
 async def posted_form_lists(request: Request, here: Here, capability: Capability) -> dict[str, list[str]]:
@@ -194,8 +212,21 @@ def checked_model(model: type[M], data: dict[str, Any]) -> M:
     except ValidationError as exc:
         error = exc.errors()[0]
         name = ".".join(str(p) for p in error.get("loc", ())) or "form"
-        message = str(error.get("ctx", {}).get("error", error.get("msg", "invalid value")))
-        raise Unprocessable(message, field=name) from None
+        raise Unprocessable(_in_words(error), field=name) from None
+
+
+def _in_words(error: Any) -> str:
+    """A validation error as a person filling a form reads it, not in the validator's terms."""
+    kind, ctx = str(error.get("type", "")), error.get("ctx", {})
+    if kind.startswith(("datetime", "date_", "time_")):
+        return "is not a time: use YYYY-MM-DD HH:MM (UTC)"
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return "is required"
+    if kind == "too_short" and ctx.get("min_length") == 1:
+        return "choose at least one"
+    if kind == "enum":
+        return f"must be one of {ctx.get('expected', 'the values offered')}"
+    return str(ctx.get("error", error.get("msg", "invalid value")))
 
 
 def page_offset(raw: str | None) -> int:

@@ -62,6 +62,8 @@ async def graph_page(uid: str, here: SignedIn, request: Request, depth: str = "1
         max_depth=MAX_PAGE_DEPTH,
         types=sorted(schema.relationships),
         classes=[c.name for c in classes],
+        # Package versions (shared CIs) crowd out everything else around a host: shown on demand.
+        hidden_classes={c.name for c in classes if c.shared and c.name != record.ci_class},
         data=data,
     )
 

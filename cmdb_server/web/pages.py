@@ -88,11 +88,9 @@ async def sign_out(request: Request) -> Response:
 async def home(here: SignedIn, request: Request) -> Response:
     state = request.app.state
     driver, db = state.driver, state.settings.neo4j_database
-    classes = await cis.count_by_class(driver, db, cis.CIQuery())
-    statuses = [
-        (status.value, sum((await cis.count_by_class(driver, db, cis.CIQuery(status=status))).values()))
-        for status in CIStatus
-    ]
+    classes = await cis.count_by_class(driver, db, cis.CIQuery(), state.schema)
+    by_status = await cis.count_by_status(driver, db, cis.CIQuery())
+    statuses = [(status.value, by_status.get(status.value, 0)) for status in CIStatus]
     incidents, incident_total = await records.page_records(
         driver, db, records.INCIDENT, {"status": sorted(INCIDENT_OPEN)}, None, 0, 10
     )

@@ -12,12 +12,11 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import Response
 
-from cmdb_server.api.params import MAX_OFFSET
 from cmdb_server.api.routes.bulk import export_search
 from cmdb_server.api.routes.cis import full_text_errors, search_query
 from cmdb_server.errors import ApiError, Unprocessable
-from cmdb_server.repositories import cis, curation
-from cmdb_server.web.common import SignedIn, page_router, render
+from cmdb_server.repositories import cis
+from cmdb_server.web.common import SignedIn, page_offset, page_router, render
 from schema import CIStatus
 
 router = page_router()
@@ -81,17 +80,13 @@ async def search(here: SignedIn, request: Request) -> Response:
     state = request.app.state
     driver, db = state.driver, state.settings.neo4j_database
     form = _form(request)
-    try:
-        offset = max(0, min(int(request.query_params.get("offset", "0")), MAX_OFFSET))
-    except ValueError:
-        offset = 0
+    offset = page_offset(request.query_params.get("offset"))
     context: dict[str, Any] = {
         "form": form,
         "url": lambda **changes: search_url(form, **changes),
         "class_names": sorted(n for n, c in state.schema.classes.items() if not c.abstract),
         "statuses": [s.value for s in CIStatus],
         "sorts": SORTS,
-        "known_tags": [t["tag"] for t in await curation.tag_counts(driver, db)],
         "page": None,
         "owners": {},
         "class_counts": {},
@@ -105,7 +100,7 @@ async def search(here: SignedIn, request: Request) -> Response:
     try:
         query = _query(request, form)
         context["class_counts"] = await full_text_errors(
-            cis.count_by_class(driver, db, replace(query, class_name=None))
+            cis.count_by_class(driver, db, replace(query, class_name=None), state.schema)
         )
         context["status_counts"] = await full_text_errors(cis.count_by_status(driver, db, replace(query, status=None)))
         if searched:
@@ -117,7 +112,7 @@ async def search(here: SignedIn, request: Request) -> Response:
             if offset + PAGE_SIZE < page.total:
                 context["next"] = search_url(form, offset=offset + PAGE_SIZE)
     except ApiError as exc:
-        context["message"] = exc.message
+        context["message"] = exc.message if exc.field is None else f"{exc.message} (field '{exc.field}')"
         return render("search.html", here, exc.status, **context)
     return render("search.html", here, **context)
 

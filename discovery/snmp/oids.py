@@ -56,6 +56,7 @@ ENT_CLASS_CHASSIS = 3
 LLDP_LOC_CHASSIS_ID_SUBTYPE = "1.0.8802.1.1.2.1.3.1.0"
 LLDP_LOC_CHASSIS_ID = "1.0.8802.1.1.2.1.3.2.0"
 LLDP_LOC_SYS_NAME = "1.0.8802.1.1.2.1.3.3.0"
+LLDP_LOC_SYS_CAP_ENABLED = "1.0.8802.1.1.2.1.3.6.0"  # what the device says it is: bridge, router, station...
 LLDP_LOCAL_SYSTEM = "1.0.8802.1.1.2.1.3"
 LLDP_LOC_PORT_ID_SUBTYPE = "1.0.8802.1.1.2.1.3.7.1.2"
 LLDP_LOC_PORT_ID = "1.0.8802.1.1.2.1.3.7.1.3"
@@ -69,6 +70,20 @@ LLDP_REM_PORT_DESC = "1.0.8802.1.1.2.1.4.1.1.8"
 LLDP_REM_SYS_NAME = "1.0.8802.1.1.2.1.4.1.1.9"
 LLDP_REM_SYS_DESC = "1.0.8802.1.1.2.1.4.1.1.10"
 LLDP_REM_SYS_CAP_ENABLED = "1.0.8802.1.1.2.1.4.1.1.12"
+LLDP_CAP_BITS = (
+    "other",
+    "repeater",
+    "bridge",
+    "wlanAccessPoint",
+    "router",
+    "telephone",
+    "docsisCableDevice",
+    "station",
+    "cVlan",
+    "sVlan",
+    "twoPortMacRelay",
+)
+"""LldpSystemCapabilitiesMap: bit 0 is the first octet's most significant bit."""
 LLDP_CAP_BRIDGE, LLDP_CAP_ROUTER, LLDP_CAP_STATION = 0x20, 0x08, 0x01  # first octet of the BITS
 LLDP_REM_MAN_ADDR_TABLE = "1.0.8802.1.1.2.1.4.2.1"
 
@@ -80,21 +95,43 @@ CDP_CACHE_VERSION = "1.3.6.1.4.1.9.9.23.1.2.1.1.5"
 CDP_CACHE_DEVICE_ID = "1.3.6.1.4.1.9.9.23.1.2.1.1.6"
 CDP_CACHE_DEVICE_PORT = "1.3.6.1.4.1.9.9.23.1.2.1.1.7"
 CDP_CACHE_PLATFORM = "1.3.6.1.4.1.9.9.23.1.2.1.1.8"
+CDP_CACHE_CAPABILITIES = "1.3.6.1.4.1.9.9.23.1.2.1.1.9"
+CDP_CAP_BITS = {
+    0x01: "router",
+    0x02: "bridge",  # transparent bridge
+    0x04: "bridge",  # source-route bridge
+    0x08: "bridge",  # switch
+    0x10: "station",  # host
+    0x40: "repeater",
+    0x80: "telephone",
+}
+"""cdpCacheCapabilities (a 32-bit mask, CDP's own bits), in LLDP's capability names."""
+
+# BRIDGE-MIB and Q-BRIDGE-MIB: which MAC the forwarding table learnt on which bridge port
+DOT1D_BASE_PORT_IF_INDEX = "1.3.6.1.2.1.17.1.4.1.2"  # dot1dBasePort -> ifIndex
+DOT1D_TP_FDB_PORT = "1.3.6.1.2.1.17.4.3.1.2"  # .<mac as 6 arcs> -> dot1dBasePort
+DOT1D_TP_FDB_STATUS = "1.3.6.1.2.1.17.4.3.1.3"
+DOT1Q_TP_FDB_PORT = "1.3.6.1.2.1.17.7.1.2.2.1.2"  # .<fdb id>.<mac as 6 arcs> -> dot1dBasePort
+DOT1Q_TP_FDB_STATUS = "1.3.6.1.2.1.17.7.1.2.2.1.3"
+FDB_STATUS_LEARNED = 3  # other(1), invalid(2), learned(3), self(4), mgmt(5)
+
+# IP-MIB neighbour tables (ARP and IPv6 ND): which MAC has which address
+IP_NET_TO_PHYSICAL_PHYS_ADDRESS = "1.3.6.1.2.1.4.35.1.4"  # .<ifIndex>.<addrType>.<len>.<addr>
+IP_NET_TO_PHYSICAL_STATE = "1.3.6.1.2.1.4.35.1.7"
+IP_NET_TO_MEDIA_PHYS_ADDRESS = "1.3.6.1.2.1.4.22.1.2"  # .<ifIndex>.<a.b.c.d> (IPv4 only, deprecated)
 
 # IEEE8023-LAG-MIB: the aggregator (its ifIndex) a port is attached to; 0 when none
 DOT3AD_AGG_PORT_ATTACHED_AGG_ID = "1.2.840.10006.300.43.1.2.1.1.13"
 # IF-MIB ifStackTable: ifStackStatus.<higher ifIndex>.<lower ifIndex> (a port-channel over its ports)
 IF_STACK_STATUS = "1.3.6.1.2.1.31.1.2.1.3"
 
-# Q-BRIDGE-MIB (VLANs) and BRIDGE-MIB's port map. Ports in these tables are bridge port numbers
+# Q-BRIDGE-MIB VLANs. Ports in these tables are bridge port numbers
 # (dot1dBasePort), which dot1dBasePortIfIndex maps to interfaces. A PortList is a bitmap: the
 # first octet's most significant bit is bridge port 1.
-DOT1D_BASE_PORT_IF_INDEX = "1.3.6.1.2.1.17.1.4.1.2"
 DOT1Q_PVID = "1.3.6.1.2.1.17.7.1.4.5.1.1"  # .<port>: the VLAN of untagged frames (native/access)
 DOT1Q_VLAN_CURRENT_EGRESS_PORTS = "1.3.6.1.2.1.17.7.1.4.2.1.4"  # .<timeMark>.<vlan>: PortList
 DOT1Q_VLAN_STATIC_EGRESS_PORTS = "1.3.6.1.2.1.17.7.1.4.3.1.2"  # .<vlan>: PortList, as configured
-VLAN_WALKS: tuple[str, ...] = (
-    DOT1D_BASE_PORT_IF_INDEX,
+VLAN_WALKS: tuple[str, ...] = (  # dot1dBasePortIfIndex is walked for the forwarding tables too
     DOT1Q_PVID,
     DOT1Q_VLAN_CURRENT_EGRESS_PORTS,
     DOT1Q_VLAN_STATIC_EGRESS_PORTS,
@@ -120,6 +157,11 @@ SUBTREES: tuple[str, ...] = (
     CDP_CACHE_TABLE,
     DOT3AD_AGG_PORT_ATTACHED_AGG_ID,
     IF_STACK_STATUS,
+    DOT1D_BASE_PORT_IF_INDEX,
+    DOT1D_TP_FDB_PORT,
+    DOT1Q_TP_FDB_PORT,
+    IP_NET_TO_PHYSICAL_PHYS_ADDRESS,
+    IP_NET_TO_MEDIA_PHYS_ADDRESS,
     *VLAN_WALKS,
 )
 # The large tables are read column by column, only the columns the parsers use (a quarter of
@@ -138,6 +180,11 @@ COLUMN_WALKS: tuple[tuple[str, ...], ...] = (
         ENT_PHYSICAL_MFG_NAME,
         ENT_PHYSICAL_MODEL_NAME,
     ),
+    # Hosts on switch ports (discovery/snmp/topology.py): the port of each learnt MAC, and the
+    # addresses of MACs; the status columns beside them (only learnt rows count).
+    (DOT1D_TP_FDB_PORT, DOT1D_TP_FDB_STATUS),
+    (DOT1Q_TP_FDB_PORT, DOT1Q_TP_FDB_STATUS),
+    (IP_NET_TO_PHYSICAL_PHYS_ADDRESS, IP_NET_TO_PHYSICAL_STATE),
 )
 # The small tables, walked whole; each walk stops at its own end.
 WALKS: tuple[str, ...] = (
@@ -149,6 +196,8 @@ WALKS: tuple[str, ...] = (
     CDP_CACHE_TABLE,
     DOT3AD_AGG_PORT_ATTACHED_AGG_ID,
     IF_STACK_STATUS,
+    DOT1D_BASE_PORT_IF_INDEX,
+    IP_NET_TO_MEDIA_PHYS_ADDRESS,
     *VLAN_WALKS,
 )
 SCALARS: tuple[str, ...] = (

@@ -7,6 +7,7 @@ OID suffix, never from an index column (see shared/design/snmp-notes.md).
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from discovery.snmp import oids
@@ -234,7 +235,10 @@ def parse_ip_addresses(walk: Walk) -> list[dict[str, Any]]:
 
 
 def parse_chassis(walk: Walk) -> dict[str, Any]:
-    """Model, serial and firmware of the chassis in entPhysicalTable (class 3, in no container)."""
+    """Model, serial and software of the chassis in entPhysicalTable (class 3, in no container).
+
+    The model is entPhysicalModelName, else entPhysicalDescr where it reads as a model name:
+    some agents describe the chassis by the device's host name, which is no model."""
     classes = column(walk, oids.ENT_PHYSICAL_CLASS)
     contained = column(walk, oids.ENT_PHYSICAL_CONTAINED_IN)
     chassis = [i for i, c in classes.items() if c == oids.ENT_CLASS_CHASSIS and contained.get(i, 0) == 0]
@@ -247,12 +251,75 @@ def parse_chassis(walk: Walk) -> dict[str, Any]:
     def field(oid: str) -> str | None:
         return text(column(walk, oid).get(index))
 
+    descr = field(oids.ENT_PHYSICAL_DESCR)
+    sys_name = text(walk.get(oids.SYS_NAME))
+    names = {sys_name.lower()} if sys_name else set()
     return {
-        "model": field(oids.ENT_PHYSICAL_MODEL_NAME) or field(oids.ENT_PHYSICAL_DESCR),
+        "model": field(oids.ENT_PHYSICAL_MODEL_NAME) or (descr if looks_like_model(descr, names) else None),
         "serial": field(oids.ENT_PHYSICAL_SERIAL_NUM),
-        "firmware": field(oids.ENT_PHYSICAL_SOFTWARE_REV) or field(oids.ENT_PHYSICAL_FIRMWARE_REV),
+        "os_version": field(oids.ENT_PHYSICAL_SOFTWARE_REV),
+        "firmware": field(oids.ENT_PHYSICAL_FIRMWARE_REV),
         "manufacturer": field(oids.ENT_PHYSICAL_MFG_NAME),
+        "descr": descr,
     }
+
+
+MODEL_MAX_WORDS = 4
+
+
+def looks_like_model(value: str | None, host_names: set[str]) -> bool:
+    """Whether a free-text description reads as a model name ("WS-C3560G-48TS", "HUAWEI S5720
+    Routing Switch"): a few words with a digit, not the device's own name (sysName) nor a
+    domain name, not a sentence ("RouterOS 7.1.1 (stable) on RB760iGS")."""
+    if not value or not any(c.isdigit() for c in value):
+        return False
+    lowered = value.lower()
+    short_names = {n.split(".", 1)[0] for n in host_names}
+    if lowered in host_names or lowered in short_names or lowered.split(".", 1)[0] in short_names:
+        return False
+    words = value.split()
+    if len(words) > MODEL_MAX_WORDS or any(c in value for c in ",:;()#"):
+        return False
+    return not (len(words) == 1 and re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", value))  # a domain name
+
+
+CHASSIS_ID_SUBTYPES = {
+    1: "chassisComponent",
+    2: "interfaceAlias",
+    3: "portComponent",
+    4: "macAddress",
+    5: "networkAddress",
+    6: "interfaceName",
+    7: "local",
+}
+PORT_ID_SUBTYPES = {
+    1: "interfaceAlias",
+    2: "portComponent",
+    3: "macAddress",
+    4: "networkAddress",
+    5: "interfaceName",
+    6: "agentCircuitId",
+    7: "local",
+}
+
+
+def lldp_capabilities(value: WalkValue | None) -> list[str]:
+    """LLDP system capabilities (a BITS value: bit 0 is the first octet's top bit) by name."""
+    if not isinstance(value, bytes):
+        return []
+    return [
+        name
+        for bit, name in enumerate(oids.LLDP_CAP_BITS)
+        if bit // 8 < len(value) and value[bit // 8] & (0x80 >> (bit % 8))
+    ]
+
+
+def cdp_capabilities(value: WalkValue | None) -> list[str]:
+    """cdpCacheCapabilities (four octets, a 32-bit mask) in LLDP's capability names."""
+    if not isinstance(value, bytes) or not value:
+        return []
+    mask = int.from_bytes(value[-4:], "big")
+    return sorted({name for bit, name in oids.CDP_CAP_BITS.items() if mask & bit})
 
 
 def _lldp_id(subtype: WalkValue | None, value: WalkValue | None, kind: str) -> str | None:
@@ -303,15 +370,19 @@ def parse_lldp(walk: Walk) -> dict[str, Any]:
         index = key.split(".")
         if len(index) != 3:
             continue
+        chassis_subtype, port_subtype = cols["chassis_subtype"].get(key), cols["port_subtype"].get(key)
         neighbours.append(
             {
                 "local_port_num": int(index[1]),
-                "chassis_id": _lldp_id(cols["chassis_subtype"].get(key), cols["chassis"].get(key), "chassis"),
-                "port_id": _lldp_id(cols["port_subtype"].get(key), cols["port"].get(key), "port"),
+                "chassis_id": _lldp_id(chassis_subtype, cols["chassis"].get(key), "chassis"),
+                "chassis_id_subtype": CHASSIS_ID_SUBTYPES.get(integer(chassis_subtype) or 0),
+                "port_id": _lldp_id(port_subtype, cols["port"].get(key), "port"),
+                "port_id_subtype": PORT_ID_SUBTYPES.get(integer(port_subtype) or 0),
                 "port_desc": text(cols["port_desc"].get(key)),
                 "sys_name": text(cols["sys_name"].get(key)),
                 "sys_descr": text(cols["sys_desc"].get(key)),
                 "management_ip": management.get(key),
+                "capabilities": lldp_capabilities(cols["caps"].get(key)),
                 "station_only": _station_only(cols["caps"].get(key)),
             }
         )
@@ -333,6 +404,14 @@ def _cdp_device_name(device_id: str | None) -> str | None:
     return device_id.split("(", 1)[0].strip() or device_id
 
 
+def _cdp_text_or_mac(value: WalkValue | None) -> str | None:
+    """A CDP device or port id; six octets that are no text are a MAC (servers' adapters send
+    their MAC, as the ProCurve recording shows), never Latin-1 garbage."""
+    if isinstance(value, bytes) and len(value) == 6 and not all(32 <= b < 127 for b in value):
+        return mac(value)
+    return text(value)
+
+
 def parse_cdp(walk: Walk) -> list[dict[str, Any]]:
     """cdpCacheTable rows (index ifIndex.deviceIndex): who is on which local interface."""
     devices = column(walk, oids.CDP_CACHE_DEVICE_ID)
@@ -341,6 +420,7 @@ def parse_cdp(walk: Walk) -> list[dict[str, Any]]:
     versions = column(walk, oids.CDP_CACHE_VERSION)
     addresses = column(walk, oids.CDP_CACHE_ADDRESS)
     address_types = column(walk, oids.CDP_CACHE_ADDRESS_TYPE)
+    capabilities = column(walk, oids.CDP_CACHE_CAPABILITIES)
     neighbours = []
     for key in sorted(devices, key=lambda k: [int(a) for a in k.split(".")]):
         arcs = key.split(".")
@@ -350,16 +430,17 @@ def parse_cdp(walk: Walk) -> list[dict[str, Any]]:
         management = None
         if address_types.get(key) == 1 and isinstance(address, bytes) and len(address) == 4:
             management = str(ipaddress.ip_address(address))
-        device_id = text(devices.get(key))
+        device_id = _cdp_text_or_mac(devices.get(key))
         neighbours.append(
             {
                 "local_if_index": int(arcs[0]),
                 "device_id": device_id,
                 "sys_name": _cdp_device_name(device_id),
-                "port_id": text(ports.get(key)),
+                "port_id": _cdp_text_or_mac(ports.get(key)),
                 "platform": text(platforms.get(key)),
                 "sys_descr": text(versions.get(key)),
                 "management_ip": management,
+                "capabilities": cdp_capabilities(capabilities.get(key)),
             }
         )
     return neighbours

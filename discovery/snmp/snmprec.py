@@ -24,13 +24,19 @@ def parse_snmprec(text: str) -> Walk:
         if kind == "4":
             walk[oid] = value.encode("utf-8")
         elif kind == "4x":
-            walk[oid] = bytes.fromhex(value)
+            try:
+                walk[oid] = bytes.fromhex(value)
+            except ValueError:
+                continue  # anonymised recordings replace octets with letters (346288XXYYZZ): no value
         elif kind in _INTEGER_TYPES:
             walk[oid] = int(value)
         elif kind in ("6", "64"):
             walk[oid] = value
         elif kind == "64x":
-            walk[oid] = ".".join(str(b) for b in bytes.fromhex(value))
+            try:
+                walk[oid] = ".".join(str(b) for b in bytes.fromhex(value))
+            except ValueError:
+                continue
     return walk
 
 

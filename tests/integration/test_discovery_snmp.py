@@ -112,7 +112,10 @@ def test_snmpd_scan_equals_what_net_snmp_tools_read(snmpd: Snmpd, credential: Sn
     sys_name, sys_descr = (unquote(v) for v in net_snmp("snmpget", snmpd, "1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.1.1.0"))
     assert device["class"] == "LinuxHost"
     assert device["attributes"]["name"] == sys_name == "snmpd-test.example.org"
-    assert device["attributes"]["os_name"] == sys_descr
+    assert device["attributes"]["sys_descr"] == sys_descr
+    # net-snmp's sysDescr is `uname -a`'s: the kernel release is its third word
+    assert (device["attributes"]["os_name"], device["attributes"]["kernel"]) == ("Linux", os.uname().release)
+    assert "vendor" not in device["attributes"]  # Net-SNMP names the agent, not the machine's maker
     if_descr = [unquote(v) for v in net_snmp("snmpbulkwalk", snmpd, "1.3.6.1.2.1.2.2.1.2")]
     if_names = [unquote(v) for v in net_snmp("snmpbulkwalk", snmpd, "1.3.6.1.2.1.31.1.1.1.1")] or if_descr
     interfaces = [r for r in result.report["records"] if r["class"] == "Interface"]
@@ -169,7 +172,7 @@ def test_recorded_devices_become_network_devices_with_vendor_model_serial(client
         "127.0.1.2": ("Router", "Juniper Networks", "MX960", "JN11FCEC5AFA", "12.3R6.6"),
         "127.0.1.3": ("Switch", "Arista Networks", "DCS-7150S-52-CL", "JPE15151458", "4.20.5F"),
     }
-    for address, (ci_class, vendor, model, serial, firmware) in expected.items():
+    for address, (ci_class, vendor, model, serial, os_version) in expected.items():
         ci = found[address]
         attributes = ci["attributes"]
         assert (
@@ -177,13 +180,13 @@ def test_recorded_devices_become_network_devices_with_vendor_model_serial(client
             attributes["vendor"],
             attributes["model"],
             attributes["serial"],
-            attributes["firmware"],
+            attributes["os_version"],
         ) == (
             ci_class,
             vendor,
             model,
             serial,
-            firmware,
+            os_version,
         )
         nics = client.get(f"/api/v1/cis/{ci['uid']}/relationships", params={"type": "HAS_INTERFACE"}, headers=ADMIN)
         reported = [r for r in reports[address]["records"] if r["class"] == "Interface" and r.get("parent") == "device"]

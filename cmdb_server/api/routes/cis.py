@@ -121,8 +121,10 @@ async def list_cis(
 
 
 @router.get("/counts", summary="How many CIs of each class match a search", response_model=CICounts)
-async def count_cis(_: Reader, driver: DriverDep, settings: SettingsDep, query: SearchDep) -> dict[str, Any]:
-    counts = await full_text_errors(cis.count_by_class(driver, settings.neo4j_database, query))
+async def count_cis(
+    _: Reader, driver: DriverDep, settings: SettingsDep, schema: SchemaDep, query: SearchDep
+) -> dict[str, Any]:
+    counts = await full_text_errors(cis.count_by_class(driver, settings.neo4j_database, query, schema))
     return {"total": sum(counts.values()), "classes": counts}
 
 

@@ -141,7 +141,13 @@
         const shown = n.id() === data.uid || classes.has(n.data("class"));
         n.toggleClass("filtered", !shown);
       });
-      cy.edges().forEach((e) => e.toggleClass("filtered", !types.has(e.data("type"))));
+      // An edge shows when its type is chosen and both its ends show.
+      cy.edges().forEach((e) =>
+        e.toggleClass(
+          "filtered",
+          !types.has(e.data("type")) || e.source().hasClass("filtered") || e.target().hasClass("filtered"),
+        ),
+      );
     });
   }
 
@@ -182,6 +188,7 @@
         fit: true,
         padding: 24,
         stop: () => {
+          cy.fit(cy.elements().not(".filtered"), 24); // after a filter too, not only the first time
           layouts += 1;
           document.body.dataset.layoutOnlyMs = String(Math.round(performance.now() - started));
           if (!document.body.dataset.layoutMs) document.body.dataset.layoutMs = String(Math.round(performance.now()));
