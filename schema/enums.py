@@ -88,3 +88,24 @@ class ImpactState(StrEnum):
 
     DEGRADED = "degraded"
     DOWN = "down"
+
+
+class AdminStatus(StrEnum):
+    """An interface's desired state, as configured (IF-MIB ifAdminStatus; Linux IFF_UP)."""
+
+    UP = "up"
+    DOWN = "down"  # shut down on purpose: not a fault
+    TESTING = "testing"
+
+
+class OperStatus(StrEnum):
+    """An interface's actual state, in RFC 2863's words (IF-MIB ifOperStatus), which Linux's
+    /sys/class/net/<name>/operstate also uses."""
+
+    UP = "up"
+    DOWN = "down"
+    TESTING = "testing"
+    UNKNOWN = "unknown"
+    DORMANT = "dormant"  # waiting for an external event (a dial-up line, 802.1X)
+    NOT_PRESENT = "notPresent"  # a component (a module, a transceiver) is missing
+    LOWER_LAYER_DOWN = "lowerLayerDown"  # down because what it runs over is (a LAG's ports, a VLAN's trunk)

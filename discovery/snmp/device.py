@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from agent.collectors.interfaces import interface_attributes
 from agent.parsers import is_host_scoped
 from discovery.snmp import neighbours, parsers, topology
 from discovery.snmp.classify import HOST_CLASSES
 from discovery.snmp.facts import identify
 from discovery.snmp.values import IndexedWalk, Walk
+from discovery.snmp.vlans import parse_vlans
 from schema.report_builder import ReportBuilder, drop_none
 
 
@@ -25,6 +27,9 @@ def device_facts(walk: Walk) -> dict[str, Any]:
             nic["addresses"].append(address)
     for port, aggregate in parsers.parse_aggregates(walk, interfaces).items():
         interfaces[port]["aggregate"] = aggregate
+    for if_index, port_vlans in parse_vlans(walk, interfaces).items():
+        interfaces[if_index]["native_vlan"] = port_vlans.native_vlan
+        interfaces[if_index]["vlans"] = sorted(port_vlans.vlans)
     lldp = parsers.parse_lldp(walk)
     device["chassis_id"] = lldp["local_chassis_id"]
     return {
@@ -105,21 +110,7 @@ def build_device_report(
                 "class": "Interface",
                 "parent": "device",
                 "identity": {"name": nic["name"]},
-                "attributes": drop_none(
-                    {
-                        "mac": nic["mac"],
-                        "mtu": nic["mtu"],
-                        "speed_mbps": nic["speed_mbps"],
-                        "oper_status": nic["oper_status"],
-                        "if_index": nic["if_index"],
-                        "if_type": nic["if_type"],
-                        # SNMP cannot tell a hardware port from a virtual one of the same type (a
-                        # bridge is ethernetCsmacd too): it says false only where the type does.
-                        "physical": False if nic["if_type"] in parsers.VIRTUAL_IF_TYPES else None,
-                        "description": nic["alias"],
-                        "addresses": [f"{a['address']}/{a['prefix_length']}" for a in nic["addresses"]],
-                    }
-                ),
+                "attributes": interface_attributes(snmp_interface(nic, collected_at)),
             }
         )
         if nic.get("aggregate") is not None:
@@ -135,3 +126,21 @@ def build_device_report(
 
     built = report.build(source[0], source[1], datetime.fromisoformat(collected_at), report_id)
     return dict(built)
+
+
+def snmp_interface(nic: dict[str, Any], collected_at: str) -> dict[str, Any]:
+    """An interface's SNMP facts under the names every source reports (agent.collectors.interfaces)."""
+    seconds_ago = nic.get("last_change_s_ago")
+    last_change = None
+    if seconds_ago is not None:
+        scanned = datetime.fromisoformat(collected_at).replace(microsecond=0)
+        last_change = (scanned - timedelta(seconds=seconds_ago)).isoformat()
+    return {
+        **nic,
+        "if_descr": nic["descr"],
+        "last_change": last_change,
+        # SNMP cannot tell a hardware port from a virtual one of the same type (a bridge is
+        # ethernetCsmacd too): it says false only where the type does.
+        "physical": False if nic["if_type"] in parsers.VIRTUAL_IF_TYPES else None,
+        "vlans": [str(vlan) for vlan in nic.get("vlans") or ()] or None,
+    }

@@ -21,6 +21,7 @@ IF_SPEED = "1.3.6.1.2.1.2.2.1.5"
 IF_PHYS_ADDRESS = "1.3.6.1.2.1.2.2.1.6"
 IF_ADMIN_STATUS = "1.3.6.1.2.1.2.2.1.7"
 IF_OPER_STATUS = "1.3.6.1.2.1.2.2.1.8"
+IF_LAST_CHANGE = "1.3.6.1.2.1.2.2.1.9"  # TimeTicks: sysUpTime when the interface entered its oper state
 IF_X_TABLE = "1.3.6.1.2.1.31.1.1.1"
 IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
 IF_HIGH_SPEED = "1.3.6.1.2.1.31.1.1.1.15"
@@ -124,6 +125,18 @@ DOT3AD_AGG_PORT_ATTACHED_AGG_ID = "1.2.840.10006.300.43.1.2.1.1.13"
 # IF-MIB ifStackTable: ifStackStatus.<higher ifIndex>.<lower ifIndex> (a port-channel over its ports)
 IF_STACK_STATUS = "1.3.6.1.2.1.31.1.2.1.3"
 
+# Q-BRIDGE-MIB VLANs. Ports in these tables are bridge port numbers
+# (dot1dBasePort), which dot1dBasePortIfIndex maps to interfaces. A PortList is a bitmap: the
+# first octet's most significant bit is bridge port 1.
+DOT1Q_PVID = "1.3.6.1.2.1.17.7.1.4.5.1.1"  # .<port>: the VLAN of untagged frames (native/access)
+DOT1Q_VLAN_CURRENT_EGRESS_PORTS = "1.3.6.1.2.1.17.7.1.4.2.1.4"  # .<timeMark>.<vlan>: PortList
+DOT1Q_VLAN_STATIC_EGRESS_PORTS = "1.3.6.1.2.1.17.7.1.4.3.1.2"  # .<vlan>: PortList, as configured
+VLAN_WALKS: tuple[str, ...] = (  # dot1dBasePortIfIndex is walked for the forwarding tables too
+    DOT1Q_PVID,
+    DOT1Q_VLAN_CURRENT_EGRESS_PORTS,
+    DOT1Q_VLAN_STATIC_EGRESS_PORTS,
+)
+
 # HOST-RESOURCES-MIB
 HR_SYSTEM_UPTIME = "1.3.6.1.2.1.25.1.1.0"
 HR_MEMORY_SIZE = "1.3.6.1.2.1.25.2.2.0"
@@ -149,12 +162,13 @@ SUBTREES: tuple[str, ...] = (
     DOT1Q_TP_FDB_PORT,
     IP_NET_TO_PHYSICAL_PHYS_ADDRESS,
     IP_NET_TO_MEDIA_PHYS_ADDRESS,
+    *VLAN_WALKS,
 )
 # The large tables are read column by column, only the columns the parsers use (a quarter of
 # ifTable, a sixth of ifXTable, half of entPhysicalTable), each table's columns side by side
 # in one GETBULK: decoding is most of a scan's CPU, and it is paid per value.
 COLUMN_WALKS: tuple[tuple[str, ...], ...] = (
-    (IF_DESCR, IF_TYPE, IF_MTU, IF_SPEED, IF_PHYS_ADDRESS, IF_OPER_STATUS),
+    (IF_DESCR, IF_TYPE, IF_MTU, IF_SPEED, IF_PHYS_ADDRESS, IF_ADMIN_STATUS, IF_OPER_STATUS, IF_LAST_CHANGE),
     (IF_NAME, IF_HIGH_SPEED, IF_ALIAS),
     (
         ENT_PHYSICAL_DESCR,
@@ -184,6 +198,7 @@ WALKS: tuple[str, ...] = (
     IF_STACK_STATUS,
     DOT1D_BASE_PORT_IF_INDEX,
     IP_NET_TO_MEDIA_PHYS_ADDRESS,
+    *VLAN_WALKS,
 )
 SCALARS: tuple[str, ...] = (
     SYS_DESCR,

@@ -12,27 +12,71 @@ from typing import Any
 
 from discovery.snmp import oids
 from discovery.snmp.values import Walk, WalkValue, column, integer, mac, text
+from schema.enums import AdminStatus, OperStatus
 
-IF_TYPES = {
+IF_TYPES = {  # IANAifType-MIB: the types real devices answer with
     1: "other",
+    2: "regular1822",
     6: "ethernetCsmacd",
+    7: "iso88023Csmacd",
+    9: "iso88025TokenRing",
+    15: "fddi",
+    18: "ds1",
+    19: "e1",
+    20: "basicISDN",
+    21: "primaryISDN",
+    22: "propPointToPointSerial",
+    23: "ppp",
     24: "softwareLoopback",
+    28: "slip",
+    30: "ds3",
+    32: "frameRelay",
+    33: "rs232",
+    37: "atm",
+    39: "sonet",
+    49: "aal5",
     53: "propVirtual",
+    54: "propMultiplexor",
+    56: "fibreChannel",
+    62: "fastEther",
+    63: "isdn",
+    69: "fastEtherFX",
+    71: "ieee80211",
+    77: "lapd",
+    81: "ds0",
+    94: "adsl",
+    97: "vdsl",
+    108: "pppMultilinkBundle",
+    117: "gigabitEthernet",
     131: "tunnel",
+    134: "atmSubInterface",
     135: "l2vlan",
     136: "l3ipvlan",
+    142: "ipForward",
+    144: "ieee1394",
+    150: "mplsTunnel",
     161: "ieee8023adLag",
-    71: "ieee80211",
-    23: "ppp",
-    32: "frameRelay",
-    37: "atm",
-    62: "fastEther",
-    117: "gigabitEthernet",
-    56: "fibreChannel",
+    166: "mpls",
+    171: "pos",
+    188: "radioMAC",
+    209: "bridge",
 }
-VIRTUAL_IF_TYPES = frozenset({"softwareLoopback", "propVirtual", "tunnel", "l2vlan", "l3ipvlan"})
+VIRTUAL_IF_TYPES = frozenset(
+    {"softwareLoopback", "propVirtual", "tunnel", "l2vlan", "l3ipvlan", "mplsTunnel", "bridge"}
+)
 """Interface types that are no hardware port: their MAC (if any) identifies no device."""
-OPER_STATUS = {1: "up", 2: "down", 7: "down"}  # 7: lowerLayerDown; the rest is "unknown"
+ADMIN_STATUS = {1: AdminStatus.UP, 2: AdminStatus.DOWN, 3: AdminStatus.TESTING}
+OPER_STATUS = {
+    1: OperStatus.UP,
+    2: OperStatus.DOWN,
+    3: OperStatus.TESTING,
+    4: OperStatus.UNKNOWN,
+    5: OperStatus.DORMANT,
+    6: OperStatus.NOT_PRESENT,
+    7: OperStatus.LOWER_LAYER_DOWN,
+}
+"""ifOperStatus as RFC 2863 names it; a number outside it (or none) is ``unknown``."""
+TICKS_PER_SECOND = 100  # TimeTicks: hundredths of a second
 IF_SPEED_SATURATED = 4_294_967_295
 
 
@@ -66,6 +110,15 @@ def _speed_mbps(speed: WalkValue | None, high_speed: WalkValue | None) -> int | 
     return None
 
 
+def _seconds_since(uptime: int | None, last_change: int | None) -> int | None:
+    """How long before the scan an interface changed state: sysUpTime - ifLastChange, in whole
+    seconds. None when the change came before the SNMP agent started (ifLastChange 0, RFC 2863)
+    or cannot be placed (no sysUpTime, or a value past it: sysUpTime wraps after 497 days)."""
+    if not uptime or not last_change or last_change > uptime:
+        return None
+    return (uptime - last_change) // TICKS_PER_SECOND
+
+
 def parse_interfaces(walk: Walk) -> dict[int, dict[str, Any]]:
     """Interfaces by ifIndex (taken from the OID suffix) from ifTable and ifXTable."""
     columns = {
@@ -76,13 +129,16 @@ def parse_interfaces(walk: Walk) -> dict[int, dict[str, Any]]:
             "mtu": oids.IF_MTU,
             "speed": oids.IF_SPEED,
             "mac": oids.IF_PHYS_ADDRESS,
+            "admin": oids.IF_ADMIN_STATUS,
             "oper": oids.IF_OPER_STATUS,
+            "last_change": oids.IF_LAST_CHANGE,
             "name": oids.IF_NAME,
             "high_speed": oids.IF_HIGH_SPEED,
             "alias": oids.IF_ALIAS,
         }.items()
     }
     indexes = sorted({int(i) for col in columns.values() for i in col if i.isdigit()})
+    uptime = integer(walk.get(oids.SYS_UPTIME))
     interfaces: dict[int, dict[str, Any]] = {}
     for index in indexes:
         key = str(index)
@@ -96,7 +152,9 @@ def parse_interfaces(walk: Walk) -> dict[int, dict[str, Any]]:
             "mac": mac(columns["mac"].get(key)),
             "mtu": integer(columns["mtu"].get(key)),
             "speed_mbps": _speed_mbps(columns["speed"].get(key), columns["high_speed"].get(key)),
-            "oper_status": OPER_STATUS.get(integer(columns["oper"].get(key)) or 0, "unknown"),
+            "admin_status": ADMIN_STATUS.get(integer(columns["admin"].get(key)) or 0),
+            "oper_status": OPER_STATUS.get(integer(columns["oper"].get(key)) or 0, OperStatus.UNKNOWN),
+            "last_change_s_ago": _seconds_since(uptime, integer(columns["last_change"].get(key))),
             "if_type": IF_TYPES.get(if_type, str(if_type)) if if_type is not None else None,
             "addresses": [],
         }

@@ -11,7 +11,9 @@ import json
 import re
 from typing import Any
 
+from agent.collectors.interfaces import oper_status
 from agent.parsers import canonical_address
+from schema.enums import AdminStatus
 
 
 def parse_uname(text: str) -> dict[str, str | None]:
@@ -25,24 +27,22 @@ def parse_uname(text: str) -> dict[str, str | None]:
 
 
 def parse_ip_addr_json(text: str) -> list[dict[str, Any]]:
-    """``ip -j addr``: interfaces with MAC, MTU, state and addresses, as the agent reports them."""
+    """``ip -j addr``: interfaces with MAC, MTU, state, alias and addresses, as the agent reports
+    them: admin status from the UP flag, oper status from operstate as the agent reads it from
+    sysfs (``oper_status``; LOWER_UP is the carrier)."""
     interfaces = []
     for nic in json.loads(text or "[]"):
         flags = nic.get("flags", [])
-        state = nic.get("operstate", "UNKNOWN")
-        if state == "UP" or (state == "UNKNOWN" and "UP" in flags):
-            oper_status = "up"
-        elif state in ("DOWN", "LOWERLAYERDOWN", "NOTPRESENT") or "UP" not in flags:
-            oper_status = "down"
-        else:
-            oper_status = "unknown"
+        admin = AdminStatus.UP if "UP" in flags else AdminStatus.DOWN
         interfaces.append(
             {
                 "name": nic["ifname"],
                 "mac": (nic.get("address") or "").lower() or None,
                 "mtu": nic.get("mtu"),
                 "speed_mbps": None,
-                "oper_status": oper_status,
+                "admin_status": admin,
+                "oper_status": oper_status(nic.get("operstate", "UNKNOWN"), admin, "LOWER_UP" in flags),
+                "alias": (nic.get("ifalias") or "").strip() or None,
                 # A bond's or team's port carries the SLAVE flag (a bridge's port has a master too).
                 "aggregate": nic.get("master") if "SLAVE" in flags else None,
                 "addresses": [

@@ -59,7 +59,7 @@ class ServerProcess:
         self.log.seek(0)
         return self.log.read()
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 120) -> None:
         tls_args = ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])] if self.tls else []
         verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(self.tls[2])) if self.tls else True
         self.process = subprocess.Popen(

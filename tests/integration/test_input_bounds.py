@@ -69,10 +69,13 @@ def test_extreme_times_and_numbers_are_422s_naming_the_field(server: ServerProce
         assert client.post(f"{API}/freeze-windows", json=inside).status_code == 201
 
 
-@pytest.mark.parametrize("q", ["shop(", '"shop', "\\", "AND", "~", "a:b:c:"])
+@pytest.mark.parametrize("q", ["shop (", '"shop x', "x \\", "AND x", "x OR", "a:b: c"])
 def test_a_full_text_query_lucene_refuses_is_a_422_before_the_export_starts(server: ServerProcess, q: str) -> None:
     with httpx.Client(base_url=server.url, headers=ADMIN, timeout=30) as client:
         _ci(client)
+        # One word with Lucene's operators in it is what an engineer pasted: searched as a phrase.
+        pasted = q.replace(" ", "")
+        assert client.get(f"{API}/export", params={"format": "json", "q": pasted}).status_code == 200, pasted
         for fmt in ("csv", "json"):
             response = client.get(f"{API}/export", params={"format": fmt, "q": q})
             _refused(response, "q")

@@ -112,7 +112,7 @@ def test_speed_saturated_in_if_speed_comes_from_if_high_speed_and_columns_may_be
     interfaces = snmp_parsers.parse_interfaces(walk)
     assert interfaces[7]["speed_mbps"] == 10_000
     assert interfaces[7]["mac"] is None
-    assert interfaces[7]["oper_status"] == "down"  # lowerLayerDown
+    assert interfaces[7]["oper_status"] == "lowerLayerDown"  # kept, not flattened to down
     assert interfaces[9]["name"] == "mgmt0"
     assert interfaces[9]["if_index"] == 9  # from the OID suffix: no ifIndex column here
 

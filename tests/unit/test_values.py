@@ -39,7 +39,7 @@ def test_accepts_and_normalises_valid_values() -> None:
         ("Host", {"boot_time": "yesterday"}, "boot_time", "ISO 8601"),
         ("Host", {"boot_time": "2026-11-27T03:00:00"}, "boot_time", "time zone"),
         ("Host", {"colour": "red"}, "colour", "not an attribute of Host"),
-        ("Interface", {"oper_status": "sideways"}, "oper_status", "not one of up, down, unknown"),
+        ("Interface", {"oper_status": "sideways"}, "oper_status", "not one of up, down, testing, unknown, dormant"),
         ("Host", {"hostname": 42}, "hostname", "expected a string"),
         ("Host", {"os_name": "x" * (LONGEST + 1)}, "os_name", f"at most {LONGEST} characters"),
         ("Interface", {"addresses": ["x" * (LONGEST + 1)]}, "addresses", "at most"),
