@@ -112,6 +112,7 @@ def main() -> None:
     figures["search: class facet, all hosts (page 1 of 200)"] = timed(
         lambda: browser.get("/search", params={"class": "LinuxHost"}), args.runs
     )
+    figures["home page"] = timed(lambda: browser.get("/"), args.runs)
     figures["CI page of a host"] = timed(lambda: browser.get(f"/ci/{nth(host_uids)}"), args.runs)
     figures["CI page of the core switch"] = timed(lambda: browser.get(f"/ci/{core}"), args.runs)
     graph_data = "/ci/{uid}/graph.json"

@@ -11,18 +11,24 @@ from typing import Any
 
 from neo4j import AsyncDriver
 
-from cmdb_server.itsm import authorised_by, is_discovered_change
+from cmdb_server.itsm import DISCOVERED_CHANGE_KINDS, NOT_A_CHANGE, authorised_by, is_discovered_change
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import audit, records
 from schema.itsm import CHANGE_AUTHORISED
 
 
-async def unauthorised_changes(driver: AsyncDriver, database: str, since: datetime) -> list[dict[str, Any]]:
+async def unauthorised_changes(
+    driver: AsyncDriver, database: str, since: datetime, newest: int | None = None
+) -> list[dict[str, Any]]:
     """A change to a CI is authorised when an approved (or implementing, implemented,
-    closed) change targets the CI or its parent and its planned window covers the time."""
+    closed) change targets the CI or its parent and its planned window covers the time.
+    ``newest``: look only at that many latest discovered changes (newest first)."""
     authorising = await records.authorising_changes(driver, database, sorted(CHANGE_AUTHORISED))
     items = []
-    for row in await records.discovered_changes(driver, database, since):
+    found = await records.discovered_changes(
+        driver, database, since, sorted(DISCOVERED_CHANGE_KINDS), sorted(NOT_A_CHANGE), newest
+    )
+    for row in found:
         event = decode_event(row["event"])
         if not is_discovered_change(event):
             continue  # a source learning what another knew, or taking over an attribute by precedence

@@ -269,7 +269,9 @@ class CIQuery:
             head = "CALL db.index.fulltext.queryNodes($fulltext, $text) YIELD node AS n WHERE $label IN labels(n)"
             params |= {"fulltext": FULLTEXT_INDEX, "text": self.text}
         else:
-            head = "MATCH (n:CI:$($label)) WHERE true"
+            # The class as a label in the text (a schema class name, quoted), not a dynamic
+            # label: Neo4j 5 scans every node for ``$($label)`` where it scans one label's here.
+            head = f"MATCH (n:CI:{quote(self.class_name or 'CI')}) WHERE true"
         conditions = [
             "($status IS NULL OR n.status = $status)",
             "($name IS NULL OR toLower(n.name) CONTAINS $name)",
@@ -602,14 +604,21 @@ async def history_of(
     """History events of a CI, newest first, and how many match in all: its own and those of
     the CIs merged into it."""
     uids = [uid, *await aliases_of(driver, database, uid)]
-    where = "e.ci_uid IN $uids AND ($since IS NULL OR e.at >= $since) AND ($until IS NULL OR e.at < $until)"
+    # Only the bounds asked for: an ``$x IS NULL OR`` makes the planner walk the time index
+    # over every event of every CI (500,000 at 10,000 hosts) instead of seeking this CI's.
+    where = " AND ".join(
+        ["e.ci_uid IN $uids", "e.at IS NOT NULL"]
+        + ["e.at >= $since"] * (since is not None)
+        + ["e.at < $until"] * (until is not None)
+    )
     params = {"uids": uids, "since": since, "until": until, "limit": limit, "offset": offset}
     async with driver.session(database=database, default_access_mode="READ") as session:
 
         async def read(tx: Any) -> tuple[list[dict[str, Any]], int]:
-            total = (await (await tx.run(f"MATCH (e:Event) WHERE {where} RETURN count(e) AS n", params)).single())["n"]
+            match = f"MATCH (e:Event) USING INDEX e:Event(ci_uid, at) WHERE {where}"
+            total = (await (await tx.run(f"{match} RETURN count(e) AS n", params)).single())["n"]
             result = await tx.run(
-                f"MATCH (e:Event) WHERE {where} RETURN e ORDER BY e.at DESC, e.kind SKIP $offset LIMIT $limit",
+                f"{match} RETURN e ORDER BY e.at DESC, e.kind SKIP $offset LIMIT $limit",
                 params,
             )
             events = [{k: native(v) for k, v in dict(row["e"]).items()} async for row in result]

@@ -339,17 +339,31 @@ async def freezes_in_window(driver: AsyncDriver, database: str, start: datetime,
     return [_plain(dict(r)) for r in records]
 
 
-async def discovered_changes(driver: AsyncDriver, database: str, since: datetime) -> list[dict[str, Any]]:
-    """Attribute and relation changes discovery recorded since a time, with the CI's parent."""
+async def discovered_changes(
+    driver: AsyncDriver,
+    database: str,
+    since: datetime,
+    kinds: list[str],
+    not_a_change: list[str],
+    newest: int | None = None,
+) -> list[dict[str, Any]]:
+    """Changes of the configuration discovery recorded since a time (events of ``kinds``, not a
+    person's, not news of the record: ``not_a_change``), with the CI's parent; oldest first,
+    or only the ``newest`` of them, newest first (the home page's latest, read backwards on the
+    time index instead of every event of the day)."""
+    order = "ORDER BY e.at DESC, e.ci_uid LIMIT $newest" if newest is not None else "ORDER BY e.at, e.ci_uid"
     records, _, _ = await driver.execute_query(
-        read_query("""
-        MATCH (e:Event) WHERE e.at >= $since AND e.kind IN ['attribute', 'relation_started', 'relation_ended', 'class']
-          AND NOT e.source STARTS WITH 'manual:'
-        MATCH (n:CI {uid: e.ci_uid})
+        read_query(f"""
+        MATCH (e:Event) WHERE e.at >= $since AND e.kind IN $kinds
+          AND NOT e.source STARTS WITH 'manual:' AND NOT coalesce(e.change, '') IN $not_a_change
+        WITH e {order}
+        MATCH (n:CI {{uid: e.ci_uid}})
         RETURN properties(e) AS event, n.uid AS uid, n.name AS name, n.class AS class, n.parent_uid AS parent_uid
-        ORDER BY e.at, n.uid
         """),
         since=since,
+        kinds=kinds,
+        not_a_change=not_a_change,
+        newest=newest,
         database_=database,
         routing_="r",
     )

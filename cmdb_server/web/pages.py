@@ -84,6 +84,10 @@ async def sign_out(request: Request) -> Response:
     return answer
 
 
+HOME_LATEST_CHANGES = 200
+"""The home page looks at the latest discovered changes only (the audit page has them all)."""
+
+
 @router.get("/")
 async def home(here: SignedIn, request: Request) -> Response:
     state = request.app.state
@@ -97,7 +101,9 @@ async def home(here: SignedIn, request: Request) -> Response:
     changes, change_total = await records.page_records(
         driver, db, records.CHANGE, {"state": sorted(CHANGE_OPEN)}, None, 0, 10
     )
-    unauthorised = await audit.unauthorised_changes(driver, db, datetime.now(UTC) - timedelta(hours=24))
+    unauthorised = await audit.unauthorised_changes(
+        driver, db, datetime.now(UTC) - timedelta(hours=24), newest=HOME_LATEST_CHANGES
+    )
     return render(
         "home.html",
         here,
