@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -29,6 +28,7 @@ from cmdb_server.web.common import (
     checked_model,
     page_offset,
     page_router,
+    pager,
     posted_form,
     posted_form_lists,
     query_choice,
@@ -81,7 +81,6 @@ async def change_list(here: SignedIn, request: Request) -> Response:
         offset,
         str(shown["sort"]),
     )
-    kept = {k: v for k, v in shown.items() if v}
     return render(
         "changes.html",
         here,
@@ -92,8 +91,7 @@ async def change_list(here: SignedIn, request: Request) -> Response:
         types=[t.value for t in ChangeType],
         risks=[r.value for r in RiskLevel],
         sorts=SORTS,
-        previous="/changes?" + urlencode({**kept, "offset": max(0, offset - PAGE_SIZE)}) if offset else None,
-        next="/changes?" + urlencode({**kept, "offset": page["next_offset"]}) if page["next_offset"] else None,
+        **pager("/changes", shown, offset, page["total"], PAGE_SIZE),
     )
 
 

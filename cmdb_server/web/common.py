@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -244,3 +244,16 @@ def query_choice(raw: str | None, allowed: list[str], name: str) -> str | None:
     if raw not in allowed:
         raise Unprocessable(f"{name} must be one of {', '.join(allowed)}", field=name, location="query")
     return raw
+
+
+def pager(path: str, shown: dict[str, Any], offset: int, total: int, size: int) -> dict[str, Any]:
+    """The previous and next page links of a list (None at either end), keeping its filters."""
+    kept = {k: v for k, v in shown.items() if v}
+
+    def link(at: int) -> str:
+        return f"{path}?" + urlencode({**kept, "offset": at})
+
+    return {
+        "previous": link(max(0, offset - size)) if offset > 0 else None,
+        "next": link(offset + size) if offset + size < total else None,
+    }

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -14,7 +13,7 @@ from fastapi.responses import Response
 from cmdb_server import discovery_status
 from cmdb_server.api.params import MAX_OFFSET
 from cmdb_server.errors import Unprocessable
-from cmdb_server.web.common import SignedIn, page_router, render
+from cmdb_server.web.common import SignedIn, page_router, pager, render
 from schema import SourceKind
 
 router = page_router()
@@ -54,8 +53,7 @@ async def discovery_page(here: SignedIn, request: Request) -> Response:
         kind=kind,
         kinds=[k.value for k in SourceKind],
         stale_hours=state.settings.stale_after_hours,
-        previous="/discovery?" + urlencode({**shown, "offset": max(0, offset - PAGE_SIZE)}) if offset > 0 else None,
-        next="/discovery?" + urlencode({**shown, "offset": offset + PAGE_SIZE}) if offset + PAGE_SIZE < total else None,
+        **pager("/discovery", shown, offset, total, PAGE_SIZE),
         when=lambda at: at.strftime("%Y-%m-%d %H:%M UTC") if isinstance(at, datetime) else "never",
         ago=lambda at: _ago(now, at),
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -26,7 +25,7 @@ from cmdb_server.errors import Unprocessable
 from cmdb_server.impact_service import DEFAULT_DEPTH
 from cmdb_server.models.records import IncidentCreate, IncidentUpdate
 from cmdb_server.repositories import cis, records
-from cmdb_server.web.common import SignedIn, page_router, posted_form, render, see_other
+from cmdb_server.web.common import SignedIn, page_router, pager, posted_form, render, see_other
 from schema import Capability
 from schema.itsm import IncidentImpact, IncidentPriority, IncidentStatus, IncidentUrgency
 
@@ -90,8 +89,7 @@ async def incident_list(here: SignedIn, request: Request) -> Response:
     page = await record_page(state.driver, state.settings.neo4j_database, records.INCIDENT, form, ci, PAGE_SIZE, offset)
     shown = {k: (v.value if hasattr(v, "value") else v) for k, v in {**form, "ci": ci}.items() if v}
     links: dict[str, Any] = {
-        "previous": "/incidents?" + urlencode({**shown, "offset": max(0, offset - PAGE_SIZE)}) if offset > 0 else None,
-        "next": "/incidents?" + urlencode({**shown, "offset": page["next_offset"]}) if page["next_offset"] else None,
+        **pager("/incidents", shown, offset, page["total"], PAGE_SIZE),
     }
     return render(
         "incidents.html",

@@ -4,8 +4,6 @@ with its changes, what it touches and its readiness with the reason for each pro
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -13,7 +11,16 @@ from cmdb_server import release_service
 from cmdb_server.api.records import apply_transition, load_record, record_history, record_page
 from cmdb_server.repositories import records
 from cmdb_server.web.changes import PAGE_SIZE
-from cmdb_server.web.common import SignedIn, page_offset, page_router, posted_form, query_choice, render, see_other
+from cmdb_server.web.common import (
+    SignedIn,
+    page_offset,
+    page_router,
+    pager,
+    posted_form,
+    query_choice,
+    render,
+    see_other,
+)
 from schema import Capability
 from schema.itsm import RELEASE_TRANSITIONS, ReleaseState
 
@@ -53,7 +60,6 @@ async def release_list(here: SignedIn, request: Request) -> Response:
         offset,
         str(shown["sort"]),
     )
-    kept = {k: v for k, v in shown.items() if v}
     return render(
         "releases.html",
         here,
@@ -62,8 +68,7 @@ async def release_list(here: SignedIn, request: Request) -> Response:
         offset=offset,
         states=[s.value for s in ReleaseState],
         sorts=SORTS,
-        previous="/releases?" + urlencode({**kept, "offset": max(0, offset - PAGE_SIZE)}) if offset else None,
-        next="/releases?" + urlencode({**kept, "offset": page["next_offset"]}) if page["next_offset"] else None,
+        **pager("/releases", shown, offset, page["total"], PAGE_SIZE),
     )
 
 
