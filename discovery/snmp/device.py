@@ -86,8 +86,7 @@ def build_device_report(
         identity = {k: device[k] for k in ("serial", "vendor", "chassis_id", "sys_name") if device.get(k)}
         if "serial" in identity and "vendor" not in identity:
             identity.pop("serial")
-        if not identity:
-            identity = {"sys_name": address}
+        identity["management_ip"] = address  # what a neighbour advertising this address names it by
         attributes = {
             "name": device["sys_name"] or address,
             **_facts(device, DEVICE_FACTS),

@@ -114,7 +114,7 @@ def add_neighbours(report: ReportBuilder, facts: dict[str, Any]) -> dict[int, bo
             attributes: dict[str, Any] = {"os_name": neighbour["sys_descr"]}
         else:
             nbr_class = "NetworkDevice"
-            nbr_identity = {k: neighbour[k] for k in ("chassis_id", "sys_name") if neighbour.get(k)}
+            nbr_identity = {k: neighbour[k] for k in ("chassis_id", "sys_name", "management_ip") if neighbour.get(k)}
             attributes = {
                 "sys_descr": neighbour["sys_descr"],
                 "management_ip": neighbour["management_ip"],
