@@ -62,10 +62,12 @@ def main() -> None:
     if len(sys.argv) > 3 and Path(sys.argv[3]).exists():
         print_scaling(Path(sys.argv[3]))
 
-    analysis = Path(__file__).with_name("analysis.md")
-    if analysis.exists():
-        print()
-        print(analysis.read_text(encoding="utf-8"), end="")
+    # The analysis, then the figures of the benchmarks run by hand (kept as written).
+    for name in ("analysis.md", "measured.md"):
+        written = Path(__file__).with_name(name)
+        if written.exists():
+            print()
+            print(written.read_text(encoding="utf-8"), end="")
 
 
 if __name__ == "__main__":
