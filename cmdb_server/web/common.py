@@ -230,11 +230,15 @@ def _in_words(error: Any) -> str:
 
 
 def page_offset(raw: str | None) -> int:
-    """A list page's ``offset`` from the URL: a number out of range or not a number is the nearest page."""
+    """A list page's ``offset`` from the URL (empty: the first page); anything but a whole
+    number from 0 to MAX_OFFSET is a 422 naming it, as the API answers."""
     try:
-        return max(0, min(int(raw or "0"), MAX_OFFSET))
+        offset = int(raw or "0")
     except ValueError:
-        return 0
+        offset = -1
+    if not 0 <= offset <= MAX_OFFSET:
+        raise Unprocessable(f"offset is a whole number from 0 to {MAX_OFFSET}", field="offset", location="query")
+    return offset
 
 
 def query_choice(raw: str | None, allowed: list[str], name: str) -> str | None:

@@ -11,9 +11,8 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from cmdb_server import discovery_status
-from cmdb_server.api.params import MAX_OFFSET
 from cmdb_server.errors import Unprocessable
-from cmdb_server.web.common import SignedIn, page_router, pager, render
+from cmdb_server.web.common import SignedIn, page_offset, page_router, pager, render
 from schema import SourceKind
 
 router = page_router()
@@ -32,10 +31,7 @@ async def discovery_page(here: SignedIn, request: Request) -> Response:
     kind = params.get("kind") or None
     if kind is not None and kind not in {k.value for k in SourceKind}:
         raise Unprocessable(f"{kind[:30]!r} is no kind of source", field="kind", location="query")
-    try:
-        offset = max(0, min(int(params.get("offset") or 0), MAX_OFFSET))
-    except ValueError:
-        raise Unprocessable("offset must be a whole number", field="offset", location="query") from None
+    offset = page_offset(params.get("offset"))
     now = datetime.now(UTC)
     stale_after = timedelta(hours=state.settings.stale_after_hours)
     wanted = discovery_status.SourceFilter(stale_only=show == "stale", refused_only=show == "refused", kind=kind)

@@ -18,14 +18,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from cmdb_server import incident_service
-from cmdb_server.api.params import MAX_OFFSET
 from cmdb_server.api.records import load_record, record_history, record_page
 from cmdb_server.api.routes.cis import full_text_errors, search_query
 from cmdb_server.errors import Unprocessable
 from cmdb_server.impact_service import DEFAULT_DEPTH
 from cmdb_server.models.records import IncidentCreate, IncidentUpdate
 from cmdb_server.repositories import cis, records
-from cmdb_server.web.common import SignedIn, page_router, pager, posted_form, render, see_other
+from cmdb_server.web.common import SignedIn, page_offset, page_router, pager, posted_form, render, see_other
 from schema import Capability
 from schema.itsm import IncidentImpact, IncidentPriority, IncidentStatus, IncidentUrgency
 
@@ -61,13 +60,6 @@ def _choice(value: str | None, allowed: type[Any], field: str) -> Any:
         raise Unprocessable(f"{value[:50]!r} is not one of {known}", field=field, location="query") from None
 
 
-def _offset(text: str | None) -> int:
-    try:
-        return max(0, min(int(text or "0"), MAX_OFFSET))
-    except ValueError:
-        raise Unprocessable("offset must be a whole number", field="offset", location="query") from None
-
-
 def _text(value: str | None, field: str, limit: int = 200) -> str | None:
     if value and len(value) > limit:
         raise Unprocessable(f"at most {limit} characters", field=field, location="query")
@@ -85,7 +77,7 @@ async def incident_list(here: SignedIn, request: Request) -> Response:
         "support_group": _text(params.get("support_group"), "support_group"),
     }
     ci = _text(params.get("ci"), "ci", 100)
-    offset = _offset(params.get("offset"))
+    offset = page_offset(params.get("offset"))
     page = await record_page(state.driver, state.settings.neo4j_database, records.INCIDENT, form, ci, PAGE_SIZE, offset)
     shown = {k: (v.value if hasattr(v, "value") else v) for k, v in {**form, "ci": ci}.items() if v}
     links: dict[str, Any] = {
@@ -105,6 +97,8 @@ async def incident_list(here: SignedIn, request: Request) -> Response:
 
 @router.get("/incidents/new")
 async def new_incident_form(here: SignedIn, request: Request) -> Response:
+    if not here.can(Capability.RESPOND_INCIDENT):
+        return render("message.html", here, 403, message="Your role may not open an incident.", status=403)
     return render("incident_new.html", here, **_new_context(here, {}))
 
 

@@ -193,4 +193,9 @@ def test_a_pasted_mac_finds_the_interface_and_its_host_facets_refine_and_the_res
         assert [ci["uid"] for ci in json.loads(download.value.path().read_text())["cis"]] == [host]
         page.goto(server.url + "/search?where=no_such_attr=1")
         assert "no_such_attr" in page.get_by_role("alert").inner_text()
+        for path in ("/search?q=web1&offset=abc", "/incidents?offset=-1", "/changes?offset=x"):
+            answer = page.goto(server.url + path)
+            assert answer is not None
+            assert answer.status == 422, path
+            assert "field 'offset'" in page.get_by_role("alert").inner_text(), path
     assert refused == []
