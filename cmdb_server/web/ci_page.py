@@ -17,7 +17,7 @@ from cmdb_server.errors import Unprocessable
 from cmdb_server.models.ci import CIPublic
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import cis, records
-from cmdb_server.web.common import SignedIn, page_router, posted_form, render, see_other
+from cmdb_server.web.common import SignedIn, ci_of_page, page_router, posted_form, render, see_other
 from schema import AttributeType, Capability
 from schema.itsm import CHANGE_OPEN, INCIDENT_OPEN
 from schema.values import AttributeValueError, check_time
@@ -50,10 +50,8 @@ def _ci_url(uid: str) -> str:
 async def ci_page(uid: str, here: SignedIn, request: Request) -> Response:
     state = request.app.state
     driver, db, schema = state.driver, state.settings.neo4j_database, state.schema
-    uid = await cis.resolve_uid(driver, db, uid[:100])
-    record = await cis.get_ci(driver, db, schema, uid)
-    if record is None:
-        return render("message.html", here, 404, message=f"No CI {uid[:100]}.")
+    record = await ci_of_page(request, uid)
+    uid = record.uid
     params = request.query_params
     at = form_time(params.get("at"), "at")
     since, until = form_time(params.get("from"), "from"), form_time(params.get("to"), "to")

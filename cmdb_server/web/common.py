@@ -22,10 +22,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cmdb_server import ci_curation
 from cmdb_server.api.body import read_body
 from cmdb_server.api.params import MAX_OFFSET
 from cmdb_server.auth import Principal, authenticate, may
 from cmdb_server.errors import ApiError, Forbidden, Unprocessable, api_error_response, http_error
+from cmdb_server.repositories import cis
 from cmdb_server.web import session
 from schema import Capability
 
@@ -261,3 +263,11 @@ def pager(path: str, shown: dict[str, Any], offset: int, total: int, size: int) 
         "previous": link(max(0, offset - size)) if offset > 0 else None,
         "next": link(offset + size) if offset + size < total else None,
     }
+
+
+async def ci_of_page(request: Request, uid: str) -> Any:
+    """The CI a page is about (a merged CI's uid names the CI it was merged into); a 404 page
+    naming the uid when there is none."""
+    state = request.app.state
+    driver, db = state.driver, state.settings.neo4j_database
+    return await ci_curation.existing(driver, db, state.schema, await cis.resolve_uid(driver, db, uid[:100]))

@@ -20,8 +20,7 @@ from cmdb_server.api.routes.impact import check_filters
 from cmdb_server.errors import Unprocessable
 from cmdb_server.impact_service import DEFAULT_DEPTH as IMPACT_DEPTH
 from cmdb_server.impact_service import impact_of
-from cmdb_server.repositories import cis
-from cmdb_server.web.common import SignedIn, page_router, render
+from cmdb_server.web.common import SignedIn, ci_of_page, page_router, render
 
 router = page_router()
 data_router = APIRouter(include_in_schema=False)  # JSON for the page's script: errors as the API's
@@ -38,12 +37,9 @@ async def graph_page(uid: str, here: SignedIn, request: Request, depth: str = "1
     """The page (its script loads the data); a depth out of range is a 422 page naming it."""
     if depth not in {str(d) for d in range(1, MAX_PAGE_DEPTH + 1)}:
         raise Unprocessable(f"depth is a number of hops from 1 to {MAX_PAGE_DEPTH}", field="depth", location="query")
-    state = request.app.state
-    driver, db, schema = state.driver, state.settings.neo4j_database, state.schema
-    uid = await cis.resolve_uid(driver, db, uid[:100])
-    record = await cis.get_ci(driver, db, schema, uid)
-    if record is None:
-        return render("message.html", here, 404, message=f"No CI {uid[:100]}.")
+    schema = request.app.state.schema
+    record = await ci_of_page(request, uid)
+    uid = record.uid
     classes = sorted(schema.concrete_classes(), key=lambda c: (c.layer if c.layer is not None else 99, c.name))
     data = {
         "uid": uid,

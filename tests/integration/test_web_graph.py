@@ -136,5 +136,5 @@ def test_search_ci_page_graph_impact_overlay_path_and_exports(server: ServerProc
         page.goto(f"{server.url}/ci/{app1}/graph?depth=9")
         assert "(field 'depth')" in page.get_by_role("alert").inner_text()
         page.goto(f"{server.url}/ci/no-such-ci/graph")
-        assert "No CI no-such-ci" in page.get_by_role("alert").inner_text()
+        assert "no CI with uid 'no-such-ci'" in page.get_by_role("alert").inner_text()
     assert refused == []

@@ -142,7 +142,7 @@ def test_search_then_a_ci_page_with_sources_relationships_and_history(server: Se
         page.get_by_role("link", name="payroll").click()
         page.wait_for_url(f"{server.url}/ci/{app}")
         page.goto(server.url + "/ci/no-such-uid")
-        assert "No CI no-such-uid" in page.get_by_role("alert").inner_text()
+        assert "no CI with uid 'no-such-uid'" in page.get_by_role("alert").inner_text()
     assert refused == []
 
 

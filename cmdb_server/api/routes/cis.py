@@ -30,6 +30,17 @@ T = TypeVar("T")
 router = APIRouter(prefix="/cis", tags=["configuration items"])
 
 
+_FULLTEXT_FIELDS: dict[str, frozenset[str]] = {}
+
+
+def _fulltext_fields(schema: SchemaDep) -> frozenset[str]:
+    """The full-text index's properties, worked out once per vocabulary (its digest), not per search."""
+    fields = _FULLTEXT_FIELDS.get(schema.digest) if schema.digest else None
+    if fields is None:
+        fields = _FULLTEXT_FIELDS[schema.digest] = frozenset(fulltext_spec(schema).properties)
+    return fields
+
+
 def search_query(
     schema: SchemaDep,
     class_name: Annotated[
@@ -71,7 +82,7 @@ def search_query(
         class_name=class_name,
         status=status,
         name_contains=name,
-        text=None if q is None else full_text_query(q, frozenset(fulltext_spec(schema).properties)),
+        text=None if q is None else full_text_query(q, _fulltext_fields(schema)),
         tags=tuple(tag),
         attributes=filters,
         sort=sort,
