@@ -18,6 +18,8 @@ import time
 import uuid
 from pathlib import Path
 
+from tests.integration.snmp_agents import snmpd_command
+
 PASS_PERSIST = Path(__file__).with_name("bridge_fdb_passpersist.py")
 
 
@@ -60,19 +62,7 @@ class BridgeLab:
         )
         env = dict(os.environ, MIBS="", SNMP_PERSISTENT_DIR=str(self.directory / "persist"))
         self.process = subprocess.Popen(
-            self.in_namespace(
-                "sw",
-                shutil.which("snmpd") or "/usr/sbin/snmpd",
-                "-f",
-                "-Lf",
-                str(self.directory / "snmpd.log"),
-                "-C",
-                "-c",
-                str(config),
-                "-p",
-                str(self.directory / "snmpd.pid"),
-                f"udp:{self.switch_address}:161",
-            ),
+            self.in_namespace("sw", *snmpd_command(self.directory, config, f"udp:{self.switch_address}:161")),
             env=env,
         )
         self.wait_for_agent()

@@ -44,6 +44,22 @@ def wait_for_snmp(address: str, port: int, community: str = "public", seconds: f
     raise RuntimeError(f"no SNMP agent answered on {address}:{port}")
 
 
+def snmpd_command(directory: Path, config: Path, endpoint: str) -> list[str]:
+    """net-snmp's snmpd in the foreground, logging to and keeping its pid in ``directory``."""
+    return [
+        shutil.which("snmpd") or "/usr/sbin/snmpd",
+        "-f",
+        "-Lf",
+        str(directory / "snmpd.log"),
+        "-C",
+        "-c",
+        str(config),
+        "-p",
+        str(directory / "snmpd.pid"),
+        endpoint,
+    ]
+
+
 class Snmpd:
     """net-snmp's snmpd with community ``public`` and an SNMPv3 user (SHA + AES)."""
 
@@ -65,18 +81,7 @@ class Snmpd:
     def start(self) -> None:
         env = dict(os.environ, SNMP_PERSISTENT_DIR=str(self.directory / "persist"), MIBS="")
         self.process = subprocess.Popen(
-            [
-                shutil.which("snmpd") or "/usr/sbin/snmpd",
-                "-f",
-                "-Lf",
-                str(self.directory / "snmpd.log"),
-                "-C",
-                "-c",
-                str(self.config),
-                "-p",
-                str(self.directory / "snmpd.pid"),
-                f"udp:{self.address}:{self.port}",
-            ],
+            snmpd_command(self.directory, self.config, f"udp:{self.address}:{self.port}"),
             env=env,
         )
         wait_for_snmp(self.address, self.port)

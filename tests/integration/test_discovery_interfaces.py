@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from tests.integration.conftest import BOOTSTRAP_TOKEN, bearer
 from tests.integration.server_process import BIN
+from tests.integration.snmp_agents import snmpd_command
 
 ADMIN = bearer(BOOTSTRAP_TOKEN)
 SNMP_PORT = 1161
@@ -60,14 +61,7 @@ class InterfaceLab:
                 "netns",
                 "exec",
                 ns,
-                shutil.which("snmpd") or "/usr/sbin/snmpd",
-                "-f",
-                "-Lf",
-                str(self.directory / "snmpd.log"),
-                "-C",
-                "-c",
-                str(config),
-                f"udp:127.0.0.1:{SNMP_PORT}",
+                *snmpd_command(self.directory, config, f"udp:127.0.0.1:{SNMP_PORT}"),
             ],
             env=env,
         )
