@@ -16,9 +16,18 @@ class ServiceDeskRulesError(ValueError):
 
 
 @dataclass(frozen=True)
+class IncidentTarget:
+    """How soon an incident of a priority is answered (first taken in progress) and resolved."""
+
+    response_minutes: float
+    resolution_minutes: float
+
+
+@dataclass(frozen=True)
 class ServiceDeskRules:
     priorities: dict[tuple[IncidentImpact, IncidentUrgency], IncidentPriority]
     approvals: dict[ChangeType, dict[RiskLevel, int]]  # approvers needed, by type and risk
+    incident_targets: dict[IncidentPriority, IncidentTarget]  # the default; a service may agree its own
 
     def priority(self, impact: IncidentImpact, urgency: IncidentUrgency) -> IncidentPriority:
         return self.priorities[(impact, urgency)]
@@ -65,7 +74,29 @@ def build_service_desk_rules(raw: dict[str, Any]) -> ServiceDeskRules:
         else:
             count = _count(value, f"[approvals] {change_type.value}")
             approvals[change_type] = dict.fromkeys(RiskLevel, count)
-    return ServiceDeskRules(priorities=priorities, approvals=approvals)
+    return ServiceDeskRules(
+        priorities=priorities, approvals=approvals, incident_targets=_incident_targets(raw.get("incident_targets", {}))
+    )
+
+
+def _minutes(value: Any, where: str) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 525_600:
+        raise ServiceDeskRulesError(f"service_desk.toml {where}: minutes, more than 0 and at most a year")
+    return float(value)
+
+
+def _incident_targets(declared: dict[str, Any]) -> dict[IncidentPriority, IncidentTarget]:
+    targets = {}
+    for priority in IncidentPriority:
+        row = declared.get(priority.value)
+        if not isinstance(row, dict):
+            raise ServiceDeskRulesError(f"service_desk.toml [incident_targets.{priority.value}]: missing")
+        where = f"[incident_targets.{priority.value}]"
+        targets[priority] = IncidentTarget(
+            response_minutes=_minutes(row.get("response_minutes"), f"{where} response_minutes"),
+            resolution_minutes=_minutes(row.get("resolution_minutes"), f"{where} resolution_minutes"),
+        )
+    return targets
 
 
 @cache
