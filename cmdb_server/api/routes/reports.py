@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from neo4j import AsyncDriver
-from neo4j.exceptions import ConstraintError
 
-from cmdb_server import discovery_status, memory
+from cmdb_server import memory
 from cmdb_server.api.body import read_body
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Principal, require_roles
-from cmdb_server.errors import ApiError, BadRequest, Conflict, Unprocessable
-from cmdb_server.ingest import Caller, ingest_report
+from cmdb_server.errors import BadRequest
 from cmdb_server.intake import IncomingReport, NotJson, decode_json
 from cmdb_server.models.bulk import IngestSummary
+from cmdb_server.report_service import take_report
 from schema import Role, Schema
-from schema.report import ReportError
 from schema.values import quoted
 
 router = APIRouter(prefix="/reports", tags=["ingest"])
@@ -47,48 +43,18 @@ async def post_report(
     """
     body = await read_body(request, settings.max_report_bytes)
     large = len(body) >= memory.LARGE_BODY_BYTES
-    incoming: IncomingReport | None = None
+    # Decoding, fingerprinting and checking a large report is CPU work of seconds: in a
+    # thread; the body is then held by nothing (a finished coroutine drops its arguments).
+    received = asyncio.to_thread(_receive, body, schema)
+    del body
     try:
-        # Decoding, fingerprinting and checking a large report is CPU work of seconds: in a
-        # thread, so the event loop keeps answering other requests (/healthz) meanwhile.
-        incoming = await asyncio.to_thread(_receive, body, schema)
-        del body
-        summary = await ingest_report(
-            driver,
-            settings.neo4j_database,
-            schema,
-            incoming,
-            Caller(token_id=principal.token_id, role=principal.role, sources=principal.sources),
-            timedelta(hours=settings.stale_after_hours),
-            max_future=timedelta(seconds=settings.max_clock_skew_seconds),
-        )
+        summary = await take_report(driver, settings, schema, principal, received)
         # Encoded here: FastAPI's generic encoder walks the answer's map of ~1,000 CI uids item by item.
         answer = orjson.dumps(summary.to_json())
-    except ReportError as exc:
-        broken = Unprocessable(
-            f"the report breaks the contract: {exc}",
-            fields=[{"field": p.path, "in": "body", "message": p.message} for p in exc.problems],
-        )
-        await _refused(driver, settings.neo4j_database, incoming, broken)
-        raise broken from None
-    except ConstraintError as exc:
-        conflict = Conflict(f"the report conflicts with the graph: {exc.message}")
-        await _refused(driver, settings.neo4j_database, incoming, conflict)
-        raise conflict from None
-    except ApiError as exc:
-        await _refused(driver, settings.neo4j_database, incoming, exc)
-        raise
     finally:
         if large:  # the decoded report is dropped first, then its memory given back
-            incoming = None
             await asyncio.to_thread(memory.release)
     return Response(answer, media_type="application/json")
-
-
-async def _refused(driver: AsyncDriver, database: str, incoming: IncomingReport | None, error: ApiError) -> None:
-    """Note the refusal on the report's source, when its header named one (discovery status)."""
-    if incoming is not None:
-        await discovery_status.note_refused(driver, database, incoming.header.source_key, error, datetime.now(UTC))
 
 
 PARSE_AHEAD_RECORDS = 2000
