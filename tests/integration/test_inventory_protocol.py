@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
 import socket
+import subprocess
 import time
 import zlib
 from pathlib import Path
@@ -19,7 +22,7 @@ from neo4j import Driver
 from cmdb_server.config import Settings
 from schema import Role
 from tests.integration.conftest import BOOTSTRAP_TOKEN, bearer
-from tests.integration.server_process import ServerProcess
+from tests.integration.server_process import BIN, ServerProcess
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "inventory"
 FUSION_UA = "FusionInventory-Agent_v2.6-3"
@@ -239,3 +242,40 @@ def test_a_hundred_megabyte_body_is_refused_at_once(server: ServerProcess) -> No
     assert b"larger than 67108864 bytes" in head
     assert time.monotonic() - started < 3
     assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+def test_cmdb_import_sends_each_file_and_says_which_were_refused(
+    server: ServerProcess, make_token: Any, neo4j_driver: Driver, tmp_path: Path
+) -> None:
+    token = make_token(Role.COLLECTOR, ("inventory:*",))
+    fusion = tmp_path / f"{FUSION_DEVICE}.ocs"
+    fusion.write_bytes(zlib.decompress(fusion_inventory()))  # --local writes plain XML
+    ocs = tmp_path / "ocs.ocs"
+    ocs.write_bytes((FIXTURES / "wire-ocs-inventory.zlib").read_bytes())
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("not an inventory")
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(zlib.decompress(fusion_inventory()).replace(b"<QUERY>INVENTORY", b"<QUERY>SNMPQUERY"))
+    env = dict(os.environ, CMDB_URL=server.url, CMDB_TOKEN=token)
+
+    def cmdb(*files: Path) -> subprocess.CompletedProcess[str]:
+        command = [str(BIN / "cmdb"), "import", *map(str, files)]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+    mixed = cmdb(fusion, bogus, tmp_path / "missing.ocs", broken, ocs)
+    assert mixed.returncode == 1, mixed.stderr
+    assert "Traceback" not in mixed.stderr
+    assert f"[1/5] {fusion}: inventory:{FUSION_DEVICE}: " in mixed.stdout
+    assert "[5/5]" in mixed.stdout
+    assert "inventory:vm-2026-12-01-04-26-43" in mixed.stdout
+    assert f"[2/5] {bogus}: refused: not an inventory file" in mixed.stderr
+    assert f"[3/5] {tmp_path / 'missing.ocs'}: refused: cannot read it" in mixed.stderr
+    assert f"[4/5] {broken}: refused: HTTP 400: QUERY: 'SNMPQUERY'" in mixed.stderr
+    assert re.search(r"^2 of 5 files applied \(\d unchanged\), 3 refused$", mixed.stderr, re.MULTILINE)
+    again = cmdb(fusion, ocs)
+    assert again.returncode == 0, again.stderr
+    assert "2 of 2 files applied (2 unchanged), 0 refused" in again.stderr
+    assert len(reports_of(neo4j_driver, f"inventory:{FUSION_DEVICE}")) == 2
+    # A token that sends no inventories (an engineer's) is refused, and the exit status says so.
+    env["CMDB_TOKEN"] = make_token(Role.ENGINEER)
+    assert cmdb(fusion).returncode == 1
