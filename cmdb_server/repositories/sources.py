@@ -143,7 +143,8 @@ async def reset_source(
         WITH s, collect(t.token_id) AS agents
         OPTIONAL MATCH (i:ApiToken {bound_inventory_source: $source}) WHERE $unbind
         SET i.bound_inventory_source = null
-        RETURN s IS NOT NULL AS known, agents + collect(i.token_id) AS unbound
+        WITH s, agents, collect(i.token_id) AS inventories
+        RETURN s IS NOT NULL AS known, agents + inventories AS unbound
         """,
         source=source,
         unbind=unbind,

@@ -148,6 +148,15 @@ def test_an_agent_token_speaks_for_its_hosts_inventory(server: ServerProcess, ma
     refused = post(f"{server.url}/ocsinventory", content=other, headers=ZLIB | basic("a", token))
     assert refused.status_code == 403
     assert f"speaks for inventory:{FUSION_DEVICE}" in refused.text
+    # The agent was reinstalled (a new DEVICEID): an admin frees the old source, the token takes the new.
+    reset = post(
+        f"{server.url}/api/v1/sources/reset",
+        json={"source": f"inventory:{FUSION_DEVICE}", "unbind": True},
+        headers=bearer(BOOTSTRAP_TOKEN),
+    )
+    assert reset.status_code == 200, reset.text
+    assert len(reset.json()["unbound_tokens"]) == 1
+    assert post(f"{server.url}/ocsinventory", content=other, headers=ZLIB | basic("a", token)).status_code == 200
 
 
 @pytest.mark.parametrize(
