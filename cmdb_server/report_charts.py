@@ -388,9 +388,13 @@ def _polyline(frame: Frame, xs: list[float], values: Sequence[float | None], col
     return parts
 
 
-def accuracy_chart(points: Sequence[AccuracyPoint], period_label: str) -> str:
+def accuracy_chart(points: Sequence[AccuracyPoint], period_label: str, days: Sequence[date] | None = None) -> str:
     """The share of active CIs with no finding each day (left axis, %), and how many CIs
-    each kind of finding concerns (right axis, CIs)."""
+    each kind of finding concerns (right axis, CIs). Over ``days`` (the period's) when given:
+    a day without a recorded point is a gap in the lines, not a day skipped."""
+    days = list(days) if days else [p.day for p in points]
+    index = {day: i for i, day in enumerate(days)}
+    points = [p for p in points if p.day in index]
     shares = [p.accurate_percent for p in points]
     low = percent_floor([s for s in shares if s is not None], 90.0)
     frame = _frame(low, 100.0, right_axis=True)
@@ -404,13 +408,18 @@ def accuracy_chart(points: Sequence[AccuracyPoint], period_label: str) -> str:
         _y_axis(frame, ticks(low, 100.0, tick_step(100 - low)), "accurate CIs (%)", " %"),
         _y_axis(counts, ticks(0, counts_top, counts_step), "CIs with the finding", "", side="right", grid=False),
     ]
-    xs = [frame.slot(i, len(points))[0] + frame.slot(i, len(points))[1] / 2 for i in range(len(points))]
+    by_day = {p.day: p for p in points}
+
+    def series(key: str) -> list[float | None]:
+        return [getattr(by_day[day], key) if day in by_day else None for day in days]
+
+    xs = [frame.slot(i, len(days))[0] + frame.slot(i, len(days))[1] / 2 for i in range(len(days))]
     for key, _, colour in FINDING_SERIES:
-        body.extend(_polyline(counts, xs, [getattr(p, key) for p in points], colour, key, 1.5, True))
-    body.extend(_polyline(frame, xs, shares, ACCURATE_COLOUR, "accurate_percent", 3, False))
+        body.extend(_polyline(counts, xs, series(key), colour, key, 1.5, True))
+    body.extend(_polyline(frame, xs, series("accurate_percent"), ACCURATE_COLOUR, "accurate_percent", 3, False))
     if not points:
-        body.append(_no_data(frame, "No day in the period"))
-    body.append(_x_axis(frame, _day_labels(frame, [p.day for p in points]), f"day of {period_label}"))
+        body.append(_no_data(frame, "No accuracy recorded in the period"))
+    body.append(_x_axis(frame, _day_labels(frame, days), f"day of {period_label}"))
     return _svg(
         "Accuracy of the record",
         f"Each day of {period_label}: the share of active CIs with no audit finding, and the CIs per finding.",

@@ -9,7 +9,7 @@ holds all it shows, and a name in the record can never make the server fetch any
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -64,6 +64,14 @@ def _environment() -> Environment:
 ENVIRONMENT = _environment()
 
 
+def period_days(report: ServiceReport) -> list[date]:
+    """Every day of the report's month, in its time zone."""
+    zone = ZoneInfo(report.period.time_zone)
+    first = report.period.start.astimezone(zone).date()
+    last = (report.period.end - timedelta(microseconds=1)).astimezone(zone).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
 def charts(report: ServiceReport) -> dict[str, Markup]:
     """The four charts as SVG text, marked safe: report_charts escapes every text it draws."""
     label = report.period.label
@@ -71,7 +79,7 @@ def charts(report: ServiceReport) -> dict[str, Markup]:
         "availability": Markup(report_charts.availability_chart(report.services, label)),  # noqa: S704
         "incidents": Markup(report_charts.incident_trend_chart(report.incident_trend, label)),  # noqa: S704
         "changes": Markup(report_charts.change_outcomes_chart(report.changes, label)),  # noqa: S704
-        "accuracy": Markup(report_charts.accuracy_chart(report.accuracy, label)),  # noqa: S704
+        "accuracy": Markup(report_charts.accuracy_chart(report.accuracy, label, period_days(report))),  # noqa: S704
     }
 
 

@@ -144,6 +144,20 @@ def test_accuracy_is_a_line_of_percent_with_the_findings_on_a_second_axis() -> N
     assert sum(len(s.get("points", "").split()) for s in accurate) == len(report.accuracy) - 1
 
 
+def test_a_day_without_a_recorded_point_is_a_gap_over_the_periods_days() -> None:
+    report = sample_report()
+    kept = [p for p in report.accuracy if p.day.day not in (14, 15)]
+    days = [p.day for p in report.accuracy]
+    root = _parse(report_charts.accuracy_chart(kept, "2026-11", days))
+    accurate = [s for s in _with_class(root, "series") if s.get("data-series") == "accurate_percent"]
+    assert len(accurate) == 3  # broken at day 8 (no figure) and at days 14-15 (no point)
+    first_x = float(accurate[0].get("points", "").split()[0].split(",")[0])
+    last_x = float(accurate[-1].get("points", "").split()[-1].split(",")[0])
+    step = (last_x - first_x) / (len(days) - 1)
+    xs = [float(p.split(",")[0]) for p in accurate[-1].get("points", "").split()]
+    assert xs[0] == pytest.approx(first_x + 15 * step, abs=0.2)  # day 16 stays in its own column
+
+
 def test_ticks_are_round_and_cover_the_axis() -> None:
     assert report_charts.ticks(95, 100, report_charts.tick_step(5)) == [95, 96, 97, 98, 99, 100]
     assert report_charts.count_axis(0) == (2, 1)
