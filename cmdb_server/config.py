@@ -122,6 +122,12 @@ class Settings(BaseSettings):
     stale_check_interval_seconds: float = Field(
         3600.0, ge=0, description="How often the server marks stale CIs; 0 turns the periodic job off."
     )
+    accuracy_interval_seconds: float = Field(
+        3600.0,
+        ge=0,
+        description="How often today's record-accuracy point is counted again (and soon after start-up when today "
+        "has none); 0 turns the job off.",
+    )
     webhook_poll_seconds: float = Field(
         1.0, ge=0, description="How often webhook events are queued and sent; 0 turns webhook delivery off."
     )
