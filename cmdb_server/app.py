@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Depends, FastAPI
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
-from cmdb_server import accuracy_series, dispatcher, web
+from cmdb_server import accuracy_series, dispatcher, metrics, web
 from cmdb_server.api.body import BodyLimit
 from cmdb_server.api.deps import refuse_nul, require_ready
 from cmdb_server.api.headers import SecurityHeaders
@@ -253,6 +253,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(QueryTimeoutMiddleware, seconds=app.state.settings.query_timeout_seconds)
     app.include_router(health.router, responses=ERROR_RESPONSES)
+    app.include_router(metrics.router, responses=ERROR_RESPONSES)
     web.install(app)
     api = APIRouter(
         prefix=API_PREFIX, dependencies=[Depends(require_ready), Depends(refuse_nul)], responses=ERROR_RESPONSES

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
         "encrypted with it. Make one with: python -c 'from cryptography.fernet import Fernet; "
         "print(Fernet.generate_key().decode())'",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="A bearer token GET /metrics asks of every scrape; unset, /metrics answers loopback clients only.",
+    )
     ssl_certfile: str | None = Field(None, description="Serve HTTPS with this PEM certificate (chain).")
     ssl_keyfile: str | None = Field(None, description="The private key of ssl_certfile (PEM).")
     host: str = Field("127.0.0.1", description="Address the API listens on.")
@@ -182,7 +186,7 @@ class Settings(BaseSettings):
             check_secret_keys(value.get_secret_value())
         return value
 
-    @field_validator("ssl_certfile", "ssl_keyfile", "secret_key", mode="before")
+    @field_validator("ssl_certfile", "ssl_keyfile", "secret_key", "metrics_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
