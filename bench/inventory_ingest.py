@@ -110,7 +110,8 @@ def fusion_inventory(host: Host, template: ET.Element) -> bytes:
             ("PUBLISHER", "Debian"),
         ):
             _text(row, tag, value)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    xml: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return xml
 
 
 def post_all(send: Callable[[bytes], None], bodies: list[bytes], concurrency: int) -> float:
