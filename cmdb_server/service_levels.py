@@ -183,9 +183,10 @@ async def _availability(
     reaching = {row.uid, *upstream(schema, graph, [row.uid], DEFAULT_DEPTH)}
     # An incident still open counts until the period's end, or until now in a period not over yet.
     until = min(period.end, datetime.now(UTC))
-    incidents = await repository.incidents_between(
-        driver, database, sorted(reaching), period.start, period.end, sorted(s.value for s in INCIDENT_OPEN)
-    )
+    # Instants go to Neo4j in UTC: a ZoneInfo datetime parameter crashed the driver (a segfault) in a test.
+    start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
+    open_statuses = sorted(s.value for s in INCIDENT_OPEN)
+    incidents = await repository.incidents_between(driver, database, sorted(reaching), start, end, open_statuses)
     spans = [
         IncidentSpan(
             i.id,

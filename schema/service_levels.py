@@ -82,7 +82,7 @@ def check_time_zone(name: str, field: str = "time_zone") -> ZoneInfo:
     """The IANA time zone of that name (Europe/Paris, UTC); a ServiceHoursError otherwise."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the database (America)
         raise ServiceHoursError(f"{name!r} is not an IANA time zone (such as Europe/Paris or UTC)", field) from None
 
 

@@ -87,6 +87,8 @@ def test_a_service_level_is_agreed_and_its_changes_are_in_the_services_history(
     ("change", "field"),
     [
         ({"time_zone": "Mars/Olympus"}, "time_zone"),
+        ({"time_zone": "America"}, "time_zone"),  # a folder of the time zone database
+        ({"time_zone": "../../etc/passwd"}, "time_zone"),
         ({"hours": "office"}, "hours"),
         ({"hours": [{"days": ["mon"], "start": "25:00", "end": "26:00"}]}, "hours.0.start"),
         ({"hours": [{"days": ["mon"], "start": "08:00", "end": "24:01"}]}, "hours.0.end"),
