@@ -77,6 +77,10 @@ class Settings(BaseSettings):
         "encrypted with it. Make one with: python -c 'from cryptography.fernet import Fernet; "
         "print(Fernet.generate_key().decode())'",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="A bearer token GET /metrics asks of every scrape; unset, /metrics answers loopback clients only.",
+    )
     ssl_certfile: str | None = Field(None, description="Serve HTTPS with this PEM certificate (chain).")
     ssl_keyfile: str | None = Field(None, description="The private key of ssl_certfile (PEM).")
     host: str = Field("127.0.0.1", description="Address the API listens on.")
@@ -122,6 +126,12 @@ class Settings(BaseSettings):
     stale_after_hours: float = Field(72.0, gt=0, description="A CI no source has reported for this long becomes stale.")
     stale_check_interval_seconds: float = Field(
         3600.0, ge=0, description="How often the server marks stale CIs; 0 turns the periodic job off."
+    )
+    accuracy_interval_seconds: float = Field(
+        3600.0,
+        ge=0,
+        description="How often today's record-accuracy point is counted again (and soon after start-up when today "
+        "has none); 0 turns the job off.",
     )
     webhook_poll_seconds: float = Field(
         1.0, ge=0, description="How often webhook events are queued and sent; 0 turns webhook delivery off."
@@ -192,7 +202,7 @@ class Settings(BaseSettings):
             check_secret_keys(value.get_secret_value())
         return value
 
-    @field_validator("ssl_certfile", "ssl_keyfile", "secret_key", mode="before")
+    @field_validator("ssl_certfile", "ssl_keyfile", "secret_key", "metrics_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -44,6 +44,7 @@ class SourceKind(StrEnum):
 
     MANUAL = "manual"
     AGENT = "agent"
+    INVENTORY = "inventory"  # an inventory agent's XML (FusionInventory, OCS): cmdb_server/inventory/
     SSH = "ssh"
     SNMP = "snmp"
     IMPORT = "import"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse
 from neo4j import AsyncDriver
 from neo4j.exceptions import ConstraintError
 
-from cmdb_server import discovery_status, memory
+from cmdb_server import discovery_status, memory, metrics
 from cmdb_server.api.body import read_body
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Principal, require_roles
@@ -21,7 +22,7 @@ from cmdb_server.ingest import Caller, ingest_report
 from cmdb_server.intake import IncomingReport, NotJson, decode_json
 from cmdb_server.models.bulk import IngestSummary
 from schema import Role, Schema
-from schema.report import ReportError
+from schema.report import SPOOL_DEPTH_HEADER, ReportError
 from schema.values import quoted
 
 router = APIRouter(prefix="/reports", tags=["ingest"])
@@ -45,14 +46,20 @@ async def post_report(
     relations per type. A report whose ``report_id`` was applied before is not applied
     again: the answer is the first one's, with ``replayed: true``.
     """
-    body = await read_body(request, settings.max_report_bytes)
-    large = len(body) >= memory.LARGE_BODY_BYTES
+    started = time.perf_counter()
     incoming: IncomingReport | None = None
+    try:
+        body = await read_body(request, settings.max_report_bytes)
+    except ApiError as exc:
+        metrics.record_report(None, "refused", exc.status, started)
+        raise
+    large = len(body) >= memory.LARGE_BODY_BYTES
     try:
         # Decoding, fingerprinting and checking a large report is CPU work of seconds: in a
         # thread, so the event loop keeps answering other requests (/healthz) meanwhile.
         incoming = await asyncio.to_thread(_receive, body, schema)
         del body
+        metrics.record_spool_depth(incoming.header.source_key, request.headers.get(SPOOL_DEPTH_HEADER))
         summary = await ingest_report(
             driver,
             settings.neo4j_database,
@@ -64,19 +71,21 @@ async def post_report(
         )
         # Encoded here: FastAPI's generic encoder walks the answer's map of ~1,000 CI uids item by item.
         answer = orjson.dumps(summary.to_json())
+        outcome = metrics.report_outcome(summary.replayed, summary.events)
+        metrics.record_report(incoming.header.source_kind.value, outcome, 200, started)
     except ReportError as exc:
         broken = Unprocessable(
             f"the report breaks the contract: {exc}",
             fields=[{"field": p.path, "in": "body", "message": p.message} for p in exc.problems],
         )
-        await _refused(driver, settings.neo4j_database, incoming, broken)
+        await _refused(driver, settings.neo4j_database, incoming, broken, started)
         raise broken from None
     except ConstraintError as exc:
         conflict = Conflict(f"the report conflicts with the graph: {exc.message}")
-        await _refused(driver, settings.neo4j_database, incoming, conflict)
+        await _refused(driver, settings.neo4j_database, incoming, conflict, started)
         raise conflict from None
     except ApiError as exc:
-        await _refused(driver, settings.neo4j_database, incoming, exc)
+        await _refused(driver, settings.neo4j_database, incoming, exc, started)
         raise
     finally:
         if large:  # the decoded report is dropped first, then its memory given back
@@ -85,8 +94,11 @@ async def post_report(
     return Response(answer, media_type="application/json")
 
 
-async def _refused(driver: AsyncDriver, database: str, incoming: IncomingReport | None, error: ApiError) -> None:
-    """Note the refusal on the report's source, when its header named one (discovery status)."""
+async def _refused(
+    driver: AsyncDriver, database: str, incoming: IncomingReport | None, error: ApiError, started: float
+) -> None:
+    """Count the refusal, and note it on the report's source when its header named one (discovery status)."""
+    metrics.record_report(incoming.header.source_kind.value if incoming else None, "refused", error.status, started)
     if incoming is not None:
         await discovery_status.note_refused(driver, database, incoming.header.source_key, error, datetime.now(UTC))
 
