@@ -33,6 +33,7 @@ from cmdb_server.api.routes import (
     merges,
     releases,
     reports,
+    service_report,
     services,
     sources,
     tags,
@@ -271,6 +272,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(incidents.router)
     api.include_router(releases.router)
     api.include_router(audit.router)
+    api.include_router(service_report.router)
     api.include_router(reports.router)
     api.include_router(sources.router)
     api.include_router(maintenance.router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -147,6 +148,12 @@ class Settings(BaseSettings):
         "loopback or link-local, e.g. 10.20.0.0/16; empty: only public addresses.",
     )
 
+    report_time_zone: str = Field(
+        "UTC",
+        description="IANA time zone the service report counts its months in (2026-11 in Europe/Paris starts at "
+        "2026-10-31T23:00Z) and shows its times in.",
+    )
+
     auth_failure_limit: int = Field(
         20, ge=1, description="Failed token checks a client address may make within the window before it is slowed."
     )
@@ -177,6 +184,15 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(item, strict=False)
             except ValueError:
                 raise ValueError(f"{item!r} is not a network such as 10.20.0.0/16") from None
+        return value
+
+    @field_validator("report_time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as UTC or Europe/Paris") from None
         return value
 
     @field_validator("secret_key")
