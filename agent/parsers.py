@@ -75,14 +75,23 @@ def parse_rpm_query(text: str) -> list[dict[str, str]]:
     packages = []
     for line in text.splitlines():
         fields = line.split("\t")
-        if len(fields) != 4 or fields[0] == "gpg-pubkey":
+        if len(fields) != 4:
             continue
-        name, epoch, version, arch = fields
-        if epoch not in ("", "0", "(none)"):
-            version = f"{epoch}:{version}"
-        arch = "noarch" if arch == "(none)" else arch
-        packages.append({"package_name": name, "version": version, "architecture": arch, "manager": "rpm"})
+        package = rpm_package(*fields)
+        if package is not None:
+            packages.append(package)
     return packages
+
+
+def rpm_package(name: str, epoch: str, version: str, arch: str) -> dict[str, str] | None:
+    """One rpm package's identity as every source names it (``version`` is VERSION-RELEASE):
+    the epoch in front when it is not 0, ``(none)`` arch as noarch; None for a ``gpg-pubkey``."""
+    if name == "gpg-pubkey":
+        return None
+    if epoch not in ("", "0", "(none)"):
+        version = f"{epoch}:{version}"
+    arch = "noarch" if arch == "(none)" else arch
+    return {"package_name": name, "version": version, "architecture": arch, "manager": "rpm"}
 
 
 def parse_default_route_interface(proc_net_route: str) -> str | None:

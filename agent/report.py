@@ -33,12 +33,14 @@ def build_report(
     now: datetime | None = None,
     source: tuple[str, str] | None = None,
     collectors: tuple[Collector[Any], ...] = REGISTRY,
+    report_id: str | None = None,
 ) -> ReportDict:
     """The report of one host from its facts; ``source`` is (kind, name), the agent's by default.
 
     SSH discovery runs the agent's collectors over SSH (discovery/ssh/system.py) and calls
-    this too, so that the agent and SSH discovery of one machine describe it the same way
-    and meet in one CI.
+    this too, as does the mapping of an inventory agent's XML (cmdb_server/inventory/mapping.py)
+    with facts read from it, so that every source of one machine describes it the same way
+    and they meet in one CI.
     """
     present = [c for c in collectors if c.name in facts]
     host = HostRecord()
@@ -56,7 +58,7 @@ def build_report(
     for collector in present:
         collector.records(facts[collector.name], report)
     kind, name = source or ("agent", source_name(facts))
-    return report.builder.build(kind, name, collected_at=now)
+    return report.builder.build(kind, name, collected_at=now, report_id=report_id)
 
 
 def host_identity(host: HostRecord) -> dict[str, object]:

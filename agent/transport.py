@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from agent.spool import Spool
+from schema.report import SPOOL_DEPTH_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +137,11 @@ class Transport:
         outcome, reason, _ = self.deliver(body)
         return outcome, reason
 
-    def deliver(self, body: bytes) -> tuple[Outcome, str, dict[str, Any]]:
-        """Like ``send``; also the server's answer (the ingest summary, or the error)."""
+    def deliver(self, body: bytes, spool_depth: int | None = None) -> tuple[Outcome, str, dict[str, Any]]:
+        """Like ``send``; also the server's answer (the ingest summary, or the error).
+        ``spool_depth``: the reports waiting in the spool, this one included, told to the
+        server beside the report (its metrics), not in it."""
+        depth = {SPOOL_DEPTH_HEADER: str(spool_depth)} if spool_depth is not None else {}
         reason = ""
         answer: dict[str, Any] = {}
         outcome = Outcome.RETRY
@@ -150,7 +154,7 @@ class Transport:
                 response = self.client.post(
                     "/api/v1/reports",
                     content=body,
-                    headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+                    headers={"Content-Encoding": "gzip", "Content-Type": "application/json", **depth},
                 )
             except httpx.TransportError as exc:
                 outcome = Outcome.RETRY
@@ -194,8 +198,9 @@ class Transport:
         """
         result = FlushResult()
         stuck: list[tuple[Path, str]] = []  # failed too often: set aside once a report behind goes through
-        for path in spool.pending():
-            outcome, reason, answer = self.deliver(spool.read(path))
+        waiting = spool.pending()
+        for index, path in enumerate(waiting):
+            outcome, reason, answer = self.deliver(spool.read(path), spool_depth=len(waiting) - index)
             if outcome is Outcome.DELIVERED:
                 spool.remove(path)
                 result.delivered.append(path.name)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Depends, FastAPI
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
-from cmdb_server import dispatcher, web
+from cmdb_server import accuracy_series, dispatcher, metrics, web
 from cmdb_server.api.body import BodyLimit
 from cmdb_server.api.deps import refuse_nul, require_ready
 from cmdb_server.api.headers import SecurityHeaders
@@ -34,6 +34,7 @@ from cmdb_server.api.routes import (
     merges,
     releases,
     reports,
+    service_report,
     services,
     sources,
     tags,
@@ -91,6 +92,9 @@ async def _prepare_until_ready(app: FastAPI) -> None:
 
 STALE_CHECK_LEASE = "stale-check"
 DISPATCHER_LEASE = "webhook-dispatcher"
+ACCURACY_LEASE = "accuracy-series"
+ACCURACY_FIRST_TURN_SECONDS = 60.0
+"""How soon after start-up the accuracy job first looks whether today has a point."""
 
 
 def _jobs_may_run(app: FastAPI) -> bool:
@@ -142,6 +146,34 @@ async def _mark_stale_periodically(app: FastAPI) -> None:
             log.warning("stale check failed: %s", exc)
 
 
+async def _record_accuracy_periodically(app: FastAPI) -> None:
+    """The record-accuracy series: soon after start-up, today's point unless one is kept; then
+    every CMDB_ACCURACY_INTERVAL_SECONDS today's point again (it replaces the earlier one, so
+    the day's last turn counts the whole day's unauthorised changes). One process runs it
+    (the holder of its lease)."""
+    settings: Settings = app.state.settings
+    interval = settings.accuracy_interval_seconds
+    first = True
+    while True:
+        await asyncio.sleep(min(ACCURACY_FIRST_TURN_SECONDS, interval) if first else interval)
+        if not _jobs_may_run(app):
+            continue
+        try:
+            if not await _leased(app, ACCURACY_LEASE, interval * 2 + 5):
+                continue
+            if first:
+                recorded = await accuracy_series.record_today_if_missing(app.state.driver, settings.neo4j_database)
+            else:
+                now = datetime.now(UTC)
+                await accuracy_series.record_accuracy(app.state.driver, settings.neo4j_database, now.date(), now)
+                recorded = True
+            first = False
+            if recorded:
+                log.info("record accuracy: today's point recorded")
+        except (Neo4jError, DriverError, OSError) as exc:
+            log.warning("record accuracy failed: %s", exc)
+
+
 async def _dispatch_webhooks(app: FastAPI) -> None:
     """The webhook dispatcher's ticks, in the one server process holding its lease (each
     delivery is also claimed before it is sent, so an overlap at a hand-over sends none twice)."""
@@ -157,7 +189,7 @@ async def _dispatch_webhooks(app: FastAPI) -> None:
 async def _release_leases(app: FastAPI) -> None:
     """Hand the jobs over at once when this process stops (best effort: a lease expires anyway)."""
     settings: Settings = app.state.settings
-    for name in (STALE_CHECK_LEASE, DISPATCHER_LEASE):
+    for name in (STALE_CHECK_LEASE, DISPATCHER_LEASE, ACCURACY_LEASE):
         try:
             async with asyncio.timeout(2):
                 await leases.release(app.state.driver, settings.neo4j_database, name, app.state.holder)
@@ -187,6 +219,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         background.append(asyncio.create_task(_mark_stale_periodically(app)))
     if settings.webhook_poll_seconds > 0:
         background.append(asyncio.create_task(_dispatch_webhooks(app)))
+    if settings.accuracy_interval_seconds > 0:
+        background.append(asyncio.create_task(_record_accuracy_periodically(app)))
     try:
         yield
     finally:
@@ -222,6 +256,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(QueryTimeoutMiddleware, seconds=app.state.settings.query_timeout_seconds)
     app.include_router(health.router, responses=ERROR_RESPONSES)
     app.include_router(inventory.protocol_router)  # HTTP Basic, answered in XML: not under /api/v1
+    app.include_router(metrics.router, responses=ERROR_RESPONSES)
     web.install(app)
     api = APIRouter(
         prefix=API_PREFIX, dependencies=[Depends(require_ready), Depends(refuse_nul)], responses=ERROR_RESPONSES
@@ -239,6 +274,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(incidents.router)
     api.include_router(releases.router)
     api.include_router(audit.router)
+    api.include_router(service_report.router)
     api.include_router(reports.router)
     api.include_router(inventory.router)
     api.include_router(sources.router)

@@ -108,9 +108,35 @@ def _host_parts(records: Iterable[Record], host_ref: str) -> set[str]:
     return parts
 
 
+def hypervisor_guests(report: Report) -> set[str]:
+    """Refs of the guests an inventory report lists on its hypervisor (VIRTUALMACHINES): Host
+    records identified by their SMBIOS UUID alone (which the guest's own agent reads too), no
+    part of them reported, and related by HOSTED_ON to the report's one other Host and by
+    nothing else. Only an inventory source names them; its precedence is below the guests'
+    own agents (schema/ci_classes.toml), so their values win."""
+    if report.source_kind is not SourceKind.INVENTORY:
+        return set()
+    hosts = {r.ref: r for r in report.records if r.parent_ref is None and r.ci_class.is_a("Host")}
+    parents = {r.parent_ref for r in report.records}
+    candidates = {ref for ref, r in hosts.items() if set(r.identity) == {"hardware_uuid"} and ref not in parents}
+    hypervisors = set(hosts) - candidates
+    if len(hypervisors) != 1:
+        return set()
+    (hypervisor,) = hypervisors
+    guests = set(candidates)
+    for relation in report.relations:
+        for ref in {relation.from_ref, relation.to_ref} & candidates:
+            if not (relation.type == "HOSTED_ON" and relation.from_ref == ref and relation.to_ref == hypervisor):
+                guests.discard(ref)
+    hosted = {r.from_ref for r in report.relations if r.type == "HOSTED_ON"}
+    return guests & hosted
+
+
 def check_agent_scope(report: Report) -> None:
-    """Forbidden unless the report describes one host, its parts, and what an agent may name."""
-    hosts = [r for r in report.records if r.parent_ref is None and r.ci_class.is_a("Host")]
+    """Forbidden unless the report describes one host, its parts, and what an agent may name
+    (and, from an inventory, the guests of a hypervisor: ``hypervisor_guests``)."""
+    guests = hypervisor_guests(report)
+    hosts = [r for r in report.records if r.parent_ref is None and r.ci_class.is_a("Host") and r.ref not in guests]
     if len(hosts) != 1:
         raise Forbidden(
             f"an agent token describes its own host: its report holds exactly one Host record (this one has "
@@ -119,7 +145,11 @@ def check_agent_scope(report: Report) -> None:
         )
     parts = _host_parts(report.records, hosts[0].ref)
     for record in report.records:
-        if record.ref in parts or (record.parent_ref is None and record.ci_class.agent_may_name):
+        if (
+            record.ref in parts
+            or record.ref in guests
+            or (record.parent_ref is None and record.ci_class.agent_may_name)
+        ):
             continue
         raise Forbidden(
             f"an agent token describes its own host and the host's parts only; record {record.ref[:100]!r} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +77,10 @@ class Settings(BaseSettings):
         "encrypted with it. Make one with: python -c 'from cryptography.fernet import Fernet; "
         "print(Fernet.generate_key().decode())'",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="A bearer token GET /metrics asks of every scrape; unset, /metrics answers loopback clients only.",
+    )
     ssl_certfile: str | None = Field(None, description="Serve HTTPS with this PEM certificate (chain).")
     ssl_keyfile: str | None = Field(None, description="The private key of ssl_certfile (PEM).")
     host: str = Field("127.0.0.1", description="Address the API listens on.")
@@ -122,6 +127,12 @@ class Settings(BaseSettings):
     stale_check_interval_seconds: float = Field(
         3600.0, ge=0, description="How often the server marks stale CIs; 0 turns the periodic job off."
     )
+    accuracy_interval_seconds: float = Field(
+        3600.0,
+        ge=0,
+        description="How often today's record-accuracy point is counted again (and soon after start-up when today "
+        "has none); 0 turns the job off.",
+    )
     webhook_poll_seconds: float = Field(
         1.0, ge=0, description="How often webhook events are queued and sent; 0 turns webhook delivery off."
     )
@@ -150,6 +161,11 @@ class Settings(BaseSettings):
         ge=1,
         le=8760,
         description="Hours an inventory agent (FusionInventory, OCS) waits before it asks again (PROLOG_FREQ).",
+    )
+    report_time_zone: str = Field(
+        "UTC",
+        description="IANA time zone the service report counts its months in (2026-11 in Europe/Paris starts at "
+        "2026-10-31T23:00Z) and shows its times in.",
     )
 
     auth_failure_limit: int = Field(
@@ -184,6 +200,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not a network such as 10.20.0.0/16") from None
         return value
 
+    @field_validator("report_time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as UTC or Europe/Paris") from None
+        return value
+
     @field_validator("secret_key")
     @classmethod
     def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
@@ -191,7 +216,7 @@ class Settings(BaseSettings):
             check_secret_keys(value.get_secret_value())
         return value
 
-    @field_validator("ssl_certfile", "ssl_keyfile", "secret_key", mode="before")
+    @field_validator("ssl_certfile", "ssl_keyfile", "secret_key", "metrics_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -28,6 +28,7 @@ from neo4j.exceptions import DriverError, Neo4jError
 from cmdb_server import webhook_targets, webhooks
 from cmdb_server.config import Settings
 from cmdb_server.itsm import authorised_by, is_discovered_change
+from cmdb_server.metrics import WEBHOOK_DELIVERIES
 from cmdb_server.repositories import records
 from cmdb_server.repositories import webhooks as repo
 from cmdb_server.security import SecretUnreadable
@@ -143,9 +144,12 @@ async def _send_one(
     }
     if ok:
         state, next_at = "delivered", None
+        WEBHOOK_DELIVERIES.labels("delivered").inc()
     elif attempt >= settings.webhook_max_attempts:
         state, next_at = "failed", None
+        WEBHOOK_DELIVERIES.labels("given_up").inc()
     else:
+        WEBHOOK_DELIVERIES.labels("failed").inc()
         state = "pending"
         next_at = webhooks.next_attempt(
             attempt, datetime.now(UTC), settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds

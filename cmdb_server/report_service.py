@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from neo4j import AsyncDriver
 from neo4j.exceptions import ConstraintError
 
-from cmdb_server import discovery_status
+from cmdb_server import discovery_status, metrics
 from cmdb_server.auth import Principal
 from cmdb_server.config import Settings
 from cmdb_server.errors import ApiError, Conflict, Unprocessable
@@ -30,6 +30,9 @@ async def take_report(
     schema: Schema,
     principal: Principal,
     received: Awaitable[IncomingReport],
+    *,
+    started: float,
+    spool_depth: str | None = None,
 ) -> IngestSummary:
     """Receive the report and apply it in one transaction, all or nothing.
 
@@ -37,12 +40,15 @@ async def take_report(
     loop keeps answering /healthz meanwhile; once it has run, its frame (and a large body it
     was given) is freed before the transaction starts. A refusal is an ApiError naming the
     field at fault (422 for a report that breaks the contract, 409 for one that conflicts with
-    the graph), noted on the report's source when its header named one.
+    the graph), noted on the report's source when its header named one. Every outcome is
+    counted (GET /metrics) by source kind, with the time since ``started``; ``spool_depth``:
+    what the sender said of its spool (X-CMDB-Spool-Depth), kept per source.
     """
     incoming: IncomingReport | None = None
     try:
         incoming = await received
-        return await ingest_report(
+        metrics.record_spool_depth(incoming.header.source_key, spool_depth)
+        summary = await ingest_report(
             driver,
             settings.neo4j_database,
             schema,
@@ -56,18 +62,24 @@ async def take_report(
             f"the report breaks the contract: {exc}",
             fields=[{"field": p.path, "in": "body", "message": p.message} for p in exc.problems],
         )
-        await _refused(driver, settings.neo4j_database, incoming, broken)
+        await _refused(driver, settings.neo4j_database, incoming, broken, started)
         raise broken from None
     except ConstraintError as exc:
         conflict = Conflict(f"the report conflicts with the graph: {exc.message}")
-        await _refused(driver, settings.neo4j_database, incoming, conflict)
+        await _refused(driver, settings.neo4j_database, incoming, conflict, started)
         raise conflict from None
     except ApiError as exc:
-        await _refused(driver, settings.neo4j_database, incoming, exc)
+        await _refused(driver, settings.neo4j_database, incoming, exc, started)
         raise
+    outcome = metrics.report_outcome(summary.replayed, summary.events)
+    metrics.record_report(incoming.header.source_kind.value, outcome, 200, started)
+    return summary
 
 
-async def _refused(driver: AsyncDriver, database: str, incoming: IncomingReport | None, error: ApiError) -> None:
-    """Note the refusal on the report's source, when its header named one (discovery status)."""
+async def _refused(
+    driver: AsyncDriver, database: str, incoming: IncomingReport | None, error: ApiError, started: float
+) -> None:
+    """Count the refusal, and note it on the report's source when its header named one (discovery status)."""
+    metrics.record_report(incoming.header.source_kind.value if incoming else None, "refused", error.status, started)
     if incoming is not None:
         await discovery_status.note_refused(driver, database, incoming.header.source_key, error, datetime.now(UTC))

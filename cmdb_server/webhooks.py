@@ -40,7 +40,7 @@ def hook_types(event: dict[str, Any], unauthorised: bool) -> list[str]:
     types: list[str] = []
     if kind == "created":
         types.append("ci.created")
-    elif kind in ("attribute", "class", "lock", "unlock", "tag"):
+    elif kind in ("attribute", "class", "lock", "unlock", "tag", "service_level"):
         types.append("ci.updated")
     elif kind == "status":
         types.append("ci.retired" if event.get("new") == "retired" else "ci.updated")

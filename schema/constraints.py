@@ -45,6 +45,9 @@ LEASE_LABEL = "JobLease"
 """Label of the leases on background jobs (stale check, webhook dispatch), one per job, so that
 several server processes on one graph run each job once (cmdb_server/repositories/leases.py)."""
 
+ACCURACY_LABEL = "AccuracyPoint"
+"""Label of the record-accuracy series' daily points, one per day (cmdb_server/accuracy_series.py)."""
+
 EVENT_LABEL = "Event"
 """Label of history events: one per attribute change, relation started or ended, status change."""
 
@@ -113,6 +116,7 @@ def derive_index_specs(schema: Schema) -> list[IndexSpec]:
         _spec(IndexKind.RANGE, ALIAS_LABEL, ("into",)),
         _spec(IndexKind.UNIQUE, CLAIM_LABEL, ("key",)),
         _spec(IndexKind.UNIQUE, LEASE_LABEL, ("name",)),
+        _spec(IndexKind.UNIQUE, ACCURACY_LABEL, ("day",)),
         _spec(IndexKind.UNIQUE, "WebhookSubscription", ("id",)),
         _spec(IndexKind.UNIQUE, "WebhookDelivery", ("id",)),
         _spec(IndexKind.RANGE, "WebhookDelivery", ("state", "next_at")),

@@ -53,6 +53,12 @@ MAX_RECORDS = LIMITS.max_records  # schema/limits.toml says why
 MAX_RELATIONS = LIMITS.max_relations
 MAX_ERRORS = 20
 
+SPOOL_DEPTH_HEADER = "X-CMDB-Spool-Depth"
+"""HTTP header an agent or collector sends with a report: how many reports its spool holds,
+the one sent included (the server's ``cmdb_agent_spool_depth``). Beside the report, not in
+it: a report's content and fingerprint stay what they were, and a server that does not
+know the header ignores it."""
+
 
 class SourceDict(TypedDict):
     kind: str

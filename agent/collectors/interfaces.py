@@ -110,7 +110,7 @@ class Nic:
     mtu: int | None
     speed_mbps: int | None
     admin_status: AdminStatus | None
-    oper_status: OperStatus
+    oper_status: OperStatus | None  # None where the source cannot tell (an inventory agent's XML)
     alias: str | None
     physical: bool | None  # a hardware port; None where sysfs cannot tell
     aggregate: str | None  # the bond or team this is a port of

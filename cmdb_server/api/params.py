@@ -9,7 +9,7 @@ bounds, so clients and the fuzzer know them. Times use the limits of ``schema/li
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from annotated_types import Ge, Gt, Le
@@ -53,6 +53,16 @@ Instant = Annotated[
     ),
 ]
 """A time with a time zone, within the limits of ``schema/limits.toml``."""
+
+
+def _bounded_day(value: date) -> date:
+    if not LIMITS.earliest.date() <= value <= LIMITS.latest.date():
+        raise ValueError(f"a day between {LIMITS.earliest.date()} and {LIMITS.latest.date()}")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_bounded_day)]
+"""A calendar day (YYYY-MM-DD) within the limits of ``schema/limits.toml``."""
 
 Offset = Annotated[int, Ge(0), Le(MAX_OFFSET)]
 """How many items of a list to skip."""

@@ -15,9 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import os
+import shutil
 import ssl
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 from neo4j import AsyncDriver
@@ -31,6 +36,8 @@ from cmdb_server.repositories import tokens
 from schema import Role, console
 
 T = TypeVar("T")
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # cmdb_server/metrics.py reads it (not imported here: see below)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -144,7 +151,27 @@ def _token_line(rec: tokens.TokenRecord) -> list[str]:
     return [rec.token_id, rec.role.value, state, f"{rec.created_at:%Y-%m-%d %H:%M}", rec.name, scope]
 
 
+def _metrics_directory(workers: int) -> None:
+    """Several workers: their metrics in one directory, so a scrape (answered by any worker)
+    adds them all up. Set before prometheus_client is imported here or in a worker; the
+    operator's PROMETHEUS_MULTIPROC_DIR is used when set, emptied of an earlier run's files."""
+    if workers <= 1:
+        return
+    directory = os.environ.get(MULTIPROC_ENV)
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink(missing_ok=True)
+    else:
+        made = tempfile.mkdtemp(prefix="cmdb-metrics-")
+        os.environ[MULTIPROC_ENV] = made
+        atexit.register(shutil.rmtree, made, ignore_errors=True)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    workers = args.workers or settings.workers
+    _metrics_directory(workers)
+
     import uvicorn
 
     from cmdb_server.app import create_app
@@ -159,7 +186,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if problem:
         print(f"cmdb-server: {problem}", file=sys.stderr)
         return 2
-    workers = args.workers or settings.workers
     if workers > 1:
         # Each worker process builds its own app (and driver) from the environment.
         uvicorn.run(

@@ -133,11 +133,18 @@ def _incoming(doc: InventoryDocument, schema: Schema) -> IncomingReport:
 
 
 async def ingest_inventory(
-    driver: AsyncDriver, settings: Settings, schema: Schema, principal: Principal, doc: InventoryDocument
+    driver: AsyncDriver,
+    settings: Settings,
+    schema: Schema,
+    principal: Principal,
+    doc: InventoryDocument,
+    started: float,
 ) -> IngestSummary:
-    """Apply an INVENTORY request's report, the one way every report is applied."""
+    """Apply an INVENTORY request's report, the one way every report is applied (and counted,
+    from ``started``, in GET /metrics)."""
     check_speaks_for(principal, doc)
-    summary = await take_report(driver, settings, schema, principal, asyncio.to_thread(_incoming, doc, schema))
+    received = asyncio.to_thread(_incoming, doc, schema)
+    summary = await take_report(driver, settings, schema, principal, received, started=started)
     changed = sum(c.created + c.updated for c in summary.classes.values())
     log.info("inventory of %s (%s, %s): %d CIs created or updated", summary.source, doc.agent, doc.client, changed)
     return summary

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cmdb_server.models.common import Open
+from cmdb_server.models.service_report import AccuracyPoint
 
 
 class CIRef(BaseModel):
@@ -54,3 +55,11 @@ class ConfigurationAudit(Open):
     suspected_clones: list[dict[str, Any]]
     sources_stopped: SourcesStopped
     coverage: Coverage
+
+
+class AccuracySeries(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    since: date = Field(alias="from", description="The first day asked for.")
+    until: date = Field(alias="to", description="The last day asked for (included).")
+    items: list[AccuracyPoint] = Field(description="One point per day recorded, oldest first; a day missing was not.")

@@ -34,7 +34,7 @@ class CIPublic(BaseModel):
     tags: list[str] = Field(default_factory=list)
     seen_by: dict[str, datetime] = Field(
         default_factory=dict,
-        description="When each kind of source (agent, ssh, snmp, import, manual) last reported it: its freshness.",
+        description="When each kind of source (agent, inventory, ssh, snmp, import, manual) last reported it.",
     )
     suspected_clones: list[str] = Field(
         default_factory=list, description="CIs sharing its MAC or name whose strong identifiers differ (clones)."

@@ -19,10 +19,22 @@ def install(app: FastAPI) -> None:
         pages,
         releases,
         search,
+        service_report_page,
     )
 
     assets.install(app)
     common.install_page_errors(app)
-    for module in (pages, search, ci_page, changes, releases, incidents, audit_pages, discovery, graph):
+    for module in (
+        pages,
+        search,
+        ci_page,
+        changes,
+        releases,
+        incidents,
+        audit_pages,
+        service_report_page,
+        discovery,
+        graph,
+    ):
         app.include_router(module.router)
     app.include_router(graph.data_router)

@@ -22,6 +22,7 @@ import pytest
 
 from agent.spool import Spool
 from agent.transport import FlushResult, Transport, TransportSettings, retry_after_seconds
+from schema.report import SPOOL_DEPTH_HEADER
 
 
 class Peer(ThreadingHTTPServer):
@@ -32,6 +33,7 @@ class Peer(ThreadingHTTPServer):
         self.retry_after = "1"
         self.received: list[str] = []
         self.arrivals: list[float] = []  # time.monotonic() of each request
+        self.spool_depths: list[str | None] = []  # the X-CMDB-Spool-Depth of each request
 
     @property
     def url(self) -> str:
@@ -46,6 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
         report_id = json.loads(gzip.decompress(body))["report_id"]
         self.server.received.append(report_id)
         self.server.arrivals.append(time.monotonic())
+        self.server.spool_depths.append(self.headers.get(SPOOL_DEPTH_HEADER))
         failing = report_id in self.server.failing or "*" in self.server.failing
         status, answer = (500, {"error": {"status": 500, "message": "internal error"}}) if failing else (200, {})
         away = self.server.away > 0
@@ -199,3 +202,16 @@ def test_retry_after_as_seconds_or_an_http_date() -> None:
     assert retry_after_seconds("Tue, 01 Dec 2026 11:00:00 GMT", now) == 0.0
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds(None) is None
+
+
+def test_each_report_tells_the_server_how_many_wait_in_the_spool(
+    peer: Peer, transport: Transport, tmp_path: Path
+) -> None:
+    spool, _ = _spool(tmp_path / "spool", "r1", "r2", "r3")
+    peer.away = 1  # the first is answered 503 once and sent again: the same depth
+    peer.retry_after = "0"
+    _flush_until_empty(transport, spool)
+    assert peer.received == ["r1", "r1", "r2", "r3"]
+    assert peer.spool_depths == ["3", "3", "2", "1"]
+    assert transport.send(gzip.compress(json.dumps({"report_id": "r4"}).encode()))[1] == "ok"
+    assert peer.spool_depths[-1] is None  # a report sent without a spool says nothing of one

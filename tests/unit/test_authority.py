@@ -73,11 +73,11 @@ def test_which_sources_a_token_speaks_for(
             authority.check_source(role, sources, header(kind, name))
 
 
-def report(records: list[dict[str, Any]], relations: list[dict[str, Any]] | None = None) -> Any:
+def report(records: list[dict[str, Any]], relations: list[dict[str, Any]] | None = None, kind: str = "agent") -> Any:
     data = {
         "version": 1,
         "report_id": "r1",
-        "source": {"kind": "agent", "name": "web1"},
+        "source": {"kind": kind, "name": "web1"},
         "collected_at": datetime.now(UTC).isoformat(),
         "records": records,
         "relations": relations or [],
@@ -107,3 +107,55 @@ def test_an_agent_report_beyond_its_host_is_refused(records: list[dict[str, Any]
     with pytest.raises(Forbidden) as refused:
         authority.check_agent_scope(report(records))
     assert refused.value.field == field
+
+
+GUEST_UUID = "564d1111-2222-3333-4444-555566667777"
+GUEST: dict[str, Any] = {
+    "ref": "vm",
+    "class": "Host",
+    "identity": {"hardware_uuid": GUEST_UUID},
+    "attributes": {"hostname": "guest1", "virtual": True},
+}
+HOSTED = {"type": "HOSTED_ON", "from": "vm", "to": "host"}
+
+
+def test_an_inventory_of_a_hypervisor_names_its_guests_by_their_smbios_uuid() -> None:
+    authority.check_agent_scope(
+        report([HOST, NIC, GUEST, GUEST | {"ref": "vm2"}], [HOSTED, HOSTED | {"from": "vm2"}], "inventory")
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "records", "relations"),
+    [
+        ("agent", [HOST, GUEST], [HOSTED]),  # our agent names no guests
+        ("inventory", [HOST, GUEST], []),  # not hosted here
+        (
+            "inventory",
+            [
+                HOST,
+                GUEST
+                | {
+                    "identity": {
+                        "hardware_uuid": GUEST_UUID,
+                        "hostname": "guest1",
+                        "primary_mac": "02:00:00:00:00:01",
+                    }
+                },
+            ],
+            [HOSTED],
+        ),
+        ("inventory", [HOST, GUEST, NIC | {"parent": "vm"}], [HOSTED]),  # with parts of its own
+        ("inventory", [HOST, GUEST, APP], [HOSTED, {"type": "DEPENDS_ON", "from": "vm", "to": "app"}]),
+        (
+            "inventory",
+            [HOST, GUEST, GUEST | {"ref": "vm2"}],
+            [HOSTED, {"type": "HOSTED_ON", "from": "vm", "to": "vm2"}],
+        ),
+    ],
+)
+def test_a_guest_is_in_scope_only_as_an_inventorys_uuid_hosted_on_its_host(
+    kind: str, records: list[dict[str, Any]], relations: list[dict[str, Any]]
+) -> None:
+    with pytest.raises(Forbidden):
+        authority.check_agent_scope(report(records, relations, kind))

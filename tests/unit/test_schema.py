@@ -119,6 +119,29 @@ def test_dependent_classes_name_their_parent_relationship_in_the_right_direction
     assert schema.ci_class("Host").parent_ci is None
 
 
+def test_an_inventorys_hardware_hangs_off_its_host_and_its_source_ranks_below_our_agent() -> None:
+    schema = load_schema()
+    for name, relationship, key in (("MemoryModule", "HAS_MEMORY_MODULE", "slot"), ("Disk", "HAS_DISK", "name")):
+        ci_class = schema.ci_class(name)
+        assert ci_class.parent_ci is not None
+        assert (ci_class.parent_ci.classes, ci_class.parent_ci.relationship) == (("Host",), relationship)
+        assert ci_class.parent_ci.parent_is_source
+        assert [rule.keys for rule in ci_class.identity] == [(key,)]
+        assert ci_class.layer == schema.ci_class("Filesystem").layer
+        assert schema.relationships[relationship].impact is schema.relationships["HAS_FILESYSTEM"].impact
+    host = schema.ci_class("Host")
+    assert {"bios_vendor", "bios_version", "bios_date", "asset_tag", "chassis_type"} <= set(host.attributes)
+    assert [k.value for k in host.precedence] == ["manual", "agent", "inventory", "ssh", "snmp", "import"]
+    assert [k.value for k in schema.ci_class("Switch").precedence] == [
+        "manual",
+        "snmp",
+        "ssh",
+        "agent",
+        "inventory",
+        "import",
+    ]
+
+
 def test_relationships_carry_an_impact_rule() -> None:
     schema = load_schema()
     assert schema.relationships["RUNS_ON"].impact is ImpactPropagation.TARGET_TO_SOURCE

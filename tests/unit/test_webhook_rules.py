@@ -19,6 +19,7 @@ from cmdb_server.webhooks import hook_types, next_attempt, sign, verify
         ({"kind": "attribute", "source": "agent:web1"}, False, ["ci.updated"]),
         ({"kind": "attribute", "source": "agent:web1"}, True, ["ci.updated", "change.unauthorised"]),
         ({"kind": "attribute", "source": "manual:alice"}, True, ["ci.updated"]),  # a person's edit is no discovery
+        ({"kind": "service_level", "source": "manual:carol"}, True, ["ci.updated"]),  # a service level agreed
         ({"kind": "status", "new": "retired"}, False, ["ci.retired"]),
         ({"kind": "status", "new": "stale"}, False, ["ci.updated"]),
         ({"kind": "deleted"}, False, ["ci.retired"]),

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from cmdb_server import accuracy_series
 from cmdb_server import audit as audit_service
 from cmdb_server.api.deps import DriverDep, SettingsDep
-from cmdb_server.api.params import Hours, Instant
+from cmdb_server.api.params import Day, Hours, Instant
 from cmdb_server.auth import Reader
-from cmdb_server.models.audit import ConfigurationAudit, UnauthorisedChanges
+from cmdb_server.errors import Unprocessable
+from cmdb_server.models.audit import AccuracySeries, ConfigurationAudit, UnauthorisedChanges
 
 router = APIRouter(prefix="/reports", tags=["audit"])
 
@@ -45,3 +47,29 @@ async def configuration_audit(
     interval_hours: Annotated[Hours, Query(description="Verified means seen within this many hours.")] = 24,
 ) -> dict[str, Any]:
     return await audit_service.configuration_audit(driver, settings.neo4j_database, interval_hours, datetime.now(UTC))
+
+
+MAX_SERIES_DAYS = 3660
+"""The longest accuracy series one request reads: ten years of daily points."""
+
+
+@router.get(
+    "/accuracy", summary="Record accuracy day by day: the audit's findings counted", response_model=AccuracySeries
+)
+async def accuracy(
+    _: Reader,
+    driver: DriverDep,
+    settings: SettingsDep,
+    since: Annotated[Day | None, Query(alias="from", description="First day (YYYY-MM-DD); `to` - 30 days.")] = None,
+    until: Annotated[Day | None, Query(alias="to", description="Last day, included; today (UTC) if absent.")] = None,
+) -> AccuracySeries:
+    """One point per day the server recorded (cmdb_server/accuracy_series.py says what each
+    count is); days without a point were not recorded, not made up."""
+    last = until or datetime.now(UTC).date()
+    first = since or last - timedelta(days=30)
+    if last < first:
+        raise Unprocessable("`to` must not be before `from`", field="to", location="query")
+    if (last - first).days >= MAX_SERIES_DAYS:
+        raise Unprocessable(f"at most {MAX_SERIES_DAYS} days at once", field="from", location="query")
+    items = await accuracy_series.accuracy_series(driver, settings.neo4j_database, first, last)
+    return AccuracySeries(since=first, until=last, items=items)

@@ -11,6 +11,7 @@ from cmdb_server.api.deps import CIUid, DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Reader
 from cmdb_server.errors import Unprocessable
 from cmdb_server.impact_service import DEFAULT_DEPTH, MAX_DEPTH, dependencies_of, impact_of
+from cmdb_server.metrics import IMPACT_SECONDS
 from cmdb_server.models.impact import ImpactResult
 from schema import Schema
 from schema.values import quoted
@@ -74,7 +75,8 @@ async def ci_impact(
 ) -> dict[str, Any]:
     check_filters(schema, types, classes, "query")
     walk = impact_of if direction == "down" else dependencies_of
-    return await walk([uid], depth, driver, settings.neo4j_database, schema, types, classes)
+    with IMPACT_SECONDS.labels("ci").time():
+        return await walk([uid], depth, driver, settings.neo4j_database, schema, types, classes)
 
 
 @router.post(
@@ -85,4 +87,5 @@ async def combined_impact(
 ) -> dict[str, Any]:
     check_filters(schema, body.types, body.classes, "body")
     uids = list(dict.fromkeys(body.uids))
-    return await impact_of(uids, body.depth, driver, settings.neo4j_database, schema, body.types, body.classes)
+    with IMPACT_SECONDS.labels("combined").time():
+        return await impact_of(uids, body.depth, driver, settings.neo4j_database, schema, body.types, body.classes)

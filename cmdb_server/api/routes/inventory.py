@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Annotated, Any
 
 import orjson
@@ -91,6 +92,7 @@ async def _drained(request: Request) -> bool:
 
 
 async def _answer_agent(request: Request) -> Response:
+    started = time.perf_counter()
     state = request.app.state
     settings = state.settings
     client = request.client.host if request.client else "unknown"
@@ -118,7 +120,7 @@ async def _answer_agent(request: Request) -> Response:
             "inventory %s of %s from %s (user %r, token %s)", doc.query, doc.device_id, client, user, principal.name
         )
         if doc.query is InventoryQuery.INVENTORY:
-            await service.ingest_inventory(state.driver, settings, state.schema, principal, doc)
+            await service.ingest_inventory(state.driver, settings, state.schema, principal, doc, started)
         answer = protocol.reply(doc.query, encoding, settings.inventory_prolog_freq_hours)
     except ApiError as exc:
         log.info("inventory request from %s refused: %s %s", client, exc.status, exc.message)
@@ -173,6 +175,7 @@ async def post_inventory(
     """The INVENTORY a FusionInventory or OCS agent wrote with ``--local`` (``<DEVICEID>.ocs``),
     applied as the report of source ``inventory:<DEVICEID>`` exactly as if the agent had sent
     it to ``/ocsinventory``; the answer is the ingest summary, as ``POST /reports`` answers."""
+    started = time.perf_counter()
     body = await read_body(request, settings.max_report_bytes)
     doc = await service.read_request(
         body, content_type=request.headers.get("content-type"), user_agent=request.headers.get("user-agent")
@@ -180,6 +183,6 @@ async def post_inventory(
     del body
     if doc.query is not InventoryQuery.INVENTORY:
         raise BadRequest(f"QUERY: {doc.query.value}: this endpoint takes an INVENTORY", field="QUERY")
-    summary = await service.ingest_inventory(driver, settings, schema, principal, doc)
+    summary = await service.ingest_inventory(driver, settings, schema, principal, doc, started)
     answer = await asyncio.to_thread(orjson.dumps, summary.to_json())
     return Response(answer, media_type="application/json")

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from cmdb_server import memory
+from cmdb_server import memory, metrics
 from cmdb_server.api.body import read_body
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Principal, require_roles
-from cmdb_server.errors import BadRequest
+from cmdb_server.errors import ApiError, BadRequest
 from cmdb_server.intake import IncomingReport, NotJson, decode_json
 from cmdb_server.models.bulk import IngestSummary
 from cmdb_server.report_service import take_report
 from schema import Role, Schema
+from schema.report import SPOOL_DEPTH_HEADER
 from schema.values import quoted
 
 router = APIRouter(prefix="/reports", tags=["ingest"])
@@ -41,14 +43,27 @@ async def post_report(
     relations per type. A report whose ``report_id`` was applied before is not applied
     again: the answer is the first one's, with ``replayed: true``.
     """
-    body = await read_body(request, settings.max_report_bytes)
+    started = time.perf_counter()
+    try:
+        body = await read_body(request, settings.max_report_bytes)
+    except ApiError as exc:
+        metrics.record_report(None, "refused", exc.status, started)
+        raise
     large = len(body) >= memory.LARGE_BODY_BYTES
     # Decoding, fingerprinting and checking a large report is CPU work of seconds: in a
     # thread; the body is then held by nothing (a finished coroutine drops its arguments).
     received = asyncio.to_thread(_receive, body, schema)
     del body
     try:
-        summary = await take_report(driver, settings, schema, principal, received)
+        summary = await take_report(
+            driver,
+            settings,
+            schema,
+            principal,
+            received,
+            started=started,
+            spool_depth=request.headers.get(SPOOL_DEPTH_HEADER),
+        )
         # Encoded here: FastAPI's generic encoder walks the answer's map of ~1,000 CI uids item by item.
         answer = orjson.dumps(summary.to_json())
     finally:

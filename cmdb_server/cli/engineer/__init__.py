@@ -23,6 +23,7 @@
     cmdb release list|show|affected ID
     cmdb release ready ID                           exit 0 when ready, 1 (with the reasons) when not
 
+    cmdb report service [--period YYYY-MM] [--html FILE | --pdf FILE]   the monthly service report
     cmdb import FILE...                             FusionInventory / OCS --local files (*.ocs), one report
                                                     each; exit 1 if any is refused (a collector token for
                                                     inventory:* or an admin's)
@@ -45,7 +46,7 @@ import sys
 
 import httpx
 
-from cmdb_server.cli.engineer import changes, cis, impact, imports, incidents, releases
+from cmdb_server.cli.engineer import changes, cis, impact, imports, incidents, releases, reports
 from cmdb_server.cli.engineer.api import ApiCallError
 from cmdb_server.cli.engineer.cis import resolve_ci
 from cmdb_server.cli.engineer.impact import render_tree
@@ -68,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
         help="PEM CA bundle to verify an https server with (or CMDB_CA_FILE; default: the system's CAs)",
     )
     resources = parser.add_subparsers(dest="resource", required=True)
-    for resource in (cis, impact, changes, incidents, releases, imports):
+    for resource in (cis, impact, changes, incidents, releases, reports, imports):
         resource.register(resources)
     return parser
 

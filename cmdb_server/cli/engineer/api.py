@@ -63,6 +63,29 @@ def call(
 ) -> Any:
     """The answer's JSON; ApiCallError when the server is unreachable or refuses. ``content``:
     a raw body (a file) instead of ``body``'s JSON; ``timeout``: longer than the client's."""
+    response = _send(client, method, path, params, body, content=content, headers=headers, timeout=timeout)
+    try:
+        return response.json()
+    except ValueError:
+        raise ApiCallError(f"HTTP {response.status_code}: the answer is not JSON: {response.text[:200]!r}") from None
+
+
+def download(client: httpx.Client, path: str, params: Mapping[str, Any] | None = None) -> bytes:
+    """A document the API answers (HTML, PDF) as its bytes; its errors as ``call``'s."""
+    return _send(client, "GET", path, params, None).content
+
+
+def _send(
+    client: httpx.Client,
+    method: str,
+    path: str,
+    params: Mapping[str, Any] | None,
+    body: Any,
+    *,
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> httpx.Response:
     try:
         response = client.request(
             method,
@@ -82,10 +105,7 @@ def call(
         except (ValueError, KeyError, TypeError):
             error_body, message = None, response.text[:200] or response.reason_phrase
         raise ApiCallError(f"HTTP {response.status_code}: {message}", response.status_code, error_body)
-    try:
-        return response.json()
-    except ValueError:
-        raise ApiCallError(f"HTTP {response.status_code}: the answer is not JSON: {response.text[:200]!r}") from None
+    return response
 
 
 def get(client: httpx.Client, path: str, params: Mapping[str, Any] | None = None) -> Any:
