@@ -29,6 +29,7 @@ from cmdb_server.api.routes import (
     health,
     impact,
     incidents,
+    inventory,
     maintenance,
     merges,
     releases,
@@ -254,6 +255,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(QueryTimeoutMiddleware, seconds=app.state.settings.query_timeout_seconds)
     app.include_router(health.router, responses=ERROR_RESPONSES)
+    app.include_router(inventory.protocol_router)  # HTTP Basic, answered in XML: not under /api/v1
     app.include_router(metrics.router, responses=ERROR_RESPONSES)
     web.install(app)
     api = APIRouter(
@@ -274,12 +276,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(audit.router)
     api.include_router(service_report.router)
     api.include_router(reports.router)
+    api.include_router(inventory.router)
     api.include_router(sources.router)
     api.include_router(maintenance.router)
     app.include_router(api)
     # The last added runs first: headers go on every answer, the token's own 401 included.
     app.add_middleware(
-        BodyLimit, prefix=API_PREFIX, limit=app.state.settings.max_body_bytes, own_limits=("/reports", "/import")
+        BodyLimit,
+        prefix=API_PREFIX,
+        limit=app.state.settings.max_body_bytes,
+        own_limits=("/reports", "/import", "/inventory"),
     )
     app.add_middleware(AuthenticateApi, prefix=API_PREFIX)
     app.add_middleware(SecurityHeaders, api_prefix=API_PREFIX)

@@ -130,8 +130,21 @@ async def authenticate(state: Any, authorization: str | None, client: str) -> Pr
     scheme, token = get_authorization_scheme_param(authorization)
     if not authorization:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    cache: TokenCache = state.token_cache
-    if scheme.lower() == "bearer" and token:
+    well_formed = scheme.lower() == "bearer" and bool(token)
+    principal = await principal_of_token(state, token if well_formed else None, client)
+    if principal is not None:
+        return principal
+    if not well_formed:
+        raise Unauthorized("malformed Authorization header: send 'Authorization: Bearer <token>'")
+    raise Unauthorized("invalid or revoked token")
+
+
+async def principal_of_token(state: Any, token: str | None, client: str) -> Principal | None:
+    """The principal of an API token, whatever carried it (a bearer header; the password of an
+    inventory agent's Basic credentials); None for an invalid, revoked or missing one, which is
+    counted against ``client``: past the failure limit, TooManyRequests after the delay."""
+    if token:
+        cache: TokenCache = state.token_cache
         principal = cache.get(token)
         if principal is not None:
             return principal
@@ -147,9 +160,7 @@ async def authenticate(state: Any, authorization: str | None, client: str) -> Pr
             f"too many failed token checks from {client}; wait before trying again",
             retry_after=failures.retry_after(client),
         )
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("malformed Authorization header: send 'Authorization: Bearer <token>'")
-    raise Unauthorized("invalid or revoked token")
+    return None
 
 
 class AuthenticateApi:

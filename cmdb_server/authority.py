@@ -2,7 +2,8 @@
 
 A report names its source (``kind:name``) in its body, but the body alone proves
 nothing: the token decides. An agent token is one host's agent: it speaks for one agent
-source (bound at its first report) and describes that host, the host's parts and the few
+source (bound at its first report), and for one inventory source (``inventory:<DEVICEID>``,
+a FusionInventory or OCS agent beside it on the same host), and describes that host, the host's parts and the few
 shared things a host names (schema: ``agent_may_name``). A collector token speaks for the
 source patterns it was issued for (``snmp:dc1@*``). An admin may speak for any source;
 an engineer sends imports only (``POST /import``).
@@ -18,8 +19,13 @@ from cmdb_server.errors import Forbidden
 from schema import Role, SourceKind
 from schema.report import Record, Report, ReportHeader
 
-COLLECTOR_KINDS = (SourceKind.SSH, SourceKind.SNMP, SourceKind.IMPORT)
-"""Kinds of source a collector token may be issued for: not an agent's, not a person's."""
+COLLECTOR_KINDS = (SourceKind.SSH, SourceKind.SNMP, SourceKind.IMPORT, SourceKind.INVENTORY)
+"""Kinds of source a collector token may be issued for: not an agent's, not a person's.
+``inventory:*``: the FusionInventory and OCS agents of a fleet, which share one token (each
+inventory is still held to one host: check_agent_scope)."""
+
+AGENT_KINDS = (SourceKind.AGENT, SourceKind.INVENTORY)
+"""Kinds of source an agent token speaks for: its host's agent, and an inventory agent on it."""
 
 LEGACY_COLLECTOR_SOURCES = ("ssh:*", "snmp:*")
 """What a collector token issued before source scopes existed may speak for."""
@@ -60,13 +66,13 @@ def check_source(role: Role, sources: Sequence[str] | None, header: ReportHeader
     if role is Role.ADMIN:
         return
     if role is Role.AGENT:
-        if header.source_kind is not SourceKind.AGENT:
+        if header.source_kind not in AGENT_KINDS:
             raise Forbidden(
-                f"an agent token speaks for its host's agent only; it may not send a '{header.source_kind.value}' "
+                f"an agent token speaks for its host's agents only; it may not send a '{header.source_kind.value}' "
                 "report",
                 field="source.kind",
             )
-        return  # which agent source: bound to the token at its first report (checked in the transaction)
+        return  # which source: bound to the token at its first report (checked in the transaction)
     if role is Role.COLLECTOR:
         if header.source_kind not in COLLECTOR_KINDS:
             raise Forbidden(

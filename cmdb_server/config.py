@@ -148,6 +148,20 @@ class Settings(BaseSettings):
         "loopback or link-local, e.g. 10.20.0.0/16; empty: only public addresses.",
     )
 
+    inventory_realm: str = Field(
+        "graph-cmdb",
+        min_length=1,
+        max_length=100,
+        pattern=r'^[^"\\\x00-\x1f\x7f]+$',
+        description="The realm of the Basic challenge of POST /ocsinventory: OCS agents answer it only when it "
+        "equals their --realm (FusionInventory agents take any).",
+    )
+    inventory_prolog_freq_hours: int = Field(
+        24,
+        ge=1,
+        le=8760,
+        description="Hours an inventory agent (FusionInventory, OCS) waits before it asks again (PROLOG_FREQ).",
+    )
     report_time_zone: str = Field(
         "UTC",
         description="IANA time zone the service report counts its months in (2026-11 in Europe/Paris starts at "

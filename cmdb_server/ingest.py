@@ -31,7 +31,7 @@ from cmdb_server.intake import ChangedSince, IncomingReport, ReportTooLarge
 from cmdb_server.reconcile import PROVENANCE_PREFIX, merge_attributes, native, seen_property, to_json
 from cmdb_server.repositories import ingest as repo
 from cmdb_server.repositories import merge as merges
-from schema import CIClass, CIStatus, Role, Schema
+from schema import CIClass, CIStatus, Role, Schema, SourceKind
 from schema.report import MAX_RECORDS, MAX_RELATIONS, Record, Report, ReportError
 from schema.values import quoted
 
@@ -269,7 +269,8 @@ class _Apply:
         unchanged = unchanged and not places_hosts(self.incoming.data)
         if self.header.complete and unchanged:
             return await self._unchanged(tx, state)
-        if self.caller.role is Role.AGENT:
+        # An inventory agent's report describes its one host too, whoever's token carried it.
+        if self.caller.role is Role.AGENT or self.header.source_kind is SourceKind.INVENTORY:
             authority.check_agent_scope(self.report)
         for level in _levels(self.report.records):
             current = await self._identify(tx, level)
@@ -528,9 +529,10 @@ class _Apply:
 
     async def _check_agent_source(self, tx: AsyncManagedTransaction) -> None:
         """An agent token speaks for one agent source: the one its first report named, and
-        only while no other active token speaks for it."""
+        only while no other active token speaks for it (and so for one inventory source)."""
         key = self.header.source_key
-        bound, holder = await repo.bind_agent_source(tx, self.caller.token_id, key)
+        bind = repo.bind_inventory_source if self.header.source_kind is SourceKind.INVENTORY else repo.bind_agent_source
+        bound, holder = await bind(tx, self.caller.token_id, key)
         if bound is not None and bound != key:
             raise Forbidden(f"this agent token speaks for {bound}, not for {key}", field="source.name")
         if holder is not None:

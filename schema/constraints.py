@@ -107,6 +107,7 @@ def derive_index_specs(schema: Schema) -> list[IndexSpec]:
         _spec(IndexKind.UNIQUE, REPORT_LABEL, ("source", "report_id")),
         _spec(IndexKind.RANGE, API_TOKEN_LABEL, ("bound_ci_uid",)),
         _spec(IndexKind.RANGE, API_TOKEN_LABEL, ("bound_source",)),
+        _spec(IndexKind.RANGE, API_TOKEN_LABEL, ("bound_inventory_source",)),
         _spec(IndexKind.RANGE, EVENT_LABEL, ("ci_uid", "at")),
         _spec(IndexKind.RANGE, EVENT_LABEL, ("at",)),
         _spec(IndexKind.UNIQUE, "Counter", ("name",)),

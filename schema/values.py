@@ -57,6 +57,29 @@ LIMITS = _load_limits()
 MAX_LENGTH = LIMITS.max_length
 
 
+@dataclass(frozen=True)
+class InventoryLimits:
+    """What the inventory agents' endpoint reads of one XML request (``limits.toml`` [inventory] says why)."""
+
+    max_xml_bytes: int  # decompressed: a zip bomb stops here
+    max_depth: int
+    max_elements: int
+    max_text_length: int
+    max_name_length: int
+    max_attribute_length: int
+
+
+def _load_inventory_limits() -> InventoryLimits:
+    text = resources.files("schema").joinpath("limits.toml").read_text(encoding="utf-8")
+    try:
+        return InventoryLimits(**tomllib.loads(text)["inventory"])
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        raise SchemaError(f"limits.toml [inventory]: {exc}") from None
+
+
+INVENTORY_LIMITS = _load_inventory_limits()
+
+
 QUOTE_LENGTH = 60
 """The most characters of an offending value an error message quotes (issue 14: a 10 MB ``ref``
 came back as a 20 MB error body)."""

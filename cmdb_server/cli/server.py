@@ -144,6 +144,8 @@ def _token_line(rec: tokens.TokenRecord) -> list[str]:
         scope = " ".join(rec.sources or authority.LEGACY_COLLECTOR_SOURCES)
     elif rec.role is Role.AGENT:
         scope = f"{rec.bound_source or '(not yet bound)'} host {rec.bound_ci_uid or '-'}"
+        if rec.bound_inventory_source:
+            scope += f" {rec.bound_inventory_source}"
     else:
         scope = "-"
     return [rec.token_id, rec.role.value, state, f"{rec.created_at:%Y-%m-%d %H:%M}", rec.name, scope]

@@ -399,6 +399,15 @@ async def bind_agent_source(tx: AsyncManagedTransaction, token_id: str, source: 
     return await _bind(tx, token_id, "bound_source", source)
 
 
+async def bind_inventory_source(
+    tx: AsyncManagedTransaction, token_id: str, source: str
+) -> tuple[str | None, str | None]:
+    """The inventory source (``inventory:<DEVICEID>``: a FusionInventory or OCS agent on the
+    same host) an agent token speaks for, beside its own agent source (bound at its first
+    inventory)."""
+    return await _bind(tx, token_id, "bound_inventory_source", source)
+
+
 async def bound_host_of(tx: AsyncManagedTransaction, token_id: str) -> str | None:
     result = await tx.run("MATCH (t:ApiToken {token_id: $token_id}) RETURN t.bound_ci_uid AS bound", token_id=token_id)
     row = await result.single()

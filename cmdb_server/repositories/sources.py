@@ -62,7 +62,8 @@ async def page_sources(
              CASE WHEN $limit IS NULL THEN found[$offset..] ELSE found[$offset..$offset + $limit] END AS page
         UNWIND (CASE WHEN size(page) = 0 THEN [null] ELSE page END) AS s
         OPTIONAL MATCH (t:ApiToken {bound_source: s.source}) WHERE t.revoked_at IS NULL
-        WITH total, s, collect(t.token_id)[0] AS token_id
+        OPTIONAL MATCH (i:ApiToken {bound_inventory_source: s.source}) WHERE i.revoked_at IS NULL
+        WITH total, s, coalesce(collect(t.token_id)[0], collect(i.token_id)[0]) AS token_id
         RETURN total, s.source AS source, s.received_at AS received_at, s.collected_at AS collected_at,
                s.complete_at AS complete_at, s.owned AS owned, token_id, s.refused_at AS refused_at,
                s.refused_status AS refused_status, s.refused_reason AS refused_reason,
@@ -139,7 +140,11 @@ async def reset_source(
         WITH s
         OPTIONAL MATCH (t:ApiToken {bound_source: $source}) WHERE $unbind
         SET t.bound_source = null, t.bound_ci_uid = null
-        RETURN s IS NOT NULL AS known, collect(t.token_id) AS unbound
+        WITH s, collect(t.token_id) AS agents
+        OPTIONAL MATCH (i:ApiToken {bound_inventory_source: $source}) WHERE $unbind
+        SET i.bound_inventory_source = null
+        WITH s, agents, collect(i.token_id) AS inventories
+        RETURN s IS NOT NULL AS known, agents + inventories AS unbound
         """,
         source=source,
         unbind=unbind,

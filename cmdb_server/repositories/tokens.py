@@ -27,6 +27,7 @@ class TokenRecord:
     sources: tuple[str, ...] | None = None
     bound_ci_uid: str | None = None  # an agent token: the host it reports for
     bound_source: str | None = None  # an agent token: the agent source it speaks for
+    bound_inventory_source: str | None = None  # and the inventory agent's source on its host
 
 
 def _record(node: Any) -> TokenRecord:
@@ -41,6 +42,7 @@ def _record(node: Any) -> TokenRecord:
         sources=tuple(sources) if sources is not None else None,
         bound_ci_uid=node.get("bound_ci_uid"),
         bound_source=node.get("bound_source"),
+        bound_inventory_source=node.get("bound_inventory_source"),
     )
 
 
@@ -134,7 +136,8 @@ async def revoke_token(driver: AsyncDriver, database: str, token_id: str) -> boo
     records, _, _ = await driver.execute_query(
         """
         MATCH (t:ApiToken {token_id: $token_id}) WHERE t.revoked_at IS NULL
-        SET t.revoked_at = $now, t.was_bound_to = t.bound_ci_uid, t.bound_ci_uid = null, t.bound_source = null
+        SET t.revoked_at = $now, t.was_bound_to = t.bound_ci_uid, t.bound_ci_uid = null, t.bound_source = null,
+            t.bound_inventory_source = null
         RETURN t.token_id AS token_id
         """,
         token_id=token_id,
@@ -151,7 +154,7 @@ async def unbind_token(driver: AsyncDriver, database: str, token_id: str) -> boo
     records, _, _ = await driver.execute_query(
         """
         MATCH (t:ApiToken {token_id: $token_id}) WHERE t.revoked_at IS NULL AND t.role = 'agent'
-        SET t.bound_ci_uid = null, t.bound_source = null
+        SET t.bound_ci_uid = null, t.bound_source = null, t.bound_inventory_source = null
         RETURN t.token_id AS token_id
         """,
         token_id=token_id,

@@ -28,6 +28,11 @@ def test_a_collector_token_is_issued_for_collector_sources_only(text: str, probl
         authority.parse_source_pattern(text)
 
 
+def test_a_collector_token_is_issued_for_a_fleets_inventory_agents() -> None:
+    assert authority.parse_source_pattern("inventory:*") == "inventory:*"
+    assert authority.matches("inventory:*", "inventory:web1-2026-12-01-04-25-12")
+
+
 def test_a_pattern_covers_the_names_it_starts() -> None:
     assert authority.parse_source_pattern("snmp:dc1@*") == "snmp:dc1@*"
     assert authority.matches("snmp:dc1@*", "snmp:dc1@10.0.0.1")
@@ -46,6 +51,12 @@ def test_a_pattern_covers_the_names_it_starts() -> None:
         (Role.COLLECTOR, None, SourceKind.SSH, "anyone@10.0.0.1", True),  # issued before scopes
         (Role.COLLECTOR, None, SourceKind.MANUAL, "anyone", False),
         (Role.AGENT, None, SourceKind.AGENT, "web1", True),
+        (Role.AGENT, None, SourceKind.INVENTORY, "web1-2026-12-01-04-25-12", True),  # its host's inventory agent
+        (Role.COLLECTOR, ("inventory:*",), SourceKind.INVENTORY, "web1-2026-12-01-04-25-12", True),
+        (Role.COLLECTOR, ("inventory:*",), SourceKind.AGENT, "web1", False),
+        (Role.COLLECTOR, ("snmp:dc1@*",), SourceKind.INVENTORY, "web1-2026-12-01-04-25-12", False),
+        (Role.COLLECTOR, None, SourceKind.INVENTORY, "web1", False),  # issued before scopes: ssh and snmp only
+        (Role.ENGINEER, None, SourceKind.INVENTORY, "web1", False),
         (Role.AGENT, None, SourceKind.SSH, "web1", False),
         (Role.ENGINEER, None, SourceKind.IMPORT, "alice", True),
         (Role.ENGINEER, None, SourceKind.MANUAL, "alice", False),

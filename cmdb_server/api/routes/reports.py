@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from neo4j import AsyncDriver
-from neo4j.exceptions import ConstraintError
 
-from cmdb_server import discovery_status, memory, metrics
+from cmdb_server import memory, metrics
 from cmdb_server.api.body import read_body
 from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Principal, require_roles
-from cmdb_server.errors import ApiError, BadRequest, Conflict, Unprocessable
-from cmdb_server.ingest import Caller, ingest_report
+from cmdb_server.errors import ApiError, BadRequest
 from cmdb_server.intake import IncomingReport, NotJson, decode_json
 from cmdb_server.models.bulk import IngestSummary
+from cmdb_server.report_service import take_report
 from schema import Role, Schema
-from schema.report import SPOOL_DEPTH_HEADER, ReportError
+from schema.report import SPOOL_DEPTH_HEADER
 from schema.values import quoted
 
 router = APIRouter(prefix="/reports", tags=["ingest"])
@@ -47,60 +44,32 @@ async def post_report(
     again: the answer is the first one's, with ``replayed: true``.
     """
     started = time.perf_counter()
-    incoming: IncomingReport | None = None
     try:
         body = await read_body(request, settings.max_report_bytes)
     except ApiError as exc:
         metrics.record_report(None, "refused", exc.status, started)
         raise
     large = len(body) >= memory.LARGE_BODY_BYTES
+    # Decoding, fingerprinting and checking a large report is CPU work of seconds: in a
+    # thread; the body is then held by nothing (a finished coroutine drops its arguments).
+    received = asyncio.to_thread(_receive, body, schema)
+    del body
     try:
-        # Decoding, fingerprinting and checking a large report is CPU work of seconds: in a
-        # thread, so the event loop keeps answering other requests (/healthz) meanwhile.
-        incoming = await asyncio.to_thread(_receive, body, schema)
-        del body
-        metrics.record_spool_depth(incoming.header.source_key, request.headers.get(SPOOL_DEPTH_HEADER))
-        summary = await ingest_report(
+        summary = await take_report(
             driver,
-            settings.neo4j_database,
+            settings,
             schema,
-            incoming,
-            Caller(token_id=principal.token_id, role=principal.role, sources=principal.sources),
-            timedelta(hours=settings.stale_after_hours),
-            max_future=timedelta(seconds=settings.max_clock_skew_seconds),
+            principal,
+            received,
+            started=started,
+            spool_depth=request.headers.get(SPOOL_DEPTH_HEADER),
         )
         # Encoded here: FastAPI's generic encoder walks the answer's map of ~1,000 CI uids item by item.
         answer = orjson.dumps(summary.to_json())
-        outcome = metrics.report_outcome(summary.replayed, summary.events)
-        metrics.record_report(incoming.header.source_kind.value, outcome, 200, started)
-    except ReportError as exc:
-        broken = Unprocessable(
-            f"the report breaks the contract: {exc}",
-            fields=[{"field": p.path, "in": "body", "message": p.message} for p in exc.problems],
-        )
-        await _refused(driver, settings.neo4j_database, incoming, broken, started)
-        raise broken from None
-    except ConstraintError as exc:
-        conflict = Conflict(f"the report conflicts with the graph: {exc.message}")
-        await _refused(driver, settings.neo4j_database, incoming, conflict, started)
-        raise conflict from None
-    except ApiError as exc:
-        await _refused(driver, settings.neo4j_database, incoming, exc, started)
-        raise
     finally:
         if large:  # the decoded report is dropped first, then its memory given back
-            incoming = None
             await asyncio.to_thread(memory.release)
     return Response(answer, media_type="application/json")
-
-
-async def _refused(
-    driver: AsyncDriver, database: str, incoming: IncomingReport | None, error: ApiError, started: float
-) -> None:
-    """Count the refusal, and note it on the report's source when its header named one (discovery status)."""
-    metrics.record_report(incoming.header.source_kind.value if incoming else None, "refused", error.status, started)
-    if incoming is not None:
-        await discovery_status.note_refused(driver, database, incoming.header.source_key, error, datetime.now(UTC))
 
 
 PARSE_AHEAD_RECORDS = 2000

@@ -24,6 +24,9 @@
     cmdb release ready ID                           exit 0 when ready, 1 (with the reasons) when not
 
     cmdb report service [--period YYYY-MM] [--html FILE | --pdf FILE]   the monthly service report
+    cmdb import FILE...                             FusionInventory / OCS --local files (*.ocs), one report
+                                                    each; exit 1 if any is refused (a collector token for
+                                                    inventory:* or an admin's)
 
 Every command takes ``--json`` (the API's JSON: its answer, or its error body on failure).
 The exit status is 0 when the work was done, 1 when the server refused it or could not be
@@ -43,7 +46,7 @@ import sys
 
 import httpx
 
-from cmdb_server.cli.engineer import changes, cis, impact, incidents, releases, reports
+from cmdb_server.cli.engineer import changes, cis, impact, imports, incidents, releases, reports
 from cmdb_server.cli.engineer.api import ApiCallError
 from cmdb_server.cli.engineer.cis import resolve_ci
 from cmdb_server.cli.engineer.impact import render_tree
@@ -66,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
         help="PEM CA bundle to verify an https server with (or CMDB_CA_FILE; default: the system's CAs)",
     )
     resources = parser.add_subparsers(dest="resource", required=True)
-    for resource in (cis, impact, changes, incidents, releases, reports):
+    for resource in (cis, impact, changes, incidents, releases, reports, imports):
         resource.register(resources)
     return parser
 

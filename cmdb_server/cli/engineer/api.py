@@ -56,9 +56,14 @@ def call(
     path: str,
     params: Mapping[str, Any] | None = None,
     body: Any = None,
+    *,
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
 ) -> Any:
-    """The answer's JSON; ApiCallError when the server is unreachable or refuses."""
-    response = _send(client, method, path, params, body)
+    """The answer's JSON; ApiCallError when the server is unreachable or refuses. ``content``:
+    a raw body (a file) instead of ``body``'s JSON; ``timeout``: longer than the client's."""
+    response = _send(client, method, path, params, body, content=content, headers=headers, timeout=timeout)
     try:
         return response.json()
     except ValueError:
@@ -70,10 +75,26 @@ def download(client: httpx.Client, path: str, params: Mapping[str, Any] | None =
     return _send(client, "GET", path, params, None).content
 
 
-def _send(client: httpx.Client, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> httpx.Response:
+def _send(
+    client: httpx.Client,
+    method: str,
+    path: str,
+    params: Mapping[str, Any] | None,
+    body: Any,
+    *,
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> httpx.Response:
     try:
         response = client.request(
-            method, path, params={k: v for k, v in (params or {}).items() if v is not None}, json=body
+            method,
+            path,
+            params={k: v for k, v in (params or {}).items() if v is not None},
+            json=body,
+            content=content,
+            headers=headers,
+            timeout=timeout if timeout is not None else client.timeout,
         )
     except httpx.HTTPError as exc:
         raise ApiCallError(f"cannot reach {client.base_url}: {exc}") from None
