@@ -290,6 +290,10 @@ def packages(doc: InventoryDocument) -> list[Package]:
         if not (name and version and arch):
             continue  # no identity (a snap without an architecture)
         manager = PACKAGE_MANAGERS.get((text(software, "FROM") or "").lower(), "other")
+        if manager == "dpkg" and name.endswith(f":{arch}"):
+            # OCS lists a multi-arch package by dpkg's ${binary:Package} (binutils-common:amd64);
+            # dpkg, fusion and our agent name it without the architecture.
+            name = name[: -len(arch) - 1]
         if manager == "rpm":
             # Neither agent sends rpm's epoch: a package with one is another CI than our agent's.
             package = rpm_package(name, "", version, arch)

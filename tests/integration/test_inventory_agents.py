@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -127,3 +128,53 @@ def test_ocsinventory_agent_with_another_realm_is_refused(
     assert run.returncode == 1
     assert "401" in run.stdout + run.stderr
     assert inventory_reports(neo4j_driver) == {}
+
+
+def host_of_every_source(driver: Driver) -> list[dict[str, Any]]:
+    """Each Host with the sources that vouch for it and what a user looks for on it."""
+    records, _, _ = driver.execute_query(
+        "MATCH (h:Host) "
+        "OPTIONAL MATCH (h)-[:HAS_INTERFACE]->(i:Interface) WITH h, collect(DISTINCT i.name) AS interfaces "
+        "OPTIONAL MATCH (h)-[:HAS_INTERFACE]->(:Interface)-[:HAS_IP]->(a:IPAddress) "
+        "WITH h, interfaces, collect(DISTINCT a.address) AS addresses "
+        "OPTIONAL MATCH (h)-[p:INSTALLED]->(:SoftwarePackage) WHERE p.ended_at IS NULL "
+        "RETURN h.uid AS uid, h.hostname AS hostname, h.os_name AS os_name, h.machine_id AS machine_id, "
+        "h.memory_bytes AS memory_bytes, h.cpu_model AS cpu_model, interfaces, addresses, "
+        "count(p) AS packages, collect(DISTINCT p.sources) AS package_sources"
+    )
+    return [dict(r) for r in records]
+
+
+def test_our_agent_fusion_and_ocs_on_one_machine_make_one_host(
+    server: ServerProcess, make_token: Callable[..., str], neo4j_driver: Driver, tmp_path: Path
+) -> None:
+    """The three agents of this machine, each run for real against the server in turn, in the
+    order an organisation moving over would: the inventory agents it has, then ours. One Host,
+    one eth0, one address CI each, and every package edge vouched for by all three."""
+    from tests.integration.test_agent import agent_env, installed_dpkg_packages, run_agent
+
+    fleet = make_token(Role.COLLECTOR, ("inventory:*",))
+    fusion = run_fusion(server, "fleet", fleet)
+    assert errors_in(fusion.stderr) == [], fusion.stderr
+    ocs = run_ocs(server, "fleet", fleet, tmp_path / "ocs")
+    assert ocs.returncode == 0, ocs.stdout + ocs.stderr
+    assert host_count(neo4j_driver) == 1
+    agent = run_agent(agent_env(server.url, make_token(Role.AGENT), tmp_path / "spool"))
+    assert agent.returncode == 0, agent.stdout + agent.stderr
+
+    (host,) = host_of_every_source(neo4j_driver)
+    assert host["hostname"] == socket.gethostname().split(".")[0]
+    assert host["machine_id"] == Path("/etc/machine-id").read_text().strip()  # ours: the agent ranks first
+    assert host["os_name"]
+    assert host["cpu_model"]
+    assert host["memory_bytes"]
+    assert "eth0" in host["interfaces"]
+    assert host["addresses"], host
+    assert host["packages"] == len(installed_dpkg_packages())
+    sources = {frozenset(s for s in edge_sources) for edge_sources in host["package_sources"]}
+    assert all(any(s.startswith("agent:") for s in group) for group in sources)
+    assert all(sum(s.startswith("inventory:") for s in group) == 2 for group in sources), sources
+    records, _, _ = neo4j_driver.execute_query(
+        "MATCH (h:Host)-[:HAS_INTERFACE]->(i:Interface {name: 'eth0'}) RETURN count(i) AS n"
+    )
+    assert records[0]["n"] == 1

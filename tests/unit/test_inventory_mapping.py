@@ -201,6 +201,24 @@ def test_packages_are_our_agents_one_per_name_version_architecture(name: str) ->
     assert {r["from"] for r in installed} == {"host"}
 
 
+def test_both_agents_name_this_machines_packages_alike() -> None:
+    """OCS lists a multi-arch package as dpkg's binary:Package (binutils-common:amd64); fusion,
+    dpkg and our agent without the suffix: one package CI, whichever agent reports it."""
+    fusion = {
+        tuple(sorted(r["identity"].items())) for r in records(mapped(fixture("fusion.xml")), "SoftwarePackage").values()
+    }
+    ocs = {
+        tuple(sorted(r["identity"].items())) for r in records(mapped(fixture("ocs.xml")), "SoftwarePackage").values()
+    }
+    assert fusion == ocs
+    assert (
+        ("architecture", "amd64"),
+        ("manager", "dpkg"),
+        ("package_name", "binutils-common"),
+        ("version", "2.40-2"),
+    ) in ocs
+
+
 def test_duplicate_softwares_are_one_package_and_rpm_and_others_name_their_manager() -> None:
     doc = with_section(
         fixture("fusion.xml"),
