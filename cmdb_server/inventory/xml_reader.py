@@ -112,7 +112,7 @@ def inflate(body: bytes, encoding: BodyEncoding, max_bytes: int) -> bytes:
     return bytes(out)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Element:
     tag: str
     text: list[str] = field(default_factory=list)
@@ -140,7 +140,8 @@ class _CappedBuilder:
                 "body",
                 f"nests elements deeper than {limits.max_depth} levels (under {path}/...); agents send 5 at most",
             )
-        for name in (tag, *attrs):
+        names = (tag, *attrs) if attrs else (tag,)  # the agents write no attributes: the common case is one name
+        for name in names:
             if len(name) > limits.max_name_length:
                 raise InventoryRejected(
                     "body", f"has a name of {len(name)} characters (at most {limits.max_name_length}): {quoted(name)}"
