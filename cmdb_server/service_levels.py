@@ -204,7 +204,10 @@ async def _availability(
         return None if reached is None else reached.state
 
     targets = [PriorityTarget.model_validate(t.model_dump(exclude={"agreed"})) for t in incident_targets(level)]
-    return measure(row.uid, row.name, level.target_percent, level.hours, period, spans, state_of, targets)
+    measured = measure(row.uid, row.name, level.target_percent, level.hours, period, spans, state_of, targets)
+    for window in measured.windows:  # a manager reads names; the graph walked above holds them
+        window.ci_names = [(graph.nodes[uid].name if uid in graph.nodes else None) or uid for uid in window.cis]
+    return measured
 
 
 async def service_availability(

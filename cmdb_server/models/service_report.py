@@ -44,6 +44,9 @@ class OutageWindow(BaseModel):
     minutes_in_service_hours: float = Field(description="Of this window, the minutes within service hours.")
     incidents: list[str] = Field(description="Incident numbers whose impact makes this window (overlaps merged).")
     cis: list[str] = Field(description="uids of the incidents' CIs whose impact reaches the service.")
+    ci_names: list[str] = Field(
+        default_factory=list, description="Their names (the uid where a CI has none), in the order of ``cis``."
+    )
 
 
 class PriorityTarget(BaseModel):

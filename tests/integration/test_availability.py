@@ -130,6 +130,7 @@ def test_business_hours_with_a_holiday_breach_99_9_and_meet_95(
     both = result.windows[3]
     assert (both.start, both.end) == (paris(3, 4, 10), paris(3, 4, 11))
     assert both.cis == sorted([estate["app1"], estate["app2"]])
+    assert both.ci_names == ["app1" if uid == estate["app1"] else "app2" for uid in both.cis]  # what the report shows
     assert result.windows[-1].end == MARCH.end  # still open: counted to the period's end
     # (12,600 - 330) / 12,600 = 97.38095...%
     assert result.availability_percent == 97.381
