@@ -136,10 +136,11 @@ def check_agent_scope(report: Report) -> None:
     """Forbidden unless the report describes one host, its parts, and what an agent may name
     (and, from an inventory, the guests of a hypervisor: ``hypervisor_guests``)."""
     guests = hypervisor_guests(report)
+    who = "an inventory" if report.source_kind is SourceKind.INVENTORY else "an agent token"
     hosts = [r for r in report.records if r.parent_ref is None and r.ci_class.is_a("Host") and r.ref not in guests]
     if len(hosts) != 1:
         raise Forbidden(
-            f"an agent token describes its own host: its report holds exactly one Host record (this one has "
+            f"{who} describes its own host: its report holds exactly one Host record (this one has "
             f"{len(hosts)})",
             field="records",
         )
@@ -152,13 +153,13 @@ def check_agent_scope(report: Report) -> None:
         ):
             continue
         raise Forbidden(
-            f"an agent token describes its own host and the host's parts only; record {record.ref[:100]!r} "
+            f"{who} describes its own host and the host's parts only; record {record.ref[:100]!r} "
             f"({record.ci_class.name}) is neither",
             field=f"records[{record.index}]",
         )
     for relation in report.relations:
         if relation.from_ref not in parts and relation.to_ref not in parts:
             raise Forbidden(
-                "an agent token relates its own host and the host's parts only; this relation touches neither",
+                f"{who} relates its own host and the host's parts only; this relation touches neither",
                 field=f"relations[{relation.index}]",
             )
