@@ -140,8 +140,7 @@ def check_agent_scope(report: Report) -> None:
     hosts = [r for r in report.records if r.parent_ref is None and r.ci_class.is_a("Host") and r.ref not in guests]
     if len(hosts) != 1:
         raise Forbidden(
-            f"{who} describes its own host: its report holds exactly one Host record (this one has "
-            f"{len(hosts)})",
+            f"{who} describes its own host: its report holds exactly one Host record (this one has {len(hosts)})",
             field="records",
         )
     parts = _host_parts(report.records, hosts[0].ref)

@@ -202,6 +202,7 @@ class _Apply:
         self.events: list[dict[str, Any]] = []
         self._children: dict[str, list[dict[str, Any]]] | None = None
         self.first_sightings: set[str] = set()  # CIs this kind of source had not reported before
+        self.first_report = False  # no report of this source came before: all it says is news of the record
         self.clones: dict[str, list[str]] = {}  # ref -> CIs whose strong identifiers conflict with it
         self.placed: list[tuple[str, str]] = []  # (switch port uid, host interface uid): hosts on ports
 
@@ -230,8 +231,8 @@ class _Apply:
             "source": self.header.source_key,
             "report_id": self.header.report_id,
         }
-        if change is None and ci_uid in self.first_sightings:
-            change = "learned"  # this kind of source reports the CI for the first time
+        if change is None and (self.first_report or ci_uid in self.first_sightings):
+            change = "learned"  # this source, or this kind of source, reports the CI for the first time
         if change is not None:
             event["change"] = change
         self.events.append(event)
@@ -239,6 +240,7 @@ class _Apply:
     async def __call__(self, tx: AsyncManagedTransaction) -> IngestSummary:
         # Reports of one source apply one after the other: the edge diff below relies on it.
         state, stored = await repo.lock_source_state(tx, self.header.source_key, self.header.report_id, self.now)
+        self.first_report = bool(state.get("first"))
         if self.caller.role is Role.AGENT:
             await self._check_agent_source(tx)
         if stored is not None:

@@ -385,6 +385,11 @@ def _polyline(frame: Frame, xs: list[float], values: Sequence[float | None], col
             f'<polyline class="series" data-series="{name}" points="{points}" fill="none" stroke="{colour}" '
             f'stroke-width="{width}"{dash}/>'
         )
+        # A dot on each point: a day alone between gaps (or the month's first day) is no line.
+        parts.extend(
+            f'<circle class="point" data-series="{name}" cx="{x:.1f}" cy="{y:.2f}" r="{width + 1:g}" fill="{colour}"/>'
+            for x, y in run
+        )
     return parts
 
 

@@ -111,6 +111,13 @@ def checked(body: ServiceLevelUpdate) -> ServiceLevel:
     except ServiceHoursError as exc:
         raise Unprocessable(exc.message, field=exc.field) from None
     targets = {p: IncidentTarget(t.response_minutes, t.resolution_minutes) for p, t in body.incident_targets.items()}
+    for priority, target in targets.items():
+        if target.resolution_minutes < target.response_minutes:
+            raise Unprocessable(
+                f"resolution within {target.resolution_minutes:g} minutes comes before the response "
+                f"({target.response_minutes:g} minutes): an incident is answered before it is resolved",
+                field=f"incident_targets.{priority.value}.resolution_minutes",
+            )
     hours = ServiceHours(body.time_zone, windows, holidays, preset)
     return ServiceLevel(body.availability_target_percent, hours, targets)
 
@@ -181,8 +188,9 @@ async def _availability(
     level = _level(row)
     graph = await upstream_graph([row.uid], DEFAULT_DEPTH, driver, database, schema)
     reaching = {row.uid, *upstream(schema, graph, [row.uid], DEFAULT_DEPTH)}
-    # An incident still open counts until the period's end, or until now in a period not over yet.
-    until = min(period.end, datetime.now(UTC))
+    # A period not over yet is measured as far as it has gone: its service hours until now (the
+    # rest of the month is no uptime yet), an incident still open until now.
+    until = max(period.start, min(period.end, datetime.now(UTC)))
     # Instants go to Neo4j in UTC: a ZoneInfo datetime parameter crashed the driver (a segfault) in a test.
     start, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
     open_statuses = sorted(s.value for s in INCIDENT_OPEN)
@@ -204,7 +212,8 @@ async def _availability(
         return None if reached is None else reached.state
 
     targets = [PriorityTarget.model_validate(t.model_dump(exclude={"agreed"})) for t in incident_targets(level)]
-    measured = measure(row.uid, row.name, level.target_percent, level.hours, period, spans, state_of, targets)
+    so_far = period if until >= period.end else period.model_copy(update={"end": until})
+    measured = measure(row.uid, row.name, level.target_percent, level.hours, so_far, spans, state_of, targets)
     for window in measured.windows:  # a manager reads names; the graph walked above holds them
         window.ci_names = [(graph.nodes[uid].name if uid in graph.nodes else None) or uid for uid in window.cis]
     return measured

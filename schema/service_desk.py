@@ -96,6 +96,8 @@ def _incident_targets(declared: dict[str, Any]) -> dict[IncidentPriority, Incide
             response_minutes=_minutes(row.get("response_minutes"), f"{where} response_minutes"),
             resolution_minutes=_minutes(row.get("resolution_minutes"), f"{where} resolution_minutes"),
         )
+        if targets[priority].resolution_minutes < targets[priority].response_minutes:
+            raise ServiceDeskRulesError(f"service_desk.toml {where}: resolution_minutes before response_minutes")
     return targets
 
 

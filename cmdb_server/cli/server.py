@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import copy
 import os
 import shutil
 import ssl
@@ -23,7 +24,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from neo4j import AsyncDriver
 from neo4j.exceptions import Neo4jError, ServiceUnavailable
@@ -195,6 +196,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            log_config=log_config(settings.log_level),
             ssl_certfile=settings.ssl_certfile,
             ssl_keyfile=settings.ssl_keyfile,
         )
@@ -204,10 +206,28 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            log_config=log_config(settings.log_level),
             ssl_certfile=settings.ssl_certfile,
             ssl_keyfile=settings.ssl_keyfile,
         )
     return 0
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, plus the server's own loggers (``cmdb_server.*``: refused inventories,
+    background jobs, webhooks) at ``level`` with time and name, on stderr beside uvicorn's:
+    without it they reach no handler, and only their warnings show, bare."""
+    from uvicorn.config import LOGGING_CONFIG  # uvicorn loads only when the server runs
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["app"] = {
+        "()": "uvicorn.logging.DefaultFormatter",
+        "fmt": "%(asctime)s %(levelprefix)s %(name)s: %(message)s",
+        "use_colors": False,
+    }
+    config["handlers"]["app"] = {"formatter": "app", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}
+    config["loggers"]["cmdb_server"] = {"handlers": ["app"], "level": level.upper(), "propagate": False}
+    return config
 
 
 def _tls_problem(settings: Settings) -> str | None:

@@ -367,7 +367,9 @@ def hardware_facts(doc: InventoryDocument) -> HardwareFacts:
             continue  # OCS sends an empty STORAGES
         disks[name] = Disk(
             name=name,
-            size_bytes=positive_int(text(storage, "DISKSIZE"), MB),
+            # Whole MB: OCS adds the bytes as a fraction (274877.906944) that fusion leaves out (274877),
+            # so both agents of one host give one size, not a change at each one's turn.
+            size_bytes=positive_int(str(int(found)) if (found := number(text(storage, "DISKSIZE"))) else None, MB),
             model=clean_dmi(text(storage, "MODEL")),
             manufacturer=clean_dmi(text(storage, "MANUFACTURER")),
             serial=serial_number(text(storage, "SERIALNUMBER")),

@@ -30,12 +30,14 @@ from cmdb_server import authority
 from cmdb_server.api.body import PayloadTooLarge
 from cmdb_server.auth import Principal, principal_of_token
 from cmdb_server.config import Settings
+from cmdb_server.discovery_status import note_refused
 from cmdb_server.errors import ApiError, BadRequest, Forbidden, Unprocessable
 from cmdb_server.ingest import IngestSummary
 from cmdb_server.intake import IncomingReport
 from cmdb_server.inventory.document import InventoryDocument
 from cmdb_server.inventory.mapping import inventory_report
 from cmdb_server.inventory.xml_reader import InventoryRejected, read_inventory
+from cmdb_server.metrics import record_report
 from cmdb_server.report_service import take_report
 from schema import Role, Schema, SourceKind
 from schema.report import ReportHeader
@@ -130,6 +132,20 @@ def _incoming(doc: InventoryDocument, schema: Schema) -> IncomingReport:
     except ValueError as exc:  # the mapping's own refusal of a document it cannot read
         raise Unprocessable(f"the inventory cannot be read as a host: {exc}", field="CONTENT") from None
     return IncomingReport.receive(report, schema)
+
+
+async def refused(
+    driver: AsyncDriver, database: str, doc: InventoryDocument | None, error: ApiError, started: float
+) -> None:
+    """A request refused before its report was taken (unreadable XML, too big, a token that may
+    not send it): counted in GET /metrics like any refused report, and noted on its source when
+    the XML was read far enough to name it, so GET /sources and the Discovery page show a fleet
+    sending with the wrong token (fusion itself exits 0 whatever the answer)."""
+    record_report(SourceKind.INVENTORY.value, "refused", error.status, started)
+    if doc is not None:
+        await note_refused(
+            driver, database, f"{SourceKind.INVENTORY.value}:{source_name(doc)}", error, datetime.now(UTC)
+        )
 
 
 async def ingest_inventory(

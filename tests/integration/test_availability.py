@@ -181,3 +181,28 @@ def test_every_business_service_by_name(
     assert (intranet.scheduled_minutes, intranet.downtime_minutes, intranet.availability_percent) == (44_580, 0, 100)
     assert (intranet.verdict, intranet.margin_minutes, intranet.windows) == (SlaVerdict.NO_TARGET, None, [])
     assert (shop.verdict, shop.downtime_minutes) == (SlaVerdict.NO_TARGET, 3_330)
+
+
+def test_a_month_not_over_is_measured_as_far_as_it_has_gone(
+    client: TestClient, settings: Settings, neo4j_driver: Driver
+) -> None:
+    """This month: its service hours until now, not the rest of the month counted as uptime."""
+    service = post(client, "/api/v1/cis", {"class": "BusinessService", "attributes": {"name": "now"}})["uid"]
+    now = datetime.now(UTC)
+    month_start = datetime(now.year, now.month, 1, tzinfo=UTC)
+    next_month = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
+    opened = max(month_start, now - (now - month_start) / 2)  # half of the month so far
+    incident(client, neo4j_driver, "ongoing", service, opened, None)
+    period = ReportPeriod(label=f"{now:%Y-%m}", start=month_start, end=next_month, time_zone="UTC")
+
+    async def run() -> ServiceAvailability:
+        async with AsyncGraphDatabase.driver(settings.neo4j_uri, auth=settings.neo4j_auth()) as driver:
+            return await service_availability(driver, settings.neo4j_database, load_schema(), service, period)
+
+    result = asyncio.run(run())
+    so_far = (datetime.now(UTC) - month_start).total_seconds() / 60
+    assert result.scheduled_minutes == pytest.approx(so_far, abs=1)  # not the whole month's minutes
+    assert result.downtime_minutes == pytest.approx(so_far / 2, abs=1)
+    assert result.availability_percent == pytest.approx(50, abs=1)
+    (window,) = result.windows
+    assert window.end <= datetime.now(UTC)

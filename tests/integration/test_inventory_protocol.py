@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from neo4j import Driver
+from prometheus_client.parser import text_string_to_metric_families
 
 from cmdb_server.config import Settings
 from schema import Role
@@ -172,6 +173,39 @@ def test_a_token_for_other_sources_is_forbidden_at_the_prolog(
     response = post(f"{server.url}/ocsinventory", content=fusion_inventory(), headers=ZLIB | basic("u", token))
     assert response.status_code == 403
     assert written(neo4j_driver) == {"cis": 0, "events": 0, "reports": 0}
+    assert refused_count(server, "403") == 2  # counted in GET /metrics
+
+
+def test_a_wrong_token_is_noted_on_the_inventory_source_that_reported_before(
+    server: ServerProcess, make_token: Any
+) -> None:
+    """A fleet moved to the wrong token shows on its sources (fusion itself exits 0 whatever
+    the answer); a source that never reported is not made by a refusal."""
+    good = make_token(Role.COLLECTOR, ("inventory:*",))
+    assert post(f"{server.url}/ocsinventory", content=fusion_inventory(), headers=ZLIB | basic("u", good)).is_success
+    wrong = make_token(Role.COLLECTOR, ("snmp:*",))
+    refused = post(f"{server.url}/ocsinventory", content=fusion_inventory(), headers=ZLIB | basic("u", wrong))
+    assert refused.status_code == 403
+    answer = httpx.get(f"{server.url}/api/v1/sources", headers=bearer(BOOTSTRAP_TOKEN), timeout=30)
+    (source,) = [s for s in answer.json()["sources"] if s["source"].startswith("inventory:")]
+    assert source["source"] == f"inventory:{FUSION_DEVICE}"
+    assert (source["refused_status"], source["refused_count"]) == (403, 1)
+
+
+def refused_count(server: ServerProcess, status: str) -> float:
+    """Inventory reports refused with ``status``, as GET /metrics counts them (scraped from loopback)."""
+    metrics = httpx.get(f"{server.url}/metrics", timeout=30).text
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            labels = sample.labels
+            if (sample.name, labels.get("source_kind"), labels.get("outcome"), labels.get("status")) == (
+                "cmdb_reports_ingested_total",
+                "inventory",
+                "refused",
+                status,
+            ):
+                return float(sample.value)
+    return 0.0
 
 
 def test_wrong_credentials_are_counted_like_bad_tokens(settings: Settings, empty_graph: None) -> None:
@@ -236,6 +270,8 @@ def test_each_bad_body_is_refused_clearly_and_writes_nothing(
         api = client.post("/api/v1/inventory", content=prolog(), headers=bearer(token))
         assert api.status_code == 400
         assert api.json()["error"]["fields"][0]["field"] == "QUERY"
+    counted = refused_count(server, "400") + refused_count(server, "413")
+    assert counted == 2 * len(_bad_bodies()) + 1  # each, on both endpoints, and the PROLOG sent as a file
 
 
 def test_a_hundred_megabyte_body_is_refused_at_once(server: ServerProcess) -> None:

@@ -112,6 +112,10 @@ def test_a_service_level_is_agreed_and_its_changes_are_in_the_services_history(
             {"incident_targets": {"high": {"response_minutes": 0, "resolution_minutes": 2}}},
             "incident_targets.high.response_minutes",
         ),
+        (
+            {"incident_targets": {"critical": {"response_minutes": 100, "resolution_minutes": 20}}},
+            "incident_targets.critical.resolution_minutes",
+        ),
         ({"sla": 1}, "sla"),
     ],
 )

@@ -269,7 +269,7 @@ def test_storages_are_disks_with_placeholder_serials_left_out() -> None:
     }
     ocs = records(mapped(fixture("ocs.xml")), "Disk")  # three STORAGES, one empty
     assert {ref: r["attributes"] for ref, r in ocs.items()} == {
-        "disk:vda": {"name": "vda", "size_bytes": 274877906944, "type": "disk"},  # DISKSIZE 274877.906944
+        "disk:vda": {"name": "vda", "size_bytes": 274877 * 10**6, "type": "disk"},  # 274877.906944: whole MB
         "disk:zram0": {"name": "zram0", "type": "disk"},
     }
     real = with_section(

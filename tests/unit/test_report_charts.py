@@ -166,3 +166,15 @@ def test_ticks_are_round_and_cover_the_axis() -> None:
     assert report_charts.percent_floor([97.0], 99) == 96
     assert report_charts.percent_floor([91.3], 95) == 90
     assert report_charts.percent_floor([0.5], 95) == 0
+
+
+def test_the_months_first_day_alone_is_a_dot_on_the_accuracy_chart() -> None:
+    """One recorded day (the first of a month, or one between gaps) is no line: it shows as a dot."""
+    report = sample_report()
+    first = report.accuracy[0]
+    days = [p.day for p in report.accuracy]
+    root = _parse(report_charts.accuracy_chart([first], "2026-11", days))
+    dots = [c for c in _with_class(root, "point") if c.get("data-series") == "accurate_percent"]
+    assert len(dots) == 1
+    line = [s for s in _with_class(root, "series") if s.get("data-series") == "accurate_percent"]
+    assert [s.get("points") for s in line] == [f"{dots[0].get('cx')},{dots[0].get('cy')}"]

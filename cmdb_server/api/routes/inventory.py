@@ -23,7 +23,7 @@ from cmdb_server.api.deps import DriverDep, SchemaDep, SettingsDep
 from cmdb_server.auth import Principal, require_roles
 from cmdb_server.errors import ApiError, BadRequest, NotReady
 from cmdb_server.inventory import protocol, service
-from cmdb_server.inventory.document import InventoryQuery
+from cmdb_server.inventory.document import InventoryDocument, InventoryQuery
 from cmdb_server.inventory.xml_reader import InventoryRejected, sniff_encoding
 from cmdb_server.models.bulk import IngestSummary
 from schema import Role
@@ -97,6 +97,7 @@ async def _answer_agent(request: Request) -> Response:
     settings = state.settings
     client = request.client.host if request.client else "unknown"
     read = False
+    doc: InventoryDocument | None = None
     try:
         if not state.schema_ready or not state.db_health.available:
             raise NotReady("the graph database is unavailable or not ready; retry later")
@@ -119,14 +120,20 @@ async def _answer_agent(request: Request) -> Response:
         log.info(
             "inventory %s of %s from %s (user %r, token %s)", doc.query, doc.device_id, client, user, principal.name
         )
-        if doc.query is InventoryQuery.INVENTORY:
-            await service.ingest_inventory(state.driver, settings, state.schema, principal, doc, started)
-        answer = protocol.reply(doc.query, encoding, settings.inventory_prolog_freq_hours)
     except ApiError as exc:
         log.info("inventory request from %s refused: %s %s", client, exc.status, exc.message)
-        if exc.status == 401:
+        if exc.status == 401:  # the first try of every message: the protocol, not a refusal to count
             return _xml_error(exc, close=not await _drained(request))
+        if not isinstance(exc, NotReady):
+            await service.refused(state.driver, settings.neo4j_database, doc, exc, started)
         return _xml_error(exc, close=not read)
+    try:
+        if doc.query is InventoryQuery.INVENTORY:  # counted and noted by the one ingest path
+            await service.ingest_inventory(state.driver, settings, state.schema, principal, doc, started)
+    except ApiError as exc:
+        log.info("inventory of %s from %s refused: %s %s", doc.device_id, client, exc.status, exc.message)
+        return _xml_error(exc, close=False)
+    answer = protocol.reply(doc.query, encoding, settings.inventory_prolog_freq_hours)
     return Response(answer.body, media_type=answer.media_type)
 
 
@@ -176,13 +183,19 @@ async def post_inventory(
     applied as the report of source ``inventory:<DEVICEID>`` exactly as if the agent had sent
     it to ``/ocsinventory``; the answer is the ingest summary, as ``POST /reports`` answers."""
     started = time.perf_counter()
-    body = await read_body(request, settings.max_report_bytes)
-    doc = await service.read_request(
-        body, content_type=request.headers.get("content-type"), user_agent=request.headers.get("user-agent")
-    )
-    del body
-    if doc.query is not InventoryQuery.INVENTORY:
-        raise BadRequest(f"QUERY: {doc.query.value}: this endpoint takes an INVENTORY", field="QUERY")
+    doc: InventoryDocument | None = None
+    try:
+        body = await read_body(request, settings.max_report_bytes)
+        doc = await service.read_request(
+            body, content_type=request.headers.get("content-type"), user_agent=request.headers.get("user-agent")
+        )
+        del body
+        if doc.query is not InventoryQuery.INVENTORY:
+            raise BadRequest(f"QUERY: {doc.query.value}: this endpoint takes an INVENTORY", field="QUERY")
+        service.check_speaks_for(principal, doc)
+    except ApiError as exc:
+        await service.refused(driver, settings.neo4j_database, doc, exc, started)
+        raise
     summary = await service.ingest_inventory(driver, settings, schema, principal, doc, started)
     answer = await asyncio.to_thread(orjson.dumps, summary.to_json())
     return Response(answer, media_type="application/json")
