@@ -197,8 +197,15 @@ def _parse(xml: bytes, limits: InventoryLimits) -> _Element:
         parser.feed(xml)
         parser.close()
     except DefusedXmlException as exc:
+        what = {
+            "DTDForbidden": "a DTD",
+            "EntitiesForbidden": "an entity",
+            "ExternalReferenceForbidden": "an external reference",
+        }
+        kind = what.get(type(exc).__name__, "a DTD, an entity or an external reference")
+        name = getattr(exc, "name", None)
         raise InventoryRejected(
-            "body", f"declares a DTD, an entity or an external reference, never read: {exc}"
+            "body", f"declares {kind}{f' ({quoted(str(name))})' if name else ''}: never read (agents send none)"
         ) from None
     except ParseError as exc:
         raise InventoryRejected("body", f"is not well-formed XML: {exc}") from None
