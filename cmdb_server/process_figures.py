@@ -10,11 +10,9 @@ arithmetic is here, in plain functions of what was read, so each definition is i
   same rule as ``GET /incidents/{id}/suspects``) names it as a suspect of an incident opened
   in the period and it was carried out (implementing, implemented, failed or closed): the
   CMDB records no confirmed cause, so this is the triage's suspicion, not a verdict.
-- an incident's *response* is from its opening until it first left ``new`` (taken in
-  progress, or resolved at once), counted over the incidents *opened* in the period; its
-  *resolution* is from its opening until its (latest) resolution, counted over the incidents
-  *resolved* in the period and resolved still (or closed) now. Clock minutes, against the
-  default targets of schema/service_desk.toml.
+- an incident's *response* and *resolution* are defined once, in incident_compliance.py
+  (which each business service's figures share); here every incident is counted, against
+  the default targets of schema/service_desk.toml.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from neo4j import AsyncDriver
 
+from cmdb_server.incident_compliance import IncidentTimes, incident_counts, within
 from cmdb_server.incident_service import incident_suspects
 from cmdb_server.models.service_report import (
     ChangeFigures,
@@ -38,25 +37,15 @@ from cmdb_server.models.service_report import (
 from cmdb_server.repositories import process_figures as repo
 from schema import load_schema
 from schema.itsm import PROBLEM_OPEN, ChangeState, ChangeType, IncidentPriority, IncidentStatus, ProblemStatus
-from schema.service_desk import IncidentTarget, load_service_desk_rules
+from schema.service_desk import load_service_desk_rules
 
 CARRIED_OUT = frozenset({ChangeState.IMPLEMENTING, ChangeState.IMPLEMENTED, ChangeState.FAILED, ChangeState.CLOSED})
 """Changes that touched something: only these can have caused an incident."""
-
-RESOLVED = frozenset({IncidentStatus.RESOLVED, IncidentStatus.CLOSED})
 
 
 def percent(part: int, whole: int) -> float | None:
     """``part`` of ``whole`` in percent (one decimal), None when there is no whole."""
     return round(100.0 * part / whole, 1) if whole else None
-
-
-def minutes(start: datetime, end: datetime) -> float:
-    return (end - start).total_seconds() / 60.0
-
-
-def mean_minutes(values: list[float]) -> float | None:
-    return round(statistics.fmean(values), 1) if values else None
 
 
 def change_counts(ended: Iterable[dict[str, Any]], caused: list[str]) -> ChangeFigures:
@@ -90,41 +79,6 @@ async def change_figures(driver: AsyncDriver, database: str, period: ReportPerio
     return change_counts(ended, caused)
 
 
-def _within(start: datetime, end: datetime, at: datetime | None) -> bool:
-    return at is not None and start <= at < end
-
-
-def incident_counts(
-    rows: list[dict[str, Any]], start: datetime, end: datetime, targets: dict[IncidentPriority, IncidentTarget]
-) -> list[IncidentFigures]:
-    """One IncidentFigures per priority (in IncidentPriority order) from the incidents' times
-    (``priority``, ``status``, ``opened_at``, ``answered_at``, ``resolved_at``)."""
-    figures = []
-    for priority in IncidentPriority:
-        target = targets.get(priority)
-        mine = [r for r in rows if r["priority"] == priority.value]
-        opened = [r for r in mine if _within(start, end, r["opened_at"])]
-        responses = [minutes(r["opened_at"], r["answered_at"]) for r in opened if r["answered_at"] is not None]
-        resolved = [
-            r for r in mine if IncidentStatus(r["status"]) in RESOLVED and _within(start, end, r["resolved_at"])
-        ]
-        resolutions = [minutes(r["opened_at"], r["resolved_at"]) for r in resolved]
-        figures.append(
-            IncidentFigures(
-                priority=priority,
-                opened=len(opened),
-                resolved=len(resolved),
-                mean_resolution_minutes=mean_minutes(resolutions),
-                resolution_target_minutes=target.resolution_minutes if target else None,
-                within_resolution_target=sum(1 for m in resolutions if target and m <= target.resolution_minutes),
-                mean_response_minutes=mean_minutes(responses),
-                response_target_minutes=target.response_minutes if target else None,
-                within_response_target=sum(1 for m in responses if target and m <= target.response_minutes),
-            )
-        )
-    return figures
-
-
 def days_of(period: ReportPeriod) -> list[date]:
     """The calendar days of the period in its time zone (the end is exclusive)."""
     zone = ZoneInfo(period.time_zone)
@@ -138,7 +92,7 @@ def incident_trend(rows: list[dict[str, Any]], period: ReportPeriod) -> list[Inc
     zone = ZoneInfo(period.time_zone)
     days = {day: dict.fromkeys(IncidentPriority, 0) for day in days_of(period)}
     for row in rows:
-        if _within(period.start, period.end, row["opened_at"]):
+        if within(period.start, period.end, row["opened_at"]):
             day = row["opened_at"].astimezone(zone).date()
             if day in days:
                 days[day][IncidentPriority(row["priority"])] += 1
@@ -149,8 +103,18 @@ async def incident_figures(
     driver: AsyncDriver, database: str, period: ReportPeriod
 ) -> tuple[list[IncidentFigures], list[IncidentTrendPoint]]:
     rows = await repo.incident_times(driver, database, period.start, period.end)
+    times = [
+        IncidentTimes(
+            IncidentPriority(r["priority"]),
+            IncidentStatus(r["status"]),
+            r["opened_at"],
+            r["answered_at"],
+            r["resolved_at"],
+        )
+        for r in rows
+    ]
     targets = load_service_desk_rules().incident_targets
-    return incident_counts(rows, period.start, period.end, targets), incident_trend(rows, period)
+    return incident_counts(times, period.start, period.end, targets), incident_trend(rows, period)
 
 
 def problem_counts(rows: list[dict[str, Any]], at: datetime) -> ProblemFigures:

@@ -24,11 +24,17 @@ from cmdb_server.ci_curation import manual_source
 from cmdb_server.errors import NotFound, Unprocessable
 from cmdb_server.impact import analyse, upstream
 from cmdb_server.impact_service import DEFAULT_DEPTH, upstream_graph
+from cmdb_server.incident_compliance import IncidentTimes, incident_counts
 from cmdb_server.models.service_levels import ServiceIncidentTarget, ServiceLevelPublic, ServiceLevelUpdate
-from cmdb_server.models.service_report import PriorityTarget, ReportPeriod, ServiceAvailability
+from cmdb_server.models.service_report import (
+    PriorityTarget,
+    ReportPeriod,
+    ServiceAvailability,
+    ServiceIncidentFigures,
+)
 from cmdb_server.repositories import service_levels as repository
 from schema import ImpactState, Schema
-from schema.itsm import INCIDENT_OPEN, IncidentPriority
+from schema.itsm import INCIDENT_OPEN, IncidentPriority, IncidentStatus
 from schema.service_desk import IncidentTarget, load_service_desk_rules
 from schema.service_levels import (
     ServiceHours,
@@ -122,12 +128,16 @@ def checked(body: ServiceLevelUpdate) -> ServiceLevel:
     return ServiceLevel(body.availability_target_percent, hours, targets)
 
 
-def incident_targets(level: ServiceLevel) -> list[ServiceIncidentTarget]:
+def targets_of(level: ServiceLevel) -> dict[IncidentPriority, IncidentTarget]:
     """Every priority's response and resolution targets: agreed, or the service desk's default."""
     defaults = load_service_desk_rules().incident_targets
+    return {priority: level.incident_targets.get(priority) or defaults[priority] for priority in IncidentPriority}
+
+
+def incident_targets(level: ServiceLevel) -> list[ServiceIncidentTarget]:
+    """Every priority's targets as the API answers them, each saying whether it was agreed."""
     answer = []
-    for priority in IncidentPriority:
-        target = level.incident_targets.get(priority) or defaults[priority]
+    for priority, target in targets_of(level).items():
         answer.append(
             ServiceIncidentTarget(
                 priority=priority,
@@ -216,7 +226,24 @@ async def _availability(
     measured = measure(row.uid, row.name, level.target_percent, level.hours, so_far, spans, state_of, targets)
     for window in measured.windows:  # a manager reads names; the graph walked above holds them
         window.ci_names = [(graph.nodes[uid].name if uid in graph.nodes else None) or uid for uid in window.cis]
+    measured.incident_compliance = compliance(incidents, start, end, level)
     return measured
+
+
+def compliance(
+    incidents: list[repository.IncidentRow], start: datetime, end: datetime, level: ServiceLevel
+) -> list[ServiceIncidentFigures]:
+    """The incidents counted for a service's availability against its own targets (every
+    priority, in order): the service desk's definitions (incident_compliance.py), this
+    service's incidents and targets."""
+    times = [
+        IncidentTimes(IncidentPriority(i.priority), IncidentStatus(i.status), i.opened_at, i.answered_at, i.resolved_at)
+        for i in incidents
+    ]
+    return [
+        ServiceIncidentFigures(**figures.model_dump(), agreed=figures.priority in level.incident_targets)
+        for figures in incident_counts(times, start, end, targets_of(level))
+    ]
 
 
 async def service_availability(

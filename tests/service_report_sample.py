@@ -17,6 +17,7 @@ from cmdb_server.models.service_report import (
     ProblemFigures,
     ReportPeriod,
     ServiceAvailability,
+    ServiceIncidentFigures,
     ServiceReport,
     SlaVerdict,
 )
@@ -31,8 +32,41 @@ TARGETS = [
 ]
 
 
+def _compliance(
+    counted: dict[IncidentPriority, tuple[int, int, int, int]], agreed: set[IncidentPriority]
+) -> list[ServiceIncidentFigures]:
+    """Every priority: (opened, within response, resolved, within resolution) as given, none otherwise;
+    the agreed priorities' targets are tighter than the defaults (TARGETS)."""
+    figures = []
+    for target in TARGETS:
+        opened, answered, resolved, restored = counted.get(target.priority, (0, 0, 0, 0))
+        tighter = 0.5 if target.priority in agreed else 1.0
+        response, resolution = (target.response_minutes or 0) * tighter, (target.resolution_minutes or 0) * tighter
+        figures.append(
+            ServiceIncidentFigures(
+                priority=target.priority,
+                opened=opened,
+                resolved=resolved,
+                mean_resolution_minutes=resolution * 0.9 if resolved else None,
+                resolution_target_minutes=resolution,
+                within_resolution_target=restored,
+                mean_response_minutes=response * 0.8 if opened else None,
+                response_target_minutes=response,
+                within_response_target=answered,
+                agreed=target.priority in agreed,
+            )
+        )
+    return figures
+
+
 def _service(
-    uid: str, name: str, target: float | None, downtime: float, outages: int, windows: list[OutageWindow]
+    uid: str,
+    name: str,
+    target: float | None,
+    downtime: float,
+    outages: int,
+    windows: list[OutageWindow],
+    compliance: list[ServiceIncidentFigures] | None = None,
 ) -> ServiceAvailability:
     availability = 100 * (MONTH_MINUTES - downtime) / MONTH_MINUTES
     allowed = None if target is None else MONTH_MINUTES * (100 - target) / 100
@@ -56,6 +90,7 @@ def _service(
         margin_minutes=None if allowed is None else allowed - downtime,
         windows=windows,
         incident_targets=TARGETS,
+        incident_compliance=compliance or _compliance({}, set()),
     )
 
 
@@ -77,11 +112,20 @@ def sample_report() -> ServiceReport:
         incidents=["INC0077"],
         cis=["host-db-01"],
     )
+    critical, high, medium, low = list(IncidentPriority)
     services = [
-        _service("svc-shop", "Web shop", 99.9, 18.0, 1, []),
-        _service("svc-pay", "Payments <EU> & cards", 99.5, 260.0, 2, [outage, second]),
-        _service("svc-mail", "Mail", 99.0, 0.0, 0, []),
-        _service("svc-wiki", "Intranet wiki", None, 95.0, 2, []),
+        _service("svc-shop", "Web shop", 99.9, 18.0, 1, [], _compliance({medium: (1, 1, 1, 1)}, set())),
+        _service(
+            "svc-pay",
+            "Payments <EU> & cards",
+            99.5,
+            260.0,
+            2,
+            [outage, second],
+            _compliance({critical: (2, 1, 2, 1), high: (3, 3, 3, 2)}, {critical, high}),
+        ),
+        _service("svc-mail", "Mail", 99.0, 0.0, 0, []),  # no incident reached it: no row
+        _service("svc-wiki", "Intranet wiki", None, 95.0, 2, [], _compliance({low: (2, 2, 1, 1)}, set())),
     ]
     trend = []
     for index in range(30):

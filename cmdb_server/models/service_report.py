@@ -55,6 +55,26 @@ class PriorityTarget(BaseModel):
     resolution_minutes: float | None = None
 
 
+class IncidentFigures(BaseModel):
+    """Incidents of one priority against its targets (cmdb_server/incident_compliance.py)."""
+
+    priority: IncidentPriority
+    opened: int = Field(description="Opened in the period: what the response figures count.")
+    resolved: int = Field(description="Resolved in the period and resolved (or closed) still: the resolution figures.")
+    mean_resolution_minutes: float | None
+    resolution_target_minutes: float | None
+    within_resolution_target: int = Field(description="Of the resolved, those resolved within the target.")
+    mean_response_minutes: float | None
+    response_target_minutes: float | None
+    within_response_target: int = Field(description="Of the opened, those first taken in progress within the target.")
+
+
+class ServiceIncidentFigures(IncidentFigures):
+    """A service's incidents of one priority against the targets of its service level."""
+
+    agreed: bool = Field(description="The service agreed these targets; false: the service desk's default.")
+
+
 class ServiceAvailability(BaseModel):
     service_uid: str
     service_name: str
@@ -72,6 +92,11 @@ class ServiceAvailability(BaseModel):
     margin_minutes: float | None = Field(description="Allowed down time left (negative: over by).")
     windows: list[OutageWindow]
     incident_targets: list[PriorityTarget] = Field(description="Response and resolution targets by priority.")
+    incident_compliance: list[ServiceIncidentFigures] = Field(
+        default_factory=list,
+        description="Every priority: the incidents counted for this availability against the service's own "
+        "response and resolution targets (agreed, or the service desk's default).",
+    )
 
 
 class ChangeFigures(BaseModel):
@@ -82,18 +107,6 @@ class ChangeFigures(BaseModel):
     emergency: int
     emergency_share_percent: float | None
     caused_incidents: list[str] = Field(description="Changes named as a suspect of an incident opened in the period.")
-
-
-class IncidentFigures(BaseModel):
-    priority: IncidentPriority
-    opened: int
-    resolved: int
-    mean_resolution_minutes: float | None
-    resolution_target_minutes: float | None
-    within_resolution_target: int
-    mean_response_minutes: float | None
-    response_target_minutes: float | None
-    within_response_target: int
 
 
 class ProblemFigures(BaseModel):

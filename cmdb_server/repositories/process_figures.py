@@ -64,6 +64,20 @@ async def incidents_opened(driver: AsyncDriver, database: str, start: datetime, 
     return [r["id"] for r in rows]
 
 
+FIRST_ANSWERED = """
+        CALL (i) {
+            OPTIONAL MATCH (e:Event {ci_uid: i.id}) WHERE e.kind = 'field' AND e.field = 'status' AND e.old = $new
+            RETURN min(e.at) AS answered_at
+        }
+"""
+"""Cypher of when incident ``i`` was first answered (``answered_at``, null while it is new):
+its first move out of ``new`` in its history. The query that includes it passes ``new=NEW``;
+every reader of an incident's response time (these figures, a service's) uses this one."""
+
+NEW = to_json(IncidentStatus.NEW.value)
+"""``new`` as the history's JSON text holds it."""
+
+
 async def incident_times(driver: AsyncDriver, database: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Incidents opened before ``end`` that were opened or changed since ``start`` (any answer
     or resolution in the period changed them): priority, status, opened, first answered (its
@@ -73,14 +87,13 @@ async def incident_times(driver: AsyncDriver, database: str, start: datetime, en
         database,
         """
         MATCH (i:Incident) WHERE i.opened_at < $end AND (i.opened_at >= $start OR i.updated_at >= $start)
-        CALL (i) {
-            OPTIONAL MATCH (e:Event {ci_uid: i.id}) WHERE e.kind = 'field' AND e.field = 'status' AND e.old = $new
-            RETURN min(e.at) AS answered_at
-        }
+        """
+        + FIRST_ANSWERED
+        + """
         RETURN i.id AS id, i.priority AS priority, i.status AS status, i.opened_at AS opened_at,
                answered_at, i.resolved_at AS resolved_at ORDER BY id
         """,
-        new=to_json(IncidentStatus.NEW.value),
+        new=NEW,
         start=start,
         end=end,
     )

@@ -14,6 +14,7 @@ from neo4j import AsyncDriver
 
 from cmdb_server.db import read_query
 from cmdb_server.reconcile import native
+from cmdb_server.repositories.process_figures import FIRST_ANSWERED, NEW
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,9 @@ class ServiceRow:
 class IncidentRow:
     id: str
     status: str
+    priority: str
     opened_at: datetime
+    answered_at: datetime | None  # its first move out of ``new``; None: still new
     resolved_at: datetime | None
     cis: tuple[str, ...]  # the affected CIs among those asked about
 
@@ -81,16 +84,21 @@ async def incidents_between(
     driver: AsyncDriver, database: str, uids: list[str], start: datetime, end: datetime, open_statuses: list[str]
 ) -> list[IncidentRow]:
     """Incidents affecting any of these CIs that were open at some time in [start, end):
-    opened before the end, and resolved after the start or not resolved (still open)."""
+    opened before the end, and resolved at or after the start or not resolved (still open);
+    with their priority and when they were first answered (for the service's incident targets)."""
     records, _, _ = await driver.execute_query(
         read_query(
             """
             UNWIND $uids AS uid
             MATCH (c:CI {uid: uid})<-[:AFFECTS]-(i:Incident)
             WHERE i.opened_at < $end
-              AND (i.status IN $open OR i.resolved_at IS NULL OR i.resolved_at > $start)
-            RETURN i.id AS id, i.status AS status, i.opened_at AS opened_at, i.resolved_at AS resolved_at,
-                   collect(DISTINCT c.uid) AS cis
+              AND (i.status IN $open OR i.resolved_at IS NULL OR i.resolved_at >= $start)
+            WITH i, collect(DISTINCT c.uid) AS cis
+            """
+            + FIRST_ANSWERED
+            + """
+            RETURN i.id AS id, i.status AS status, i.priority AS priority, i.opened_at AS opened_at,
+                   answered_at, i.resolved_at AS resolved_at, cis
             ORDER BY opened_at, id
             """
         ),
@@ -98,10 +106,19 @@ async def incidents_between(
         start=start,
         end=end,
         open=open_statuses,
+        new=NEW,
         database_=database,
         routing_="r",
     )
     return [
-        IncidentRow(r["id"], r["status"], native(r["opened_at"]), native(r["resolved_at"]), tuple(sorted(r["cis"])))
+        IncidentRow(
+            r["id"],
+            r["status"],
+            r["priority"],
+            native(r["opened_at"]),
+            native(r["answered_at"]),
+            native(r["resolved_at"]),
+            tuple(sorted(r["cis"])),
+        )
         for r in records
     ]

@@ -55,6 +55,64 @@ def test_the_html_document_holds_its_charts_and_fetches_nothing() -> None:
     assert 'class="verdict-breached"' in html
 
 
+class _Table(HTMLParser):
+    """The cells' text of one table, row by row (header row included)."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id, self.inside = table_id, False
+        self.rows: list[list[str]] = []
+        self.classes: list[list[str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table" and ("id", self.table_id) in attrs:
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+            self.classes.append([])
+        elif self.inside and tag in {"td", "th"}:
+            self.rows[-1].append("")
+            self.classes[-1].append(dict(attrs).get("class") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self.inside and self.rows and self.rows[-1]:
+            self.rows[-1][-1] += data.strip()
+
+
+def test_each_service_s_incidents_are_shown_against_its_own_targets_only_where_there_are_some() -> None:
+    report = sample_report()
+    table = _Table("service-incidents-table")
+    table.feed(report_document.render_html(report))
+    header, *rows = table.rows
+    assert header == [
+        "Service", "Priority", "Targets", "Opened", "Response target", "Within", "Resolved", "Resolution target",
+        "Within",
+    ]  # fmt: skip
+    # Mail had no incident, and no service a row for a priority without any: four rows, not sixteen.
+    assert rows == [
+        ["Web shop", "medium", "default", "1", "4 h", "1", "1", "24 h", "1"],
+        ["Payments <EU> & cards", "critical", "agreed", "2", "8 min", "1", "2", "2 h", "1"],
+        ["Payments <EU> & cards", "high", "agreed", "3", "30 min", "3", "3", "4 h", "2"],
+        ["Intranet wiki", "low", "default", "2", "8 h", "2", "1", "3 d", "1"],
+    ]
+    missed = [
+        [c for c, text in zip(cls, row, strict=True) if "breached" in c]
+        for cls, row in zip(table.classes, table.rows, strict=True)
+    ]
+    assert [len(m) for m in missed[1:]] == [0, 2, 1, 0]  # fewer within target than counted: marked
+
+    for service in report.services:
+        for row in service.incident_compliance:
+            row.opened = row.resolved = 0
+    quiet = report_document.render_html(report)
+    assert 'id="service-incidents-table"' not in quiet
+    assert "No incident reached a business service in the month." in quiet
+
+
 def test_the_summary_counts_what_the_report_holds() -> None:
     summary = report_document.summary(sample_report())
     assert (summary["services"], summary["with_target"], summary["met"]) == (4, 3, 2)
