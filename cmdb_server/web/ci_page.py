@@ -12,18 +12,21 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import Response
 
-from cmdb_server import ci_curation, ci_history
+from cmdb_server import ci_curation, ci_history, service_levels
 from cmdb_server.errors import Unprocessable
 from cmdb_server.models.ci import CIPublic
 from cmdb_server.reconcile import decode_event
 from cmdb_server.repositories import cis, records
-from cmdb_server.web.common import SignedIn, ci_of_page, page_router, posted_form, render, see_other
+from cmdb_server.web import service_level_form
+from cmdb_server.web.common import Here, SignedIn, ci_of_page, page_router, posted_form, render, see_other
 from schema import AttributeType, Capability
 from schema.itsm import CHANGE_OPEN, INCIDENT_OPEN
 from schema.values import AttributeValueError, check_time
 
 router = page_router()
 HISTORY_SHOWN = 50
+BUSINESS_SERVICE = "BusinessService"
+"""The class whose page shows a service level (and its subclasses)."""
 
 
 def form_time(value: str | None, field: str) -> datetime | None:
@@ -48,6 +51,13 @@ def _ci_url(uid: str) -> str:
 
 @router.get("/ci/{uid}")
 async def ci_page(uid: str, here: SignedIn, request: Request) -> Response:
+    return await _ci_response(uid, here, request)
+
+
+async def _ci_response(
+    uid: str, here: Here, request: Request, status_code: int = 200, level_form: dict[str, Any] | None = None
+) -> Response:
+    """The page; ``level_form``: a refused service level form, shown again with its error."""
     state = request.app.state
     driver, db, schema = state.driver, state.settings.neo4j_database, state.schema
     record = await ci_of_page(request, uid)
@@ -73,9 +83,15 @@ async def ci_page(uid: str, here: SignedIn, request: Request) -> Response:
         for name, attribute in ci_class.attributes.items()
         if name not in unique_keys and attribute.type is not AttributeType.STRING_LIST
     )
+    service_level = None
+    if ci_class.is_a(BUSINESS_SERVICE):
+        service_level = await service_level_form.panel(request, uid)
+        service_level["form"] = level_form or service_level_form.form_values(service_level["level"])
     return render(
         "ci.html",
         here,
+        status_code,
+        service_level=service_level,
         ci=CIPublic.from_record(record),
         shown=past,
         at=params.get("at", ""),
@@ -114,6 +130,25 @@ async def edit(uid: str, here: SignedIn, request: Request) -> Response:
         state.driver, state.settings.neo4j_database, state.schema, uid, {attribute: value}, here.principal
     )
     return see_other(_ci_url(uid))
+
+
+@router.post("/ci/{uid}/service-level")
+async def service_level(uid: str, here: SignedIn, request: Request) -> Response:
+    """The service level form: applied by the API's own ``put_service_level`` (the same checks);
+    a refusal shows the page again with the form as typed and the field at fault, nothing saved."""
+    fields = await posted_form(request, here, Capability.MANAGE_CHANGE)
+    state = request.app.state
+    record = await ci_of_page(request, uid)
+    try:
+        body = service_level_form.update_of(fields)
+        await service_levels.put_service_level(
+            state.driver, state.settings.neo4j_database, record.uid, body, here.principal
+        )
+    except Unprocessable as exc:
+        field, message = service_level_form.error_text(exc, fields)
+        shown = {**fields, "error_field": field, "error": message}
+        return await _ci_response(record.uid, here, request, 422, shown)
+    return see_other(_ci_url(record.uid) + "#service-level")
 
 
 @router.post("/ci/{uid}/lock")

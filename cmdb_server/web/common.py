@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cmdb_server import ci_curation
+from cmdb_server import ci_curation, report_document
 from cmdb_server.api.body import read_body
 from cmdb_server.api.params import MAX_OFFSET
 from cmdb_server.auth import Principal, authenticate, may
@@ -36,6 +36,8 @@ WEB_TAG = "web"
 templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
 )
+templates.filters.update(minutes=report_document.minutes, percent=report_document.percent)
+"""Durations and percentages read as the service report writes them ('3 h 36 min', '99.950 %')."""
 
 
 def page_router() -> APIRouter:
