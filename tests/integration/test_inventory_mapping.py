@@ -9,7 +9,6 @@ same fingerprint (cmdb_server/intake.py), so that an unchanged host costs no upd
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -26,11 +25,10 @@ from cmdb_server.intake import fingerprint
 from cmdb_server.inventory.document import InventoryDocument
 from cmdb_server.inventory.mapping import inventory_report
 from schema import load_schema
-from tests.integration.conftest import BOOTSTRAP_TOKEN, bearer
+from tests.integration.test_reconciliation import fresh, get, send
 from tests.inventory_documents import run_fusion, run_ocs
 
 SCHEMA = load_schema()
-ADMIN = bearer(BOOTSTRAP_TOKEN)
 MIB = 1024 * 1024
 
 ROUNDED_TO_MIB = {"memory_bytes", "size_bytes"}
@@ -95,26 +93,6 @@ def test_two_runs_of_an_inventory_agent_have_one_fingerprint(
     prints = {fingerprint(mapped(doc), SCHEMA) for doc in (first, second)}
     assert len(prints) == 1
     assert None not in prints
-
-
-def fresh(report: dict[str, Any], at: datetime) -> dict[str, Any]:
-    again = copy.deepcopy(report)
-    again["report_id"] = str(uuid.uuid4())
-    again["collected_at"] = at.isoformat()
-    return again
-
-
-def send(client: TestClient, report: dict[str, Any]) -> dict[str, Any]:
-    response = client.post("/api/v1/reports", json=report, headers=ADMIN)
-    assert response.status_code == 200, response.text
-    answer: dict[str, Any] = response.json()
-    return answer
-
-
-def get(client: TestClient, path: str, **params: Any) -> Any:
-    response = client.get(f"/api/v1{path}", params=params, headers=ADMIN)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 @pytest.fixture(scope="module")
